@@ -1,0 +1,1074 @@
+"""Loading CRM data from files, databases and memory into a typed :class:`Dataset`, and saving it."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io as _io
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from .dataset import PANDAS_DTYPES, Dataset
+from .errors import DataValidationError, Problem, SourceError
+from .schema import TABLES, Column
+
+__all__ = [
+    "load",
+    "load_demo",
+    "save_duckdb",
+    "export_csv",
+    "export_excel",
+    "coerce_table",
+    "parse_numbers",
+    "parse_dates",
+    "read_source",
+    "RawSource",
+]
+
+CSV_SEPARATORS = (",", ";", "\t", "|")
+CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+META_TABLE = "_amtools_meta"
+
+# Tokens that mean "no value" in exports (compared lower-case, after stripping).
+_EMPTY_TOKENS = {"", "-", "—", "–", "null", "none", "nan", "nat", "n/a", "#n/a", "na", "<na>"}
+_EMPTY_TEXT_TOKENS = {"", "null", "none", "nan", "nat", "#n/a", "<na>"}
+# Thousands separators seen in exports: spaces (incl. NBSP U+00A0, narrow NBSP U+202F,
+# thin space U+2009, figure space U+2007) and the Swiss apostrophe.
+_GROUPING = re.compile("[\\s\u00a0\u202f\u2009\u2007'’]")
+_CURRENCY = re.compile(r"(?i)[₽$€£¥]|руб\.?|р\.|rub|usd|eur")
+_TRUE = {"true", "t", "yes", "y", "1", "1.0", "да", "д", "истина", "+", "x", "✓"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0", "нет", "н", "ложь"}
+
+
+# --------------------------------------------------------------------------------------
+# Value parsing
+# --------------------------------------------------------------------------------------
+def _split_native(series: pd.Series, kinds: tuple[type, ...]) -> tuple[pd.Series, pd.Series]:
+    """Split an object column into values already of ``kinds`` and the rest as stripped text."""
+    obj = series.astype(object)
+    native = obj.map(lambda v: isinstance(v, kinds) and not isinstance(v, bool | np.bool_))
+    text = obj.where(~native).map(lambda v: None if v is None or v is pd.NA else str(v))
+    text = text.astype("string").str.strip()
+    return native.astype(bool), text
+
+
+def _is_empty(text: pd.Series) -> pd.Series:
+    return text.isna() | text.str.lower().isin(_EMPTY_TOKENS).fillna(True).astype(bool)
+
+
+def _infer_decimal(text: pd.Series, hint: str | None) -> str:
+    """Guess the decimal mark of a column of number strings (``"."`` or ``","``)."""
+    sample = text.dropna()
+    if len(sample) > 2000:
+        sample = sample.iloc[:2000]
+    if sample.empty:
+        return hint or "."
+    n_comma = sample.str.count(",")
+    n_dot = sample.str.count(r"\.")
+    both = (n_comma > 0) & (n_dot > 0)
+    last_comma = sample.str.rfind(",") > sample.str.rfind(".")
+    votes_comma = int((both & last_comma).sum())
+    votes_dot = int((both & ~last_comma).sum())
+    only_comma = (n_comma > 0) & (n_dot == 0)
+    only_dot = (n_dot > 0) & (n_comma == 0)
+    three = sample.str.contains(r"[.,]\d{3}$", regex=True)
+    # "12,5" -> decimal comma; "1,234,567" -> comma groups thousands; "1,234" is ambiguous.
+    votes_comma += int((only_comma & (n_comma == 1) & ~three).sum())
+    votes_dot += int((only_comma & (n_comma > 1)).sum())
+    votes_dot += int((only_dot & (n_dot == 1) & ~three).sum())
+    votes_comma += int((only_dot & (n_dot > 1)).sum())
+    if votes_comma > votes_dot:
+        return ","
+    if votes_dot > votes_comma:
+        return "."
+    return hint or "."
+
+
+def parse_numbers(
+    series: pd.Series, *, decimal: str | None = None, hint: str | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """Parse a column of numbers written the way spreadsheets and CRMs export them.
+
+    Handles decimal commas, thousands separators (``,`` ``.`` spaces, NBSP U+00A0,
+    narrow NBSP U+202F, apostrophes), currency signs, a trailing ``%`` (divided by 100),
+    accounting negatives ``(1 234)`` and the Unicode minus.
+
+    Parameters
+    ----------
+    series : the raw column (strings, numbers or a mix).
+    decimal : the decimal mark, ``"."`` or ``","``; ``None`` infers it from the values.
+    hint : decimal mark to assume when the values are ambiguous (e.g. ``","`` for ``;`` files).
+
+    Returns
+    -------
+    (values, bad) : float64 values, and a boolean mask of non-empty values that could not be
+    parsed (their value is NaN — callers must report them, never drop them silently).
+
+    Example
+    -------
+    >>> values, bad = parse_numbers(pd.Series(["1\u00a0234,50", "7", "", "abc"]))
+    >>> values.tolist()[:2], bad.tolist()
+    ([1234.5, 7.0], [False, False, False, True])
+    """
+    if pd.api.types.is_bool_dtype(series.dtype):
+        values = series.astype("float64")
+        return values, pd.Series(False, index=series.index)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        values = pd.to_numeric(series, errors="coerce").astype("float64")
+        return values, pd.Series(False, index=series.index)
+    native, text = _split_native(series, (int, float, np.integer, np.floating))
+    values = pd.Series(np.nan, index=series.index, dtype="float64")
+    if native.any():
+        values[native] = pd.to_numeric(series[native].astype(object), errors="coerce").astype(float)
+    empty = _is_empty(text) & ~native
+    todo = ~native & ~empty
+    if not todo.any():
+        return values, pd.Series(False, index=series.index)
+    t = text[todo].str.replace(_GROUPING, "", regex=True).str.replace("\u2212", "-", regex=False)
+    t = t.str.replace(_CURRENCY, "", regex=True)
+    negative = t.str.match(r"^\(.*\)$").fillna(False).astype(bool)
+    t = t.str.strip("()")
+    percent = t.str.endswith("%").fillna(False).astype(bool)
+    t = t.str.rstrip("%")
+    mark = decimal or _infer_decimal(t, hint)
+    if mark == ",":
+        t = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        t = t.str.replace(",", "", regex=False)
+    parsed = pd.to_numeric(t, errors="coerce").astype("float64")
+    parsed = parsed.where(~negative, -parsed).where(~percent, parsed / 100)
+    values[todo] = parsed
+    bad = pd.Series(False, index=series.index)
+    bad[todo] = parsed.isna()
+    return values, bad
+
+
+_DATE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "iso": ("ISO8601", "%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y%m%d"),
+    "dmy": (
+        "%d.%m.%Y",
+        "%d.%m.%Y %H:%M",
+        "%d.%m.%Y %H:%M:%S",
+        "%d.%m.%y",
+        "%d.%m.%y %H:%M",
+        "%d/%m/%Y",
+        "%d/%m/%Y %H:%M",
+        "%d/%m/%Y %H:%M:%S",
+        "%d-%m-%Y",
+        "%d-%m-%Y %H:%M",
+        "%d/%m/%y",
+    ),
+    "mdy": (
+        "%m/%d/%Y",
+        "%m/%d/%Y %H:%M",
+        "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %I:%M %p",
+        "%m-%d-%Y",
+        "%m/%d/%y",
+    ),
+}
+
+
+def _parse_family(text: pd.Series, formats: Iterable[str]) -> pd.Series:
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        missing = out.isna()
+        if not missing.any():
+            break
+        part = pd.to_datetime(text[missing], format=fmt, errors="coerce")
+        out[missing] = part.astype("datetime64[ns]")
+    return out
+
+
+def parse_dates(
+    series: pd.Series, *, fmt: str | None = None, kind: str = "date"
+) -> tuple[pd.Series, pd.Series, str | None]:
+    """Parse a column of dates or timestamps.
+
+    Parameters
+    ----------
+    series : raw values (strings, datetimes or a mix).
+    fmt : an explicit ``strftime`` format (``"%d.%m.%Y %H:%M"``); ``None`` detects ISO,
+        day-first (``31.12.2025``, ``31/12/2025``) and month-first (``12/31/2025``) layouts.
+    kind : ``"date"`` normalises to midnight; ``"datetime"`` keeps the time.
+
+    Returns
+    -------
+    (values, bad, note) : datetime64[ns] values; mask of non-empty values that did not parse;
+    a note when the layout was ambiguous (day/month order), else ``None``.
+
+    Example
+    -------
+    >>> values, bad, _ = parse_dates(pd.Series(["31.12.2025", "2026-01-05", ""]))
+    >>> [str(v.date()) for v in values[:2]], bad.tolist()
+    (['2025-12-31', '2026-01-05'], [False, False, False])
+    """
+    note = None
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        values = series.dt.tz_convert(None).astype("datetime64[ns]")
+        bad = pd.Series(False, index=series.index)
+    elif pd.api.types.is_datetime64_any_dtype(series.dtype):
+        values = series.astype("datetime64[ns]")
+        bad = pd.Series(False, index=series.index)
+    else:
+        native, text = _split_native(series, (dt.date, np.datetime64))
+        values = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+        if native.any():
+            nat = pd.to_datetime(series[native].astype(object), errors="coerce", utc=True)
+            values[native] = nat.dt.tz_convert(None).astype("datetime64[ns]")
+        empty = _is_empty(text) & ~native
+        todo = ~native & ~empty
+        if todo.any():
+            t = text[todo]
+            if fmt:
+                parsed = pd.to_datetime(t, format=fmt, errors="coerce").astype("datetime64[ns]")
+            else:
+                parsed, note = _detect_and_parse(t)
+            values[todo] = parsed
+        bad = pd.Series(False, index=series.index)
+        bad[todo] = values[todo].isna()
+    if kind == "date":
+        values = values.dt.normalize()
+    return values, bad, note
+
+
+def _detect_and_parse(text: pd.Series) -> tuple[pd.Series, str | None]:
+    sample = text.iloc[:500]
+    scores = {
+        name: int(_parse_family(sample, f).notna().sum()) for name, f in _DATE_FAMILIES.items()
+    }
+    best = max(scores, key=lambda k: scores[k])  # dict order breaks ties: iso, dmy, mdy
+    parsed = _parse_family(text, _DATE_FAMILIES[best])
+    note = None
+    if best == "dmy" and scores["mdy"] == scores["dmy"]:
+        other = _parse_family(text, _DATE_FAMILIES["mdy"])
+        if not parsed.equals(other):
+            note = (
+                "day/month order is ambiguous (every value reads both ways); read as day-first. "
+                "Set the format in the mapping (dates: {column: MM/DD/YYYY}) if that is wrong"
+            )
+    return parsed, note
+
+
+def _parse_bools(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("boolean"), pd.Series(False, index=series.index)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        ok = series.isna() | series.isin([0, 1])
+        values = series.where(ok).astype("Float64").astype("boolean")
+        return values, ~ok
+    obj = series.astype(object)
+    out = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    bad = pd.Series(False, index=series.index)
+    for idx, v in obj.items():
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            continue
+        if isinstance(v, bool | np.bool_):
+            out[idx] = bool(v)
+            continue
+        key = str(v).strip().lower()
+        if key in _TRUE:
+            out[idx] = True
+        elif key in _FALSE:
+            out[idx] = False
+        elif key not in _EMPTY_TOKENS:
+            bad[idx] = True
+    return out, bad
+
+
+def _to_text(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(series.dtype):
+        # Ids read from Excel/Parquet as floats: 1001.0 -> "1001".
+        whole = series.dropna()
+        if (whole == np.floor(whole)).all():
+            return series.astype("Int64").astype("string")
+    if not pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
+        obj = series.astype(object).map(
+            lambda v: (
+                str(int(v))
+                if isinstance(v, float | np.floating) and np.isfinite(v) and float(v).is_integer()
+                else v
+            )
+        )
+        series = obj
+    text = series.astype("string").str.strip()
+    return text.mask(text.str.lower().isin(_EMPTY_TEXT_TOKENS).fillna(False).astype(bool))
+
+
+# --------------------------------------------------------------------------------------
+# Coercion of one table to the data model
+# --------------------------------------------------------------------------------------
+def _norm(name: object) -> str:
+    return re.sub(r"[^0-9a-zа-яё]+", "_", str(name).strip().lower()).strip("_")
+
+
+def example_ids(df: pd.DataFrame, mask: pd.Series, table: str, limit: int = 5) -> tuple[str, ...]:
+    """Identify a few rows of ``df`` selected by ``mask``: key values, else 1-based row numbers."""
+    positions = np.flatnonzero(np.asarray(mask, dtype=bool))[: limit * 3]
+    key = [k for k in (TABLES[table].key if table in TABLES else ()) if k in df.columns]
+    out: list[str] = []
+    for pos in positions:
+        values = [df[k].iloc[pos] for k in key]
+        if key and all(pd.notna(v) and str(v) != "" for v in values):
+            label = "/".join(str(v) for v in values)
+        else:
+            label = f"row {pos + 1}"
+        if label not in out:
+            out.append(label)
+    return tuple(out[:limit])
+
+
+def coerce_table(
+    table: str,
+    df: pd.DataFrame,
+    *,
+    formats: Mapping[str, str] | None = None,
+    decimal: str | None = None,
+    decimal_hint: str | None = None,
+    origin: str = "",
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Convert a raw table to the data model: model columns only, dtypes per ``PANDAS_DTYPES``.
+
+    Columns whose names match a model column after normalisation (``"Manager ID"`` ->
+    ``manager_id``) are renamed; other columns are dropped and listed in a warning.
+    Values that do not parse as the column's kind become an error :class:`Problem`
+    (never a silent NaN).
+
+    Parameters
+    ----------
+    table : data-model table name.
+    df : the raw frame (not modified).
+    formats : date formats per column (``strftime``), from the mapping.
+    decimal : decimal mark for number columns; ``None`` infers it per column.
+    decimal_hint : mark assumed when inference is ambiguous.
+    origin : where the table came from (file, sheet), for messages.
+
+    Example
+    -------
+    >>> raw = pd.DataFrame({"Manager ID": ["m1"], "name": ["Ann"], "segment": ["B2B"], "x": [1]})
+    >>> out, problems = coerce_table("managers", raw)
+    >>> list(out.columns), problems[0].check
+    (['manager_id', 'name', 'segment'], 'extra_columns')
+    """
+    spec = TABLES[table]
+    formats = dict(formats or {})
+    where = f" ({origin})" if origin else ""
+    problems: list[Problem] = []
+    renames: dict[Any, str] = {}
+    model = set(spec.column_names)
+    taken = {c for c in df.columns if c in model}
+    for col in df.columns:
+        if col in model:
+            continue
+        norm = _norm(col)
+        if norm in model and norm not in taken:
+            renames[col] = norm
+            taken.add(norm)
+    frame = df.rename(columns=renames)
+    extra = [str(c) for c in frame.columns if c not in model]
+    if extra:
+        problems.append(
+            Problem(
+                table,
+                None,
+                "extra_columns",
+                f"{len(extra)} column(s) not in the data model were dropped{where}: "
+                + ", ".join(extra[:15])
+                + ("…" if len(extra) > 15 else ""),
+                len(extra),
+                fix="ignore if they are not needed; otherwise rename them to data-model columns "
+                "in the mapping (columns: {amtools_name: source_name})",
+                severity="warning",
+            )
+        )
+    frame = frame.reset_index(drop=True)
+    out: dict[str, pd.Series] = {}
+    for column in spec.columns:
+        if column.name not in frame.columns:
+            continue
+        raw = frame[column.name]
+        if isinstance(raw, pd.DataFrame):  # duplicated header
+            raw = raw.iloc[:, 0]
+        values, bad, note = _coerce_column(
+            column, raw, formats.get(column.name), decimal, decimal_hint
+        )
+        out[column.name] = values.astype(PANDAS_DTYPES[column.kind])
+        if bad.any():
+            problems.append(
+                _unparseable(table, column, frame, raw, bad, where, formats.get(column.name))
+            )
+        if note:
+            problems.append(
+                Problem(
+                    table,
+                    column.name,
+                    "ambiguous_date",
+                    note,
+                    int(raw.notna().sum()),
+                    fix="give the date format in the mapping",
+                    severity="warning",
+                )
+            )
+    result = pd.DataFrame(out, index=frame.index)
+    return result, problems
+
+
+def _coerce_column(
+    column: Column,
+    raw: pd.Series,
+    fmt: str | None,
+    decimal: str | None,
+    hint: str | None,
+) -> tuple[pd.Series, pd.Series, str | None]:
+    kind = column.kind
+    if kind in ("id", "text", "category"):
+        return _to_text(raw), pd.Series(False, index=raw.index), None
+    if kind == "float":
+        values, bad = parse_numbers(raw, decimal=decimal, hint=hint)
+        return values, bad, None
+    if kind == "int":
+        values, bad = parse_numbers(raw, decimal=decimal, hint=hint)
+        fractional = values.notna() & (values != np.floor(values))
+        return values.where(~fractional).astype("Int64"), bad | fractional, None
+    if kind == "bool":
+        values, bad = _parse_bools(raw)
+        return values, bad, None
+    return parse_dates(raw, fmt=fmt, kind=kind)
+
+
+def _unparseable(
+    table: str,
+    column: Column,
+    frame: pd.DataFrame,
+    raw: pd.Series,
+    bad: pd.Series,
+    where: str,
+    fmt: str | None,
+) -> Problem:
+    samples = ", ".join(repr(str(v)) for v in raw[bad].astype(str).unique()[:3])
+    if column.kind in ("date", "datetime"):
+        check, what = "unparseable_date", "dates"
+        fix = (
+            f"correct the values, or give the layout in the mapping "
+            f"(dates: {{{column.name}: DD.MM.YYYY}})"
+            if not fmt
+            else f"correct the values or the format {fmt!r} given in the mapping"
+        )
+    elif column.kind == "bool":
+        check, what = "unparseable_bool", "yes/no values"
+        fix = "use true/false, yes/no, 1/0 or да/нет, or map the values in the mapping (values:)"
+    else:
+        check, what = "unparseable_number", "numbers"
+        fix = "correct the values, or set decimal=',' / '.' when the decimal mark was misread"
+        if column.kind == "int":
+            what = "whole numbers"
+    return Problem(
+        table,
+        column.name,
+        check,
+        f"{int(bad.sum())} value(s) are not valid {what}{where}: {samples}",
+        int(bad.sum()),
+        example_ids(frame, bad, table),
+        fix,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Reading raw sources
+# --------------------------------------------------------------------------------------
+@dataclass
+class RawSource:
+    """A data source opened for reading: its raw table names and how to read each one.
+
+    Attributes
+    ----------
+    description : human-readable description (becomes ``Dataset.source``).
+    names : raw table name -> opaque locator (file path, sheet, SQL table).
+    reader : callable reading one raw table by name (returns a DataFrame, all as found).
+    decimal_hint : per raw table, the decimal mark suggested by the file (``","`` for ``;`` CSVs).
+    meta : metadata stored in the source itself (DuckDB files written by ``save_duckdb``).
+    """
+
+    description: str
+    names: dict[str, Any]
+    reader: Callable[[str], pd.DataFrame]
+    decimal_hint: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def read(self, name: str) -> pd.DataFrame:
+        return self.reader(name)
+
+
+def _detect_encoding(raw: bytes, path: Path) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[:200_000]).best()
+    if best is None:
+        raise SourceError(
+            f"cannot detect the text encoding of {path}; pass encoding= (e.g. 'cp1251' or 'utf-8')"
+        )
+    return str(best.encoding)
+
+
+def _sniff_sep(text: str) -> str:
+    lines = [ln for ln in text.splitlines()[:30] if ln.strip()]
+    if not lines:
+        return ","
+    best, best_fields, best_consistent = ",", 1, False
+    for sep in CSV_SEPARATORS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=sep)]
+        fields = counts[0]
+        consistent = all(c == fields for c in counts)
+        if fields < 2:
+            continue
+        if (consistent, fields) > (best_consistent, best_fields):
+            best, best_fields, best_consistent = sep, fields, consistent
+    return best
+
+
+def _read_csv(path: Path, encoding: str | None, sep: str | None) -> tuple[pd.DataFrame, str]:
+    try:
+        raw = path.read_bytes()
+        if path.name.endswith(".gz"):
+            raw = gzip.decompress(raw)
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc}") from None
+    enc = encoding or _detect_encoding(raw, path)
+    try:
+        text = raw.decode(enc)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(
+            f"{path} cannot be decoded as {enc!r} ({exc}); pass the right encoding= "
+            "(e.g. 'cp1251' for Russian Excel exports, 'utf-8-sig' for UTF-8 with BOM)"
+        ) from None
+    text = text.lstrip("\ufeff")
+    delimiter = sep or ("\t" if ".tsv" in path.suffixes else _sniff_sep(text))
+    try:
+        df = pd.read_csv(
+            _io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, na_filter=False
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise SourceError(
+            f"cannot parse {path} as CSV with delimiter {delimiter!r}: {exc}; "
+            "pass sep= explicitly or fix the quoting"
+        ) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df, delimiter
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (*CSV_SUFFIXES, *PARQUET_SUFFIXES, *EXCEL_SUFFIXES):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _file_source(
+    files: list[Path], description: str, encoding: str | None, sep: str | None
+) -> RawSource:
+    names = {_stem(f): f for f in files}
+    hints: dict[str, str] = {}
+
+    def reader(name: str) -> pd.DataFrame:
+        path = names[name]
+        if path.name.lower().endswith(PARQUET_SUFFIXES):
+            try:
+                return pd.read_parquet(path)
+            except Exception as exc:  # pyarrow raises many types
+                raise SourceError(f"cannot read Parquet file {path}: {exc}") from None
+        df, delimiter = _read_csv(path, encoding, sep)
+        if delimiter == ";":
+            hints[name] = ","
+        return df
+
+    return RawSource(description, names, reader, hints)
+
+
+def _excel_source(path: Path) -> RawSource:
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:
+        raise SourceError(f"cannot open Excel workbook {path}: {exc}") from None
+    names = {str(s): s for s in book.sheet_names}
+
+    def reader(name: str) -> pd.DataFrame:
+        df = book.parse(names[name], dtype=object)
+        df.columns = [str(c).strip() for c in df.columns]
+        return df.dropna(how="all")
+
+    return RawSource(f"Excel workbook {path} ({len(names)} sheets)", names, reader)
+
+
+def _duckdb_source(path: Path) -> RawSource:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except Exception as exc:
+        raise SourceError(f"cannot open DuckDB file {path}: {exc}") from None
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+    ).fetchall()
+    names = {r[0]: r[0] for r in rows if r[0] != META_TABLE}
+    meta: dict[str, Any] = {}
+    if any(r[0] == META_TABLE for r in rows):
+        for key, value in con.execute(f'SELECT key, value FROM "{META_TABLE}"').fetchall():
+            meta[key] = _meta_decode(json.loads(value))
+
+    def reader(name: str) -> pd.DataFrame:
+        return con.execute(f'SELECT * FROM "{names[name]}"').df()
+
+    return RawSource(f"DuckDB database {path}", names, reader, meta=meta)
+
+
+def _sql_source(url: str) -> RawSource:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+        names = {n: n for n in sa.inspect(engine).get_table_names()}
+    except Exception as exc:
+        raise SourceError(f"cannot open SQL database {_safe_url(url)}: {exc}") from None
+
+    def reader(name: str) -> pd.DataFrame:
+        with engine.connect() as conn:
+            return pd.read_sql_table(names[name], conn)
+
+    return RawSource(f"SQL database {_safe_url(url)}", names, reader)
+
+
+def _safe_url(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def _memory_source(tables: Mapping[str, pd.DataFrame], description: str) -> RawSource:
+    names = {str(k): k for k in tables}
+    for name, df in tables.items():
+        if not isinstance(df, pd.DataFrame):
+            raise SourceError(f"in-memory table {name!r} is a {type(df).__name__}, not a DataFrame")
+    return RawSource(description, names, lambda name: tables[names[name]])
+
+
+def _magic(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16)
+    except OSError:
+        return b""
+
+
+def read_source(source: Any, *, encoding: str | None = None, sep: str | None = None) -> RawSource:
+    """Open ``source`` and list its raw tables without reading them yet.
+
+    Parameters
+    ----------
+    source : a folder of CSV/Parquet files, a CSV/Parquet/Excel/DuckDB/SQLite file,
+        a SQLAlchemy URL, a :class:`Dataset` or a dict of DataFrames.
+    encoding, sep : CSV reading options (``None`` = detect).
+
+    Example
+    -------
+    >>> src = read_source({"deals": pd.DataFrame({"deal_id": ["d1"]})})
+    >>> list(src.names)
+    ['deals']
+    """
+    if isinstance(source, Dataset):
+        return _memory_source(source.tables, source.source or "in-memory Dataset")
+    if isinstance(source, Mapping):
+        return _memory_source(source, f"in-memory tables ({', '.join(map(str, source))})")
+    if isinstance(source, str) and "://" in source and not Path(source).exists():
+        return _sql_source(source)
+    if not isinstance(source, str | os.PathLike):
+        raise SourceError(
+            f"cannot load a {type(source).__name__}; pass a folder, a file, a SQLAlchemy URL, "
+            "a Dataset or a dict of DataFrames"
+        )
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise SourceError(f"data source {path} does not exist; check the path")
+    if path.is_dir():
+        files = sorted(
+            f
+            for f in path.iterdir()
+            if f.is_file() and f.name.lower().endswith((*CSV_SUFFIXES, *PARQUET_SUFFIXES))
+        )
+        if not files:
+            raise SourceError(
+                f"folder {path} holds no .csv, .tsv or .parquet files; "
+                "export one file per table (deals.csv, managers.csv, …)"
+            )
+        kinds = sorted({"Parquet" if f.suffix in PARQUET_SUFFIXES else "CSV" for f in files})
+        return _file_source(
+            files, f"{'/'.join(kinds)} folder {path} ({len(files)} files)", encoding, sep
+        )
+    name = path.name.lower()
+    magic = _magic(path)
+    if name.endswith(EXCEL_SUFFIXES):
+        return _excel_source(path)
+    if name.endswith(PARQUET_SUFFIXES):
+        return _file_source([path], f"Parquet file {path}", encoding, sep)
+    if name.endswith(CSV_SUFFIXES):
+        return _file_source([path], f"CSV file {path}", encoding, sep)
+    if magic[8:12] == b"DUCK":
+        return _duckdb_source(path)
+    if magic.startswith(b"SQLite format 3"):
+        source_ = _sql_source(f"sqlite:///{path.resolve()}")
+        source_.description = f"SQLite database {path}"
+        return source_
+    if name.endswith(".xls"):
+        raise SourceError(f"{path} is an old .xls workbook; save it as .xlsx and load that")
+    raise SourceError(
+        f"unknown data source format: {path}; use a folder of CSVs, .xlsx, .parquet, "
+        ".duckdb, a SQLite file or a SQLAlchemy URL"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# load()
+# --------------------------------------------------------------------------------------
+def load(
+    source: Any,
+    mapping: Any = None,
+    *,
+    validate: bool = True,
+    encoding: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+) -> Dataset:
+    """Load a CRM export into a typed :class:`Dataset`, optionally through a column mapping.
+
+    Parameters
+    ----------
+    source : a folder of CSV files (one per table; file stem = table name), a single CSV,
+        an ``.xlsx`` workbook (one sheet per table), a Parquet file or folder, a DuckDB file,
+        a SQLite file, any SQLAlchemy URL, a :class:`Dataset` or a dict of DataFrames.
+    mapping : ``None`` (source already uses data-model names), a preset name
+        (``"maven_crm"``, ``"superstore"``), a path to a mapping YAML, or a dict
+        (see ``docs/loading.md``).
+    validate : run :func:`amtools.validate.validate` and raise on errors.
+    encoding : CSV encoding; ``None`` detects it (UTF-8, UTF-8 with BOM, cp1251, …).
+    sep : CSV delimiter; ``None`` detects ``,`` ``;`` tab or ``|``.
+    decimal : decimal mark of numbers; ``None`` infers it per column.
+
+    Returns
+    -------
+    Dataset
+        Tables coerced to the data-model dtypes. ``ds.source`` describes the source;
+        ``ds.meta["problems"]`` lists the warnings (with ``validate=False``: every problem
+        found while loading, errors included, but not the validation checks).
+
+    Raises
+    ------
+    SourceError
+        The source cannot be opened or read.
+    MappingError
+        The mapping is malformed or names columns the source lacks.
+    DataValidationError
+        ``validate=True`` and the data has errors (``exc.problems`` lists them all).
+
+    Example
+    -------
+    >>> deals = pd.DataFrame({"deal_id": ["d1"], "client_id": ["c1"], "manager_id": ["m1"],
+    ...                       "stage": ["won"], "amount": ["1 200,50"], "closed_date": ["01.02.2026"]})
+    >>> ds = load({"deals": deals}, validate=False)
+    >>> float(ds.deals.amount[0]), str(ds.deals.closed_date[0].date())
+    (1200.5, '2026-02-01')
+    """
+    spec = None
+    if mapping is not None:
+        from .mapping import resolve_mapping
+
+        spec = resolve_mapping(mapping)
+    read_opts = spec.read if spec is not None else {}
+    encoding = encoding or read_opts.get("encoding")
+    sep = sep or read_opts.get("sep")
+    decimal = decimal or read_opts.get("decimal")
+    raw = read_source(source, encoding=encoding, sep=sep)
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    if spec is not None:
+        from .mapping import apply_mapping
+
+        mapped = apply_mapping(spec, raw, decimal=decimal)
+        problems += mapped.problems
+        for name, frame in mapped.tables.items():
+            coerced, found = coerce_table(
+                name,
+                frame,
+                formats=mapped.formats.get(name),
+                decimal=decimal,
+                decimal_hint=mapped.decimal_hints.get(name),
+                origin=mapped.origins.get(name, ""),
+            )
+            tables[name] = coerced
+            problems += found
+    else:
+        matched: dict[str, str] = {}
+        for raw_name in raw.names:
+            target = raw_name if raw_name in TABLES else _norm(raw_name)
+            if target in TABLES and target not in matched:
+                matched[target] = raw_name
+        unmatched = [n for n in raw.names if n not in matched.values()]
+        if unmatched:
+            problems.append(_unmatched_problem(unmatched, raw.description))
+        for name, raw_name in matched.items():
+            frame = raw.read(raw_name)
+            coerced, found = coerce_table(
+                name,
+                frame,
+                decimal=decimal,
+                decimal_hint=raw.decimal_hint.get(raw_name),
+                origin=raw_name if raw_name != name else "",
+            )
+            tables[name] = coerced
+            problems += found
+    tables = _fill_defaults(tables)
+    meta: dict[str, Any] = {"currency": config.DEFAULT_CURRENCY}
+    if isinstance(source, Dataset):
+        meta.update(source.meta)
+    meta.update(raw.meta)
+    if spec is not None:
+        meta["mapping"] = spec.name
+        if spec.currency:
+            meta["currency"] = spec.currency
+    meta["load_problems"] = list(problems)
+    meta["problems"] = list(problems)
+    description = raw.description + (f", mapping {spec.name}" if spec is not None else "")
+    ds = Dataset(tables, source=description, meta=meta)
+    if validate:
+        from .validate import validate as run_checks
+
+        everything = problems + run_checks(ds)
+        if any(p.severity == "error" for p in everything):
+            raise DataValidationError(everything)
+        ds.meta["problems"] = everything
+    return ds
+
+
+def _unmatched_problem(unmatched: list[str], description: str) -> Problem:
+    return Problem(
+        "(source)",
+        None,
+        "unmatched_table",
+        f"{len(unmatched)} table(s)/file(s) in {description} match no data-model table and were "
+        f"ignored: {', '.join(unmatched)}",
+        len(unmatched),
+        tuple(unmatched[:5]),
+        "rename them to data-model table names (deals, managers, clients, …) or map them "
+        "with a mapping (tables: {deals: {from: <name>}})",
+        severity="warning",
+    )
+
+
+def _fill_defaults(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Fill documented defaults: a client's segment defaults to its manager's segment."""
+    clients, managers = tables.get("clients"), tables.get("managers")
+    if clients is None or managers is None or "segment" not in managers:
+        return tables
+    if "manager_id" not in clients or "manager_id" not in managers:
+        return tables
+    lookup = managers.drop_duplicates("manager_id").set_index("manager_id")["segment"]
+    from_manager = clients["manager_id"].map(lookup).astype("string")
+    if "segment" in clients:
+        if not clients["segment"].isna().any():
+            return tables
+        segment = clients["segment"].fillna(from_manager)
+    else:
+        segment = from_manager
+    out = dict(tables)
+    out["clients"] = clients.assign(segment=segment)
+    ordered = [c for c in TABLES["clients"].column_names if c in out["clients"]]
+    out["clients"] = out["clients"][ordered]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Saving and exporting
+# --------------------------------------------------------------------------------------
+def _meta_encode(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return {"__timestamp__": pd.Timestamp(value).isoformat()}
+    if isinstance(value, Mapping):
+        return {str(k): _meta_encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_meta_encode(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _meta_decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__timestamp__"}:
+            return pd.Timestamp(value["__timestamp__"])
+        return {k: _meta_decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_meta_decode(v) for v in value]
+    return value
+
+
+def _storable_meta(meta: Mapping[str, Any]) -> dict[str, str]:
+    out = {}
+    for key, value in meta.items():
+        if key in ("problems", "load_problems"):
+            continue
+        try:
+            out[key] = json.dumps(_meta_encode(value), ensure_ascii=False)
+        except (TypeError, ValueError):
+            continue  # not JSON-able: not worth persisting
+    return out
+
+
+def _atomic_target(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    return Path(tmp)
+
+
+def save_duckdb(ds: Dataset, path: str | os.PathLike[str]) -> Path:
+    """Save every table of ``ds`` into a DuckDB file (replaced atomically), with its metadata.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
+    >>> path = save_duckdb(ds, Path(tempfile.mkdtemp()) / "crm.duckdb")
+    >>> load(path, validate=False).managers.manager_id.tolist()
+    ['m1']
+    """
+    import duckdb
+
+    target = Path(path)
+    tmp = _atomic_target(target)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            for name, df in ds.tables.items():
+                con.register("_frame", df)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
+                con.unregister("_frame")
+            meta = _storable_meta({"source": ds.source, **ds.meta})
+            con.execute(f'CREATE TABLE "{META_TABLE}" (key VARCHAR, value VARCHAR)')
+            if meta:
+                con.executemany(f'INSERT INTO "{META_TABLE}" VALUES (?, ?)', list(meta.items()))
+        finally:
+            con.close()
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+        wal = Path(str(tmp) + ".wal")
+        if wal.exists():
+            wal.unlink()
+    return target
+
+
+def export_csv(ds: Dataset, folder: str | os.PathLike[str]) -> Path:
+    """Write one UTF-8 CSV per table (``<table>.csv``, ISO dates, ``.`` decimals) into ``folder``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
+    >>> sorted(p.name for p in export_csv(ds, tempfile.mkdtemp()).iterdir())
+    ['managers.csv']
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in ds.tables.items():
+        target = out / f"{name}.csv"
+        tmp = _atomic_target(target)
+        df.to_csv(tmp, index=False, encoding="utf-8", date_format="%Y-%m-%d %H:%M:%S")
+        os.replace(tmp, target)
+    return out
+
+
+def export_excel(ds: Dataset, path: str | os.PathLike[str]) -> Path:
+    """Write an ``.xlsx`` workbook with one sheet per table, header row frozen and bold.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
+    >>> export_excel(ds, Path(tempfile.mkdtemp()) / "crm.xlsx").suffix
+    '.xlsx'
+    """
+    target = Path(path)
+    tmp = _atomic_target(target.with_suffix(".xlsx"))
+    with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, df in ds.tables.items():
+            df.to_excel(writer, sheet_name=name[:31], index=False)
+            sheet = writer.sheets[name[:31]]
+            sheet.freeze_panes = "A2"
+            for cell in sheet[1]:
+                cell.font = cell.font.copy(bold=True)
+            for col, column in zip(sheet.columns, df.columns, strict=False):
+                width = max(len(str(column)), 10)
+                sheet.column_dimensions[col[0].column_letter].width = min(width + 2, 40)
+    os.replace(tmp, target)
+    return target
+
+
+def load_demo(
+    path: str | os.PathLike[str] = config.DEMO_DB,
+    *,
+    rebuild: bool = False,
+    **make_demo_kwargs: Any,
+) -> Dataset:
+    """Load the demo dataset from its DuckDB file, building and saving it first if needed.
+
+    The file remembers the ``make_demo`` arguments it was built with; asking for other
+    arguments (or ``rebuild=True``) rebuilds it.
+
+    Parameters
+    ----------
+    path : DuckDB file (default ``data/demo.duckdb``).
+    rebuild : build it again even if the file exists.
+    **make_demo_kwargs : passed to :func:`amtools.datasets.make_demo` (seed, n_managers, end, …).
+
+    Example
+    -------
+    >>> ds = load_demo()  # doctest: +SKIP
+    >>> sorted(ds.names)[:3]  # doctest: +SKIP
+    ['activities', 'clients', 'compliance']
+    """
+    target = Path(path)
+    wanted = json.dumps(_meta_encode(make_demo_kwargs), sort_keys=True, default=str)
+    if target.exists() and not rebuild:
+        try:
+            ds = load(target, validate=False)
+        except SourceError:
+            ds = None
+        if ds is not None and ds.meta.get("demo_kwargs", wanted) == wanted:
+            return ds
+    from .datasets import make_demo
+
+    built = make_demo(**make_demo_kwargs)
+    built.meta["demo_kwargs"] = wanted
+    save_duckdb(built, target)
+    return load(target, validate=False)
