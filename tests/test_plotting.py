@@ -1,0 +1,209 @@
+"""Tests of amtools.plotting on small hand-made frames: translated labels, formats, no crashes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from amtools import i18n, plotting
+
+
+def _texts(fig: Figure) -> list[str]:
+    """Every visible string of a figure: titles, tick labels, axis labels, legends, texts."""
+    fig.canvas.draw()
+    out = [t.get_text() for t in fig.findobj(match=lambda a: hasattr(a, "get_text"))]
+    return [s for s in out if s]
+
+
+def _card() -> pd.DataFrame:
+    periods = ["2025Q4", "2026Q1", "2026Q2", "2026Q3"]
+    rows = []
+    for i, p in enumerate(periods):
+        rows.append(
+            {
+                "period": p,
+                "kpi": "sales_volume",
+                "value": 1e6 + 1e5 * i,
+                "target": 1.2e6,
+                "status": "ok",
+            }
+        )
+        rows.append(
+            {
+                "period": p,
+                "kpi": "conversion_rate",
+                "value": 0.2 + 0.02 * i,
+                "target": 0.25,
+                "status": "insufficient_data" if i == 0 else "ok",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_compact_axis_numbers_are_localised() -> None:
+    # 1,250,000 -> 1.2M in English (one decimal under 10), "1,2 млн" in Russian.
+    assert plotting._compact(1_250_000, "en") == "1.2M"
+    assert (
+        plotting._compact(1_250_000, "ru") == "1,2\xa0млн"
+        or plotting._compact(1_250_000, "ru") == "1,2 млн"
+    )
+    assert plotting._compact(45_000, "en") == "45k"
+    assert plotting.axis_formatter("ratio", "en")(0.25, 0) == "25%"
+
+
+def test_kpi_trends_translates_titles_and_legend() -> None:
+    fig = plotting.kpi_trends(_card(), "ru")
+    texts = _texts(fig)
+    assert i18n.kpi_name("sales_volume", "ru") in " ".join(texts).replace("\n", " ")
+    assert i18n.t("plot.legend.target", "ru") in texts
+    assert i18n.t("plot.kpi_trends.title", "ru") in texts
+    # only panels with data are drawn; the rest of the grid is blank
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert len(visible) == 2
+    assert fig.get_figwidth() <= plotting.PAGE_WIDTH
+
+
+def test_russian_chart_has_no_english_catalogue_label() -> None:
+    fig = plotting.kpi_trends(_card(), "ru")
+    english = {v["en"] for v in i18n.catalog().values() if v.get("en") != v.get("ru")}
+    leaked = [t for t in _texts(fig) if t in english]
+    assert leaked == []
+
+
+def test_score_contributions_shows_points_of_maximum() -> None:
+    card = pd.DataFrame(
+        {
+            "kpi": ["sales_volume", "conversion_rate", "csi"],
+            "group": ["financial", "financial", "client"],
+            "weight": [0.3, 0.2, 0.0],  # csi has no weight: not drawn
+            "contribution": [21.0, np.nan, 5.0],
+        }
+    )
+    fig = plotting.score_contributions(card, "en")
+    texts = _texts(fig)
+    assert "21.0 / 30" in texts  # 0.3 * 100 = 30 points possible
+    assert i18n.t("plot.no_data_short", "en") in texts  # conversion without a value
+    assert i18n.kpi_name("csi", "en") not in texts
+
+
+def test_segment_position_draws_no_peer_points() -> None:
+    card = pd.DataFrame(
+        {"kpi": ["nps", "sales_volume"], "percentile": [80.0, 10.0], "quartile": [1, 4]}
+    )
+    fig = plotting.segment_position(card, "en")
+    from matplotlib.collections import PathCollection
+
+    scatters = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    # one scatter with exactly the manager's own two points
+    assert [len(c.get_offsets()) for c in scatters] == [2]
+
+
+def test_heatmap_keeps_row_order_and_escapes_nothing_needed() -> None:
+    frame = pd.DataFrame(
+        {
+            "label": ["Zoe", "Zoe", "Adam", "Adam"],
+            "kpi": ["nps", "csi"] * 2,
+            "value": [90, 80, 10, 20],
+        }
+    )
+    fig = plotting.kpi_heatmap(frame, "en")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["Zoe", "Adam"]
+    with pytest.raises(ValueError, match="percentile"):
+        plotting.kpi_heatmap(frame, "en", value="rank")
+
+
+def test_lost_deals_groups_rare_competitors_and_blank_values() -> None:
+    deals = pd.DataFrame(
+        {
+            "stage": ["lost"] * 5 + ["won"],
+            "closed_date": pd.to_datetime(
+                ["2026-01-10", "2026-02-10", "2026-04-01", "2026-05-05", "2026-05-06", "2026-05-07"]
+            ),
+            "competitor": ["Acme", "Acme", "Beta", "Gamma", None, "Acme"],
+        }
+    )
+    fig = plotting.lost_deals(deals, "en", top=2)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    # Acme (2) and Beta/Gamma (1 each, first two kept) + "not recorded"; the won deal is ignored
+    assert legend[0] == "Acme"
+    assert i18n.t("plot.lost.not_recorded", "en") in legend
+    heights = sum(p.get_height() for p in fig.axes[0].patches)
+    assert heights == 5
+
+
+def test_fan_chart_and_grid() -> None:
+    ds = pd.date_range("2025-01-01", periods=18, freq="MS")
+    hist = pd.DataFrame({"unique_id": "team/North", "ds": ds, "y": np.linspace(1e6, 2e6, 18)})
+    fds = pd.date_range("2026-07-01", periods=6, freq="MS")
+    fc = pd.DataFrame(
+        {
+            "unique_id": "team/North",
+            "ds": fds,
+            "yhat": 2e6,
+            "lo_80": 1.8e6,
+            "hi_80": 2.2e6,
+            "lo_95": 1.6e6,
+            "hi_95": 2.4e6,
+        }
+    )
+    fig = plotting.fan_chart(hist, fc, "ru")
+    assert i18n.t("plot.legend.pi80", "ru") in _texts(fig)
+    grid = plotting.fan_grid(hist, fc, "en")
+    assert grid.axes[0].get_title(loc="left") == "North"
+
+
+def test_budget_charts() -> None:
+    months = pd.date_range("2027-01-01", periods=3, freq="MS")
+    revenue = pd.DataFrame(
+        [
+            {
+                "month": m,
+                "segment": "B2B",
+                "team": "A",
+                "manager_id": "M1",
+                "scenario": s,
+                "revenue": v,
+            }
+            for m in months
+            for s, v in (("low", 1.0e6), ("base", 1.2e6), ("high", 1.4e6))
+        ]
+    )
+    fig = plotting.budget_revenue(revenue, "ru")
+    assert i18n.t("scenario.base", "ru") in _texts(fig)
+    summary = pd.DataFrame(
+        {
+            "scenario": ["high", "base", "low"],
+            "revenue": [3e6, 2e6, 1e6],
+            "costs": [1e6] * 3,
+            "margin": [2e6, 1e6, 0.0],
+        }
+    )
+    fig = plotting.margin_chart(summary, "en")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["low", "base", "high"]
+
+
+def test_figure_html_embeds_png_and_escapes_alt() -> None:
+    fig = plotting.revenue_trend(
+        pd.DataFrame(
+            {"period": ["2026Q1", "2026Q2"], "segment": ["B2B", "B2B"], "value": [1.0, 2.0]}
+        ),
+        "en",
+    )
+    out = plotting.figure_html(fig, alt='<script>"x"</script>')
+    assert "data:image/png;base64," in out
+    assert "<script>" not in out and "&lt;script&gt;" in out
+
+
+def test_missing_column_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="lacks column"):
+        plotting.leaderboard_chart(pd.DataFrame({"label": ["a"]}), "en")
+
+
+def test_empty_input_gives_a_message_not_a_crash() -> None:
+    fig = plotting.pipeline_chart(
+        pd.DataFrame(columns=["ds", "segment", "weighted_pipeline", "open_amount"]), "ru"
+    )
+    assert i18n.t("plot.no_data", "ru") in _texts(fig)

@@ -1,0 +1,271 @@
+"""Tests of amtools.tables: escaping, localised formats, the computed views on tiny frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from amtools import i18n, tables
+from amtools.dataset import Dataset
+
+EVIL = "<b>x</b>"
+
+
+def test_html_table_escapes_values_and_headers() -> None:
+    out = tables.html_table(pd.DataFrame({"a": [EVIL]}), headers={"a": "<i>h</i>"})
+    assert EVIL not in out and "&lt;b&gt;x&lt;/b&gt;" in out
+    assert "<i>h</i>" not in out
+
+
+def test_heading_has_anchor_and_escapes() -> None:
+    out = tables.heading("Оценка & вклад", level=2).data
+    assert out == '<h2 id="оценка-вклад">Оценка &amp; вклад</h2>'
+    assert tables.heading(EVIL, anchor="s1").data == '<h2 id="s1">&lt;b&gt;x&lt;/b&gt;</h2>'
+
+
+def test_sparkline() -> None:
+    assert tables.sparkline([1, 2, 3, 4]) == "▁▃▆█"
+    assert tables.sparkline([5, np.nan, 5]) == "▄ ▄"
+    assert tables.sparkline([]) == ""
+
+
+def _scorecard() -> pd.DataFrame:
+    rows = []
+    for p, v in (("2026Q2", 0.2), ("2026Q3", 0.3)):
+        rows.append(
+            dict(
+                manager_id="M1",
+                period=p,
+                segment="B2C",
+                team="A",
+                kpi="conversion_rate",
+                group="financial",
+                value=v,
+                status="ok",
+                n=40,
+                target=0.25,
+                attainment=v / 0.25,
+                percentile=70.0,
+                quartile=2,
+                weight=0.2,
+                kpi_score=60.0,
+                contribution=12.0,
+            )
+        )
+        rows.append(
+            dict(
+                manager_id="M1",
+                period=p,
+                segment="B2C",
+                team="A",
+                kpi="csi",
+                group="client",
+                value=np.nan,
+                status="not_available",
+                n=0,
+                target=80.0,
+                attainment=np.nan,
+                percentile=np.nan,
+                quartile=pd.NA,
+                weight=0.1,
+                kpi_score=np.nan,
+                contribution=np.nan,
+                reason="needs table surveys",
+            )
+        )
+        rows.append(
+            dict(
+                manager_id="M1",
+                period=p,
+                segment="B2C",
+                team="A",
+                kpi="sales_volume",
+                group="financial",
+                value=1e6,
+                status="insufficient_data",
+                n=2,
+                target=2e6,
+                attainment=0.5,
+                percentile=10.0,
+                quartile=4,
+                weight=0.3,
+                kpi_score=10.0,
+                contribution=3.0,
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def test_scorecard_table_groups_formats_and_flags() -> None:
+    out = tables.scorecard_table(_scorecard(), "2026Q3", "ru").data
+    assert out.index("Финансовые") < out.index("Клиентские")  # groups in catalogue order
+    assert "30,0\xa0%" in out  # conversion 0.3 in Russian percent format
+    assert "120\xa0%" in out  # attainment 0.3 / 0.25
+    assert i18n.t("tbl.not_available", "ru") in out
+    assert i18n.t("tbl.insufficient_flag", "ru") in out
+    assert "12,0 / 20" in out  # contribution 12 of 0.2 * 100 points
+
+
+def test_data_notes_translate_engine_reasons() -> None:
+    card = _scorecard().query("period == '2026Q3'")
+    ru = tables.data_notes(card, "ru").data
+    assert "surveys" in ru and "needs table" not in ru
+    assert "в источнике данных нет таблицы" in ru
+
+
+def test_training_plan_table_escapes_course_names() -> None:
+    plan = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M1"],
+            "period": "2026Q3",
+            "kind": ["development", "strength"],
+            "priority": [1, 1],
+            "kpi": ["conversion_rate", "csi"],
+            "skill": ["negotiation", pd.NA],
+            "course_id": ["C1", pd.NA],
+            "course_en": [EVIL, pd.NA],
+            "course_ru": ["Переговоры", pd.NA],
+            "hours": [8.0, np.nan],
+            "reason_en": ["below target", "top quartile"],
+            "reason_ru": ["ниже цели", "верхняя четверть"],
+        }
+    )
+    en = tables.training_plan_table(plan, "en").data
+    assert EVIL not in en and "&lt;b&gt;x&lt;/b&gt;" in en
+    ru = tables.training_plan_table(plan, "ru").data
+    assert "Переговоры" in ru and "ниже цели" in ru
+    assert "верхняя четверть" in tables.strengths_list(plan, "ru").data
+
+
+def test_leaderboard_escapes_names_and_shows_change() -> None:
+    scores = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M2", "M1", "M2"],
+            "period": ["2026Q2", "2026Q2", "2026Q3", "2026Q3"],
+            "segment": "B2B",
+            "team": "A",
+            "score": [50.0, 70.0, 62.5, 40.0],
+            "rank": [2, 1, 1, 2],
+            "n_kpis": 10,
+            "coverage": 1.0,
+        }
+    )
+    managers = pd.DataFrame({"manager_id": ["M1", "M2"], "name": [EVIL, "Bob"]})
+    out = tables.leaderboard_table(scores, managers, "2026Q3", "en", previous="2026Q2").data
+    assert EVIL not in out and "&lt;b&gt;x&lt;/b&gt;" in out
+    assert "+12.5" in out and "-30.0" in out  # 62.5 - 50; 40 - 70
+    assert out.index("&lt;b&gt;x") < out.index("Bob")  # sorted by score
+
+
+def test_alerts_find_drops_and_misses() -> None:
+    scores = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M2", "M1", "M2"],
+            "period": ["2026Q2", "2026Q2", "2026Q3", "2026Q3"],
+            "score": [80.0, 50.0, 60.0, 48.0],
+        }
+    )
+    card = _scorecard().query("period == '2026Q3'").assign(status="ok")
+    found = tables.alerts(scores, card, "2026Q3", "2026Q2", drop=10, below=0.7)
+    # M1 fell 20 points (M2 only 2); sales_volume at 50 % of target is far below
+    assert list(found["kind"]) == ["score_drop", "below_target"]
+    assert found.iloc[0]["manager_id"] == "M1" and found.iloc[1]["kpi"] == "sales_volume"
+    text = tables.alerts_table(
+        found, pd.DataFrame({"manager_id": ["M1"], "name": [EVIL]}), "ru"
+    ).data
+    assert EVIL not in text and "снизился" in text
+
+
+def test_segment_profile_counts_clients_per_manager() -> None:
+    managers = pd.DataFrame(
+        {"manager_id": ["A", "B", "C"], "name": ["a", "b", "c"], "segment": ["B2B", "B2C", "B2C"]}
+    )
+    clients = pd.DataFrame(
+        {
+            "client_id": [f"c{i}" for i in range(7)],
+            "manager_id": ["A", "A", "B", "B", "B", "C", "C"],
+            "acquired_date": pd.to_datetime(
+                ["2025-01-01"] * 6 + ["2026-10-01"]
+            ),  # last one after the period
+            "churned_date": pd.to_datetime(
+                [None, "2026-08-01", None, None, None, None, None]
+            ),  # one churned inside
+        }
+    )
+    ds = Dataset({"managers": managers, "clients": clients})
+    seg = pd.DataFrame(
+        {"segment": ["B2B", "B2C"], "period": "2026Q3", "kpi": "average_check", "value": [9e5, 3e4]}
+    )
+    prof = tables.segment_profile(seg, ds, "2026Q3").set_index("metric")
+    # B2B: 1 active client / 1 manager; B2C: 4 active clients / 2 managers = 2
+    assert prof.loc["clients_per_manager", "B2B"] == 1.0
+    assert prof.loc["clients_per_manager", "B2C"] == 2.0
+    assert bool(prof.loc["clients_per_manager", "agrees"]) is True
+    assert bool(prof.loc["average_check", "agrees"]) is True
+    assert pd.isna(prof.loc["sales_cycle_days", "B2B"])
+    html = tables.segment_profile_table(prof.reset_index(), "ru").data
+    assert i18n.t("metric.clients_per_manager", "ru") in html
+
+
+def test_totals_vs_targets_sums_additive_targets() -> None:
+    card = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M2"],
+            "period": "2026Q3",
+            "segment": "B2B",
+            "kpi": "sales_volume",
+            "target": [1e6, 2e6],
+            "status": "ok",
+            "weight": 0.3,
+            "attainment": 1.0,
+        }
+    )
+    seg = pd.DataFrame(
+        {"segment": ["B2B"], "period": "2026Q3", "kpi": "sales_volume", "value": [2.4e6]}
+    )
+    com = pd.DataFrame(
+        {"company": ["all"], "period": "2026Q3", "kpi": "sales_volume", "value": [2.4e6]}
+    )
+    totals = tables.totals_vs_targets(card, seg, com, "2026Q3", kpis=["sales_volume"])
+    row = totals.set_index("scope").loc["B2B"]
+    assert row["target"] == 3e6 and row["attainment"] == 0.8  # 2.4M / (1M + 2M)
+    assert "80%" in tables.totals_table(totals, "en").data
+
+
+def test_budget_tables() -> None:
+    months = pd.date_range("2027-01-01", periods=6, freq="MS")
+    quotas = pd.DataFrame(
+        {"manager_id": "M1", "segment": "B2B", "team": "A", "month": months, "quota": 100.0}
+    )
+    out = tables.quota_table(
+        quotas, pd.DataFrame({"manager_id": ["M1"], "name": [EVIL]}), "en"
+    ).data
+    assert EVIL not in out
+    assert "RUB\xa0300" in out and "RUB\xa0600" in out  # quarter sums and year total
+    summary = pd.DataFrame(
+        {"scenario": ["base"], "revenue": [1000.0], "costs": [1200.0], "margin": [-200.0]}
+    )
+    out = tables.budget_summary_table(summary, "ru").data
+    assert "amt-bad" in out and i18n.t("scenario.base", "ru") in out
+
+
+def test_next_quarter_table() -> None:
+    hist = pd.DataFrame(
+        {
+            "unique_id": "company",
+            "ds": pd.date_range("2025-10-01", periods=12, freq="MS"),
+            "y": 100.0,
+        }
+    )
+    fc = pd.DataFrame(
+        {
+            "unique_id": "company",
+            "ds": pd.date_range("2026-10-01", periods=3, freq="MS"),
+            "yhat": 110.0,
+            "lo_80": 90.0,
+            "hi_80": 130.0,
+        }
+    )
+    out = tables.next_quarter_table(fc, hist, "en").data
+    # 3 x 110 = 330 forecast vs 3 x 100 a year earlier: +10.0 %
+    assert "RUB\xa0330" in out and "+10.0%" in out
