@@ -388,7 +388,7 @@ def coerce_table(
                 f"{len(extra)} column(s) not in the data model were dropped{where}: "
                 + ", ".join(extra[:15])
                 + ("…" if len(extra) > 15 else ""),
-                len(extra),
+                0,
                 fix="ignore if they are not needed; otherwise rename them to data-model columns "
                 "in the mapping (columns: {amtools_name: source_name})",
                 severity="warning",
@@ -875,8 +875,8 @@ def _unmatched_problem(unmatched: list[str], description: str) -> Problem:
         "unmatched_table",
         f"{len(unmatched)} table(s)/file(s) in {description} match no data-model table and were "
         f"ignored: {', '.join(unmatched)}",
-        len(unmatched),
-        tuple(unmatched[:5]),
+        0,
+        (),
         "rename them to data-model table names (deals, managers, clients, …) or map them "
         "with a mapping (tables: {deals: {from: <name>}})",
         severity="warning",

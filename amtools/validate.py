@@ -529,7 +529,8 @@ def format_problems(problems: Iterable[Problem]) -> str:
             label = "ERROR  " if p.severity == "error" else "warning"
             where = f"{p.table}.{p.column}" if p.column else p.table
             examples = f", e.g. {', '.join(p.examples)}" if p.examples else ""
-            lines.append(f"  {label} {where} [{p.check}] {p.message} — {p.count} row(s){examples}")
+            rows = f" — {p.count} row(s)" if p.count else ""
+            lines.append(f"  {label} {where} [{p.check}] {p.message}{rows}{examples}")
             if p.fix:
                 lines.append(f"          fix: {p.fix}")
     return "\n".join(lines)
