@@ -666,15 +666,25 @@ def _check_coverage(
     if not missing:
         return
     first, last = fc["ds"].min(), fc["ds"].max()
-    need_h = (months[-1].to_period("M") - first.to_period("M")).n + 1
-    raise PolicyError(
+    what = (
         f"the forecast covers {_month_label(first)}..{_month_label(last)} but fiscal year "
         f"{fiscal_year} (fiscal_year_start={fys}) needs {_month_label(months[0])}.."
         f"{_month_label(months[-1])}; missing months: "
-        f"{', '.join(_month_label(m) for m in missing)}. Fix: forecast with a longer horizon "
-        f"(h >= {need_h}, e.g. forecast(series, h={need_h})) or pass another fiscal_year."
-        if need_h > 0
-        else f"the forecast starts after fiscal year {fiscal_year}; pass a later fiscal_year."
+        f"{', '.join(_month_label(m) for m in missing)}."
+    )
+    if months[0] < first:
+        later = _fiscal_year_of(first, fys)
+        if fiscal_year_months(later, fys)[0] < first:
+            later += 1
+        raise PolicyError(
+            f"{what} The fiscal year starts before the forecast (those months are history). "
+            f"Fix: plan a fiscal year that starts on or after {_month_label(first)}, "
+            f"e.g. fiscal_year={later} (the default)."
+        )
+    need_h = (months[-1].to_period("M") - first.to_period("M")).n + 1
+    raise PolicyError(
+        f"{what} Fix: forecast with a longer horizon (h >= {need_h}, e.g. "
+        f"forecast(series, h={need_h})) or pass another fiscal_year / fiscal_year_start."
     )
 
 

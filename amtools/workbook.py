@@ -69,6 +69,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "all": "All",
         "unallocated": "(company)",
         "plan_scenario": "plan",
+        "scenario.low": "low",
+        "scenario.base": "base",
+        "scenario.high": "high",
     },
     "ru": {
         "summary": "Итоги",
@@ -115,6 +118,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "all": "Все",
         "unallocated": "(компания)",
         "plan_scenario": "план",
+        "scenario.low": "низкий",
+        "scenario.base": "базовый",
+        "scenario.high": "высокий",
     },
 }
 
@@ -134,6 +140,12 @@ def currency_format(currency: str = "RUB") -> str:
     """
     symbol = _SYMBOLS.get(currency.upper(), currency.upper())
     return f'#,##0 "{symbol}"'
+
+
+def _scenario_label(name: object, lab: dict[str, str]) -> str:
+    if name == PLAN_SCENARIO:
+        return lab["plan_scenario"]
+    return lab.get(f"scenario.{name}", str(name))
 
 
 def _excel_value(value: Any) -> Any:
@@ -274,9 +286,7 @@ def write_budget_workbook(
     summary = plan.summary.copy()
     summary_cols = ["scenario", "revenue", *COST_CATEGORIES, "costs", "margin", "margin_pct"]
     summary = summary[summary_cols]
-    summary["scenario"] = [
-        lab["plan_scenario"] if s == PLAN_SCENARIO else s for s in summary["scenario"]
-    ]
+    summary["scenario"] = [_scenario_label(s, lab) for s in summary["scenario"]]
     headers = [lab["scenario"], lab["revenue_col"], *(lab[c] for c in COST_CATEGORIES)]
     headers += [lab["costs_col"], lab["margin"], lab["margin_pct"]]
     formats = dict.fromkeys(summary_cols[1:-1], money) | {"margin_pct": _PERCENT}
@@ -316,7 +326,7 @@ def write_budget_workbook(
     )
     costs["segment"] = costs["segment"].astype(str)
     wide = _month_pivot(costs, ["scenario", "category", "segment"], "amount", months)
-    wide["scenario"] = [lab["plan_scenario"] if s == PLAN_SCENARIO else s for s in wide["scenario"]]
+    wide["scenario"] = [_scenario_label(s, lab) for s in wide["scenario"]]
     wide["category"] = [lab.get(str(c), str(c)) for c in wide["category"]]
     headers = [lab["scenario"], lab["category"], lab["segment"], *months, lab["total"]]
     _write_table(wb.create_sheet(lab["costs"]), wide, headers, money_months, freeze_cols=3)
@@ -391,7 +401,7 @@ def _scenario_view(
     cost_w = _month_pivot(costs, ["scenario"], "amount", months).set_index("scenario")
     rows = []
     for name in plan.scenarios:
-        shown = lab["plan_scenario"] if name == PLAN_SCENARIO else name
+        shown = _scenario_label(name, lab)
         r = rev_w.loc[name] if name in rev_w.index else pd.Series(0.0, index=[*months, "total"])
         c = cost_w.loc[name] if name in cost_w.index else pd.Series(0.0, index=[*months, "total"])
         for measure, values in (
