@@ -1,0 +1,35 @@
+"""KPIs of the account-manager role: the registry, the compute engine, scoring and training plans."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .compute import compute
+from .registry import GROUPS, KPI, KPIS, get_kpi, kpi_table
+
+__all__ = [
+    "compute",
+    "KPI",
+    "KPIS",
+    "GROUPS",
+    "get_kpi",
+    "kpi_table",
+    "scorecard",
+    "scores",
+    "training_plan",
+]
+
+_LAZY = {
+    "scorecard": "amtools.kpi.scoring",
+    "scores": "amtools.kpi.scoring",
+    "training_plan": "amtools.kpi.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'amtools.kpi' has no attribute {name!r}")
