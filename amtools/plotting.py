@@ -61,7 +61,13 @@ GROUP_COLORS: dict[str, str] = {
     "internal": "#8c564b",
     "professional": "#17becf",
 }
-SCENARIO_COLORS: dict[str, str] = {"low": "#c0504d", "base": "#1f5f8b", "high": "#4f9a3a"}
+SCENARIO_COLORS: dict[str, str] = {
+    "plan": "#222222",
+    "low": "#c0504d",
+    "base": "#1f5f8b",
+    "high": "#4f9a3a",
+    "aggressive": "#9467bd",
+}
 _QUARTILE_COLORS = {1: "#2e7d32", 2: "#8bc34a", 3: "#ffb300", 4: "#d84315"}
 _NEUTRAL = "#6e6e6e"
 _TARGET = "#b22222"
@@ -1065,13 +1071,19 @@ def pipeline_vs_forecast(
     Parameters
     ----------
     pipeline : ``pipeline_view`` output (``ds, segment, weighted_pipeline``).
-    forecast : columns ``segment, ds, yhat`` (+ ``lo_80, hi_80``) for the same months.
+    forecast : columns ``segment, ds, yhat`` (+ ``lo_80, hi_80``), or ``ForecastResult.forecast``
+        itself (its ``segment/…`` series are used). Months outside the pipeline's are ignored.
 
     Example
     -------
     >>> pipeline_vs_forecast(pipe, fc_segments, "en")  # doctest: +SKIP
     """
     _require(pipeline, ["ds", "segment", "weighted_pipeline"], "pipeline_vs_forecast pipeline")
+    if "segment" not in forecast.columns and "unique_id" in forecast.columns:
+        # ForecastResult.forecast: keep the segment series, "segment/B2B" -> "B2B"
+        ids = forecast["unique_id"].astype(str)
+        forecast = forecast[ids.str.startswith("segment/")]
+        forecast = forecast.assign(segment=forecast["unique_id"].astype(str).str.split("/").str[1])
     _require(forecast, ["ds", "segment", "yhat"], "pipeline_vs_forecast forecast")
     pipe = pipeline.assign(ds=pd.to_datetime(pipeline["ds"]))
     fc = forecast.assign(ds=pd.to_datetime(forecast["ds"]))
@@ -1136,7 +1148,7 @@ def _scenario_name(scenario: str, lang: str) -> str:
 
 
 def _scenario_order(values: Sequence[str]) -> list[str]:
-    known = [s for s in ("low", "base", "high") if s in set(values)]
+    known = [s for s in ("plan", "low", "base", "high") if s in set(values)]
     return known + sorted(set(values) - set(known))
 
 

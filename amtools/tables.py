@@ -21,6 +21,10 @@ from . import i18n
 
 __all__ = [
     "CSS",
+    "manager_trend_frame",
+    "heatmap_frame",
+    "segment_series",
+    "segment_targets",
     "stylesheet",
     "heading",
     "paragraph",
@@ -394,26 +398,30 @@ def scorecard_table(
     return HTML(table + f'<p class="amt-note">{_esc(legend)}</p>')
 
 
-def score_summary(
-    score_row: pd.Series | dict[str, Any],
-    lang: str = "en",
-    *,
-    previous: float | None = None,
-    segment_size: int | None = None,
-) -> HTML:
+def score_summary(scores: pd.DataFrame, manager_id: str, period: str, lang: str = "en") -> HTML:
     """Headline tiles: score, rank within segment, change vs previous period, data coverage.
 
     Parameters
     ----------
-    score_row : one row of ``scoring.scores`` (score, rank, coverage, segment).
-    previous : the previous period's score, for the change tile.
-    segment_size : managers in the segment this period (for "rank 3 of 12").
+    scores : ``scoring.scores`` output (all managers and periods; peers are only counted).
+    manager_id, period : whose tiles, for which period.
 
     Example
     -------
-    >>> score_summary({"score": 71.2, "rank": 3, "coverage": 0.9, "segment": "B2B"}, "en").data  # doctest: +ELLIPSIS
+    >>> score_summary(ctx.scores, "M001", "2026Q3", "en").data  # doctest: +SKIP
     '<div class="amt-kpis">...'
     """
+    own = scores[scores["manager_id"].astype(str) == str(manager_id)].sort_values("period")
+    now = own[own["period"].astype(str) == period]
+    if now.empty:
+        return HTML(f'<p class="amt-note">{_esc(_t("tbl.no_score", lang))}</p>')
+    earlier = own.loc[own["period"].astype(str) < period, "score"].dropna()
+    previous = earlier.iloc[-1] if len(earlier) else None
+    score_row = now.iloc[0]
+    peers = scores[
+        (scores["period"].astype(str) == period) & (scores["segment"] == score_row["segment"])
+    ]
+    segment_size = int(peers["score"].notna().sum())
     row = dict(score_row)
     tiles = [
         (i18n.fmt_number(row.get("score"), lang, digits=0) + " / 100", _t("tbl.tile.score", lang))
@@ -791,6 +799,7 @@ def totals_vs_targets(
     period: str,
     *,
     kpis: Sequence[str] = _TOTALS,
+    segments: bool = True,
 ) -> pd.DataFrame:
     """Segment and company totals against targets for ``period``.
 
@@ -801,6 +810,8 @@ def totals_vs_targets(
     -------
     DataFrame[scope, kpi, value, target, attainment] with scope "B2B", "B2C" or "all";
     attainment is direction-aware (for "lower is better" KPIs target / value).
+    With ``segments=False`` only the "all" scope (e.g. pass one team's KPIs as
+    ``kpis_company`` and that team's scorecard rows).
 
     Example
     -------
@@ -814,7 +825,7 @@ def totals_vs_targets(
         "value"
     ]
     com = kpis_company[kpis_company["period"].astype(str) == period].set_index("kpi")["value"]
-    for scope in ("B2B", "B2C", "all"):
+    for scope in ("B2B", "B2C", "all") if segments else ("all",):
         part = card if scope == "all" else card[card["segment"].astype(str) == scope]
         if part.empty:
             continue
@@ -1178,7 +1189,7 @@ def _scenario(s: Any, lang: str) -> str:
 
 def _scenario_sorted(values: Iterable[Any]) -> list[str]:
     values = [str(v) for v in dict.fromkeys(values)]
-    known = [s for s in ("low", "base", "high") if s in values]
+    known = [s for s in ("plan", "low", "base", "high") if s in values]
     return known + sorted(set(values) - set(known))
 
 
@@ -1388,3 +1399,129 @@ def glossary_table(lang: str = "en", *, kpis: Sequence[str] | None = None) -> HT
         "formula": _t("tbl.col.definition", lang),
     }
     return HTML(html_table(frame, headers=headers, group_col="group_name"))
+
+
+# --------------------------------------------------------------------------- chart inputs
+def manager_trend_frame(
+    scorecard: pd.DataFrame, manager_id: str, period: str, *, periods: int = 8
+) -> pd.DataFrame:
+    """One manager's KPI history with the segment median per period (anonymous peers).
+
+    Returns
+    -------
+    DataFrame[period, kpi, value, target, status, peer_median] for the ``periods`` periods
+    ending with ``period``; KPIs without profile weight are left out.
+
+    Example
+    -------
+    >>> plotting.kpi_trends(manager_trend_frame(ctx.scorecard, "M001", ctx.period), "en")  # doctest: +SKIP
+    """
+    own = scorecard[scorecard["manager_id"].astype(str) == str(manager_id)]
+    if own.empty:
+        return pd.DataFrame(columns=["period", "kpi", "value", "target", "status", "peer_median"])
+    segment = own["segment"].iloc[0]
+    labels = sorted(p for p in own["period"].astype(str).unique() if p <= period)[-periods:]
+    peers = scorecard[
+        (scorecard["segment"] == segment) & scorecard["period"].astype(str).isin(labels)
+    ]
+    median = peers.groupby([peers["period"].astype(str), peers["kpi"].astype(str)])[
+        "value"
+    ].median()
+    median.index = median.index.set_names(["period", "kpi"])
+    weighted = own.loc[own["weight"].fillna(0) > 0, "kpi"].astype(str).unique()
+    rows = own[own["period"].astype(str).isin(labels) & own["kpi"].astype(str).isin(weighted)]
+    rows = rows[["period", "kpi", "value", "target", "status"]].assign(
+        period=rows["period"].astype(str), kpi=rows["kpi"].astype(str)
+    )
+    return rows.merge(median.rename("peer_median").reset_index(), on=["period", "kpi"], how="left")
+
+
+def heatmap_frame(
+    scorecard: pd.DataFrame,
+    scores: pd.DataFrame,
+    managers: pd.DataFrame,
+    period: str,
+    *,
+    value: str = "percentile",
+) -> pd.DataFrame:
+    """Input of :func:`amtools.plotting.kpi_heatmap`: label (name), kpi, value; best score first.
+
+    Only KPIs with profile weight are kept; ``value`` is ``"percentile"`` or ``"attainment"``.
+
+    Example
+    -------
+    >>> heatmap_frame(ctx.scorecard, ctx.scores, ctx.managers, ctx.period).head()  # doctest: +SKIP
+    """
+    card = scorecard[
+        (scorecard["period"].astype(str) == period) & (scorecard["weight"].fillna(0) > 0)
+    ]
+    order = (
+        scores[scores["period"].astype(str) == period]
+        .sort_values("score", ascending=False)["manager_id"]
+        .astype(str)
+        .tolist()
+    )
+    names = managers.set_index(managers["manager_id"].astype(str))["name"].astype(str)
+    card = card.assign(
+        _rank=card["manager_id"]
+        .astype(str)
+        .map({m: i for i, m in enumerate(order)})
+        .fillna(len(order))
+    ).sort_values("_rank", kind="stable")
+    label = card["manager_id"].astype(str).map(names).fillna(card["manager_id"].astype(str))
+    return pd.DataFrame(
+        {
+            "label": label.to_numpy(),
+            "kpi": card["kpi"].astype(str).to_numpy(),
+            "value": card[value].astype("float64").to_numpy(),
+        }
+    )
+
+
+def segment_series(
+    kpis_segment: pd.DataFrame, kpis_company: pd.DataFrame, kpi: str
+) -> pd.DataFrame:
+    """One KPI per period for each segment plus the company total (``segment == "all"``).
+
+    Example
+    -------
+    >>> plotting.revenue_trend(segment_series(ctx.kpis_segment, ctx.kpis_company, "sales_volume"))  # doctest: +SKIP
+    """
+    seg = kpis_segment[kpis_segment["kpi"].astype(str) == kpi]
+    com = kpis_company[kpis_company["kpi"].astype(str) == kpi]
+    parts = [
+        pd.DataFrame(
+            {
+                "period": seg["period"].astype(str),
+                "segment": seg["segment"].astype(str),
+                "value": seg["value"],
+            }
+        ),
+        pd.DataFrame(
+            {"period": com["period"].astype(str), "segment": "all", "value": com["value"]}
+        ),
+    ]
+    return (
+        pd.concat([p for p in parts if len(p)], ignore_index=True)
+        if any(len(p) for p in parts)
+        else parts[0]
+    )
+
+
+def segment_targets(scorecard: pd.DataFrame, kpi: str) -> pd.DataFrame:
+    """Sum of the managers' targets of an additive KPI per period and segment.
+
+    Example
+    -------
+    >>> segment_targets(ctx.scorecard, "sales_volume")  # doctest: +SKIP
+    """
+    card = scorecard[scorecard["kpi"].astype(str) == kpi]
+    out = card.groupby([card["period"].astype(str), card["segment"].astype(str)])["target"].sum(
+        min_count=1
+    )
+    return (
+        out.rename("target")
+        .rename_axis(["period", "segment"])
+        .reset_index()
+        .dropna(subset=["target"])
+    )
