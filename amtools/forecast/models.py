@@ -1,0 +1,663 @@
+"""Forecast models behind a string-keyed registry: baselines, ETS, ARIMA, Theta, Croston, combination."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import ParameterError
+
+__all__ = [
+    "ModelForecast",
+    "ModelFn",
+    "Combination",
+    "MODELS",
+    "COMPLEXITY",
+    "register_model",
+    "get_model",
+    "seasonal_naive",
+    "naive",
+    "ets",
+    "arima",
+    "theta",
+    "croston",
+    "zero",
+]
+
+
+@dataclass
+class ModelForecast:
+    """What every model returns: point forecast, intervals and how it got there.
+
+    Attributes
+    ----------
+    mean : point forecast, length ``h``.
+    lower, upper : interval bounds per coverage level (e.g. ``{80: array, 95: array}``).
+    spec : the configuration the model chose (refit with ``spec=`` in backtest folds).
+    note : human-readable description (chosen configuration or fallback reason).
+    fallback : True when the model could not run as asked and a simpler one was used.
+    """
+
+    mean: np.ndarray
+    lower: dict[int, np.ndarray]
+    upper: dict[int, np.ndarray]
+    spec: Any = None
+    note: str = ""
+    fallback: bool = False
+
+
+class ModelFn(Protocol):
+    """Signature of a registered model."""
+
+    def __call__(
+        self,
+        y: np.ndarray,
+        h: int,
+        *,
+        season_length: int = 12,
+        levels: Sequence[int] = (80, 95),
+        spec: Any = None,
+    ) -> ModelForecast: ...
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A model that combines other models' forecasts (median of point forecasts and bounds).
+
+    The engine computes the members once and combines them, so a combination costs nothing
+    extra in backtests.
+    """
+
+    members: tuple[str, ...]
+    how: str = "median"
+
+    def combine(self, parts: Sequence[ModelForecast]) -> ModelForecast:
+        agg = np.median if self.how == "median" else np.mean
+        mean = agg(np.vstack([p.mean for p in parts]), axis=0)
+        levels = set.intersection(*(set(p.lower) for p in parts))
+        lower = {lv: agg(np.vstack([p.lower[lv] for p in parts]), axis=0) for lv in levels}
+        upper = {lv: agg(np.vstack([p.upper[lv] for p in parts]), axis=0) for lv in levels}
+        names = "/".join(self.members)
+        return ModelForecast(mean, lower, upper, spec=None, note=f"{self.how} of {names}")
+
+    def __call__(
+        self,
+        y: np.ndarray,
+        h: int,
+        *,
+        season_length: int = 12,
+        levels: Sequence[int] = (80, 95),
+        spec: Any = None,
+    ) -> ModelForecast:
+        parts = [
+            get_model(m)(y, h, season_length=season_length, levels=levels) for m in self.members
+        ]
+        return self.combine(parts)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _z(level: int) -> float:
+    return float(stats.norm.ppf(0.5 + level / 200.0))
+
+
+def _normal_bounds(
+    mean: np.ndarray, sd: np.ndarray, levels: Sequence[int]
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    lower = {lv: mean - _z(lv) * sd for lv in levels}
+    upper = {lv: mean + _z(lv) * sd for lv in levels}
+    return lower, upper
+
+
+def _finite_ok(mean: np.ndarray, y: np.ndarray, factor: float = 10.0) -> bool:
+    """Reject forecasts that are non-finite or explode beyond ``factor`` x the history's range."""
+    if not np.all(np.isfinite(mean)):
+        return False
+    scale = max(float(np.max(np.abs(y))), 1e-9)
+    return bool(np.max(np.abs(mean)) <= factor * scale)
+
+
+def _series(y: np.ndarray) -> pd.Series:
+    return pd.Series(np.asarray(y, dtype="float64"))
+
+
+# ---------------------------------------------------------------------------- baselines
+def naive(
+    y: np.ndarray,
+    h: int,
+    *,
+    season_length: int = 12,
+    levels: Sequence[int] = (80, 95),
+    spec: Any = None,
+) -> ModelForecast:
+    """Random walk: the last value, intervals widening with sqrt(horizon).
+
+    Example
+    -------
+    >>> naive(np.array([1.0, 2.0, 3.0]), 2).mean.tolist()
+    [3.0, 3.0]
+    """
+    y = np.asarray(y, dtype="float64")
+    mean = np.full(h, y[-1])
+    diffs = np.diff(y)
+    sigma = float(np.sqrt(np.mean(diffs**2))) if len(diffs) else float(np.abs(y[-1]) * 0.5)
+    sd = sigma * np.sqrt(np.arange(1, h + 1))
+    lower, upper = _normal_bounds(mean, sd, levels)
+    return ModelForecast(mean, lower, upper, note="last value")
+
+
+def seasonal_naive(
+    y: np.ndarray,
+    h: int,
+    *,
+    season_length: int = 12,
+    levels: Sequence[int] = (80, 95),
+    spec: Any = None,
+) -> ModelForecast:
+    """Same month last year (the baseline); falls back to :func:`naive` below one season.
+
+    Example
+    -------
+    >>> seasonal_naive(np.arange(1.0, 9.0), 3, season_length=4).mean.tolist()
+    [5.0, 6.0, 7.0]
+    """
+    y = np.asarray(y, dtype="float64")
+    m = season_length
+    if m <= 1 or len(y) < m + 1:
+        out = naive(y, h, levels=levels)
+        out.note = f"history of {len(y)} months < one season + 1: naive instead"
+        out.fallback = True
+        return out
+    last = y[-m:]
+    mean = np.array([last[i % m] for i in range(h)])
+    resid = y[m:] - y[:-m]
+    sigma = float(np.sqrt(np.mean(resid**2)))
+    k = np.floor(np.arange(h) / m) + 1
+    sd = sigma * np.sqrt(k)
+    lower, upper = _normal_bounds(mean, sd, levels)
+    return ModelForecast(mean, lower, upper, note=f"same month one season ({m}) ago")
+
+
+def zero(
+    y: np.ndarray,
+    h: int,
+    *,
+    season_length: int = 12,
+    levels: Sequence[int] = (80, 95),
+    spec: Any = None,
+) -> ModelForecast:
+    """Forecast zero with zero-width intervals (for all-zero histories).
+
+    Example
+    -------
+    >>> zero(np.zeros(5), 2).mean.tolist()
+    [0.0, 0.0]
+    """
+    mean = np.zeros(h)
+    return ModelForecast(
+        mean,
+        {lv: mean.copy() for lv in levels},
+        {lv: mean.copy() for lv in levels},
+        note="all-zero history",
+    )
+
+
+def croston(
+    y: np.ndarray,
+    h: int,
+    *,
+    season_length: int = 12,
+    levels: Sequence[int] = (80, 95),
+    spec: Any = None,
+) -> ModelForecast:
+    """Croston's method with the Syntetos-Boylan correction, for intermittent series.
+
+    The point forecast is the expected monthly amount (size / interval, SBA-corrected);
+    intervals are empirical quantiles of the recent months (mean-based, not per-horizon).
+
+    Example
+    -------
+    >>> round(float(croston(np.array([0, 0, 10, 0, 0, 10, 0, 0, 10.0]), 2).mean[0]), 2)
+    3.17
+    """
+    y = np.asarray(y, dtype="float64")
+    alpha = 0.1 if spec is None else float(spec)
+    nz = np.flatnonzero(y != 0)
+    if len(nz) == 0:
+        return zero(y, h, levels=levels)
+    sizes = y[nz]
+    intervals = np.diff(np.concatenate([[-1], nz])).astype("float64")
+    z, p = sizes[0], intervals[0]
+    for s, q in zip(sizes[1:], intervals[1:], strict=True):
+        z += alpha * (s - z)
+        p += alpha * (q - p)
+    rate = (1 - alpha / 2) * z / p
+    mean = np.full(h, rate)
+    recent = y[-min(len(y), 24) :]
+    lower = {lv: np.full(h, np.quantile(recent, 0.5 - lv / 200.0)) for lv in levels}
+    upper = {lv: np.full(h, np.quantile(recent, 0.5 + lv / 200.0)) for lv in levels}
+    for lv in levels:
+        lower[lv] = np.minimum(lower[lv], mean)
+        upper[lv] = np.maximum(upper[lv], mean)
+    return ModelForecast(mean, lower, upper, spec=alpha, note=f"Croston-SBA (alpha={alpha})")
+
+
+# ---------------------------------------------------------------------------- ETS
+ETS_GRID_SEASONAL: list[tuple[str, str | None, bool, str | None]] = [
+    ("add", None, False, None),
+    ("add", "add", True, None),
+    ("add", None, False, "add"),
+    ("add", "add", True, "add"),
+]
+ETS_GRID_NONSEASONAL: list[tuple[str, str | None, bool, str | None]] = [
+    ("add", None, False, None),
+    ("add", "add", True, None),
+]
+ETS_MULTIPLICATIVE: list[tuple[str, str | None, bool, str | None]] = [
+    ("mul", None, False, "mul"),
+    ("mul", "add", True, "mul"),
+]
+
+
+def _ets_name(cfg: tuple[str, str | None, bool, str | None]) -> str:
+    err, trend, damped, season = cfg
+    code = {"add": "A", "mul": "M", None: "N"}
+    t = code[trend] + ("d" if damped else "")
+    return f"ETS({code[err]},{t},{code[season]})"
+
+
+def _fit_ets(y: np.ndarray, cfg: tuple[str, str | None, bool, str | None], m: int) -> Any:
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    err, trend, damped, season = cfg
+    model = ETSModel(
+        _series(y),
+        error=err,
+        trend=trend,
+        damped_trend=damped,
+        seasonal=season,
+        seasonal_periods=m if season else None,
+    )
+    return model.fit(disp=False, maxiter=200)
+
+
+def ets(
+    y: np.ndarray,
+    h: int,
+    *,
+    season_length: int = 12,
+    levels: Sequence[int] = (80, 95),
+    spec: Any = None,
+    multiplicative: bool = False,
+) -> ModelForecast:
+    """Exponential smoothing (statsmodels ``ETSModel``), configuration chosen by AICc.
+
+    The grid covers additive error with none/damped trend and none/additive season
+    (multiplicative error and season too when ``multiplicative`` and the series is positive).
+    Season terms need two full seasons. Fits with non-finite parameters or forecasts that
+    explode beyond 10x the history's maximum are rejected; when every fit fails the
+    forecast falls back to :func:`naive` with the reason in ``note``.
+
+    Example
+    -------
+    >>> y = 10 + np.sin(np.arange(36) * np.pi / 6)
+    >>> out = ets(y, 3)  # doctest: +SKIP
+    >>> out.note  # doctest: +SKIP
+    'ETS(A,N,A) by AICc of 4'
+    """
+    y = np.asarray(y, dtype="float64")
+    m = season_length
+    n = len(y)
+    if n < 4:
+        out = naive(y, h, levels=levels)
+        out.note, out.fallback = f"ETS needs >= 4 months, has {n}: naive instead", True
+        return out
+    if spec is not None:
+        grid = [tuple(spec)]
+        if spec[3] and n < 2 * m:
+            grid = [(spec[0], spec[1], spec[2], None)]
+    else:
+        seasonal_ok = m > 1 and n >= 2 * m
+        grid = list(ETS_GRID_SEASONAL if seasonal_ok else ETS_GRID_NONSEASONAL)
+        if multiplicative and np.all(y > 0):
+            grid += [c if seasonal_ok else (c[0], c[1], c[2], None) for c in ETS_MULTIPLICATIVE]
+    if n < 10:
+        grid = [c for c in grid if not c[1]] or [("add", None, False, None)]
+    fits = []
+    errors = []
+    for cfg in grid:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = _fit_ets(y, cfg, m)
+            params = np.asarray(res.params, dtype="float64")
+            aicc = float(res.aicc)
+            if not np.all(np.isfinite(params)) or not math.isfinite(aicc):
+                errors.append(f"{_ets_name(cfg)}: non-finite fit")
+                continue
+            fits.append((aicc, cfg, res))
+        except Exception as exc:  # noqa: BLE001 - any statsmodels failure means "try the next"
+            errors.append(f"{_ets_name(cfg)}: {type(exc).__name__}")
+    fits.sort(key=lambda f: f[0])
+    for _aicc, cfg, res in fits:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pred = res.get_prediction(start=n, end=n + h - 1)
+                mean = np.asarray(pred.predicted_mean, dtype="float64")
+                if not _finite_ok(mean, y):
+                    errors.append(f"{_ets_name(cfg)}: forecast explodes")
+                    continue
+                lower, upper = {}, {}
+                for lv in levels:
+                    frame = pred.summary_frame(alpha=1 - lv / 100.0)
+                    lower[lv] = frame["pi_lower"].to_numpy(dtype="float64")
+                    upper[lv] = frame["pi_upper"].to_numpy(dtype="float64")
+                if not all(np.all(np.isfinite(b)) for b in (*lower.values(), *upper.values())):
+                    errors.append(f"{_ets_name(cfg)}: non-finite intervals")
+                    continue
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"{_ets_name(cfg)}: {type(exc).__name__}")
+            continue
+        how = "refit" if spec is not None else f"by AICc of {len(grid)}"
+        return ModelForecast(mean, lower, upper, spec=cfg, note=f"{_ets_name(cfg)} {how}")
+    out = naive(y, h, levels=levels)
+    out.note = "ETS failed (" + "; ".join(errors[:3]) + "): naive instead"
+    out.fallback = True
+    return out
+
+
+# ---------------------------------------------------------------------------- Theta
+def theta(
+    y: np.ndarray,
+    h: int,
+    *,
+    season_length: int = 12,
+    levels: Sequence[int] = (80, 95),
+    spec: Any = None,
+) -> ModelForecast:
+    """The Theta method (statsmodels ``ThetaModel``), deseasonalised when a season is detected.
+
+    Example
+    -------
+    >>> out = theta(10 + np.arange(30.0), 2)
+    >>> bool(out.mean[1] > out.mean[0])
+    True
+    """
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = np.asarray(y, dtype="float64")
+    n = len(y)
+    m = season_length
+    if n < 4:
+        out = naive(y, h, levels=levels)
+        out.note, out.fallback = f"Theta needs >= 4 months, has {n}: naive instead", True
+        return out
+    seasonal_ok = m > 1 and n >= 2 * m
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = ThetaModel(
+                _series(y),
+                period=m if seasonal_ok else 1,
+                deseasonalize=seasonal_ok,
+                method="auto",
+            )
+            res = model.fit()
+            mean = np.asarray(res.forecast(h), dtype="float64")
+            lower, upper = {}, {}
+            for lv in levels:
+                pi = res.prediction_intervals(h, alpha=1 - lv / 100.0)
+                lower[lv] = pi["lower"].to_numpy(dtype="float64")
+                upper[lv] = pi["upper"].to_numpy(dtype="float64")
+        if not _finite_ok(mean, y):
+            raise FloatingPointError("forecast explodes")
+    except Exception as exc:  # noqa: BLE001
+        out = naive(y, h, levels=levels)
+        out.note, out.fallback = f"Theta failed ({type(exc).__name__}: {exc}): naive instead", True
+        return out
+    season = "deseasonalised" if seasonal_ok else "no season"
+    return ModelForecast(mean, lower, upper, spec=seasonal_ok, note=f"Theta ({season})")
+
+
+# ---------------------------------------------------------------------------- ARIMA
+def _seasonal_strength(y: np.ndarray, m: int) -> float:
+    from statsmodels.tsa.seasonal import STL
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = STL(y, period=m, robust=False).fit()
+    remainder = np.asarray(res.resid)
+    both = remainder + np.asarray(res.seasonal)
+    var_both = float(np.var(both))
+    if var_both <= 0:
+        return 0.0
+    return max(0.0, 1.0 - float(np.var(remainder)) / var_both)
+
+
+def _needs_difference(x: np.ndarray) -> bool:
+    from statsmodels.tsa.stattools import kpss
+
+    if len(x) < 8 or np.ptp(x) == 0:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            pvalue = kpss(x, regression="c", nlags="auto")[1]
+        except Exception:  # noqa: BLE001
+            return False
+    return bool(pvalue < 0.05)
+
+
+def arima(
+    y: np.ndarray,
+    h: int,
+    *,
+    season_length: int = 12,
+    levels: Sequence[int] = (80, 95),
+    spec: Any = None,
+) -> ModelForecast:
+    """Seasonal ARIMA (statsmodels ``SARIMAX``) with a small automatic order search.
+
+    Differencing is chosen by tests (seasonal difference when the STL seasonal strength
+    exceeds 0.64 and two seasons exist; a first difference when KPSS rejects stationarity),
+    then p, q in {0, 1} (and a seasonal MA term when seasonally differenced) by AICc.
+
+    Example
+    -------
+    >>> out = arima(10 + np.arange(30.0) + np.sin(np.arange(30.0)), 3)  # doctest: +SKIP
+    >>> out.note  # doctest: +SKIP
+    'ARIMA(0,1,1) with drift by AICc of 4'
+    """
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    y = np.asarray(y, dtype="float64")
+    n = len(y)
+    m = season_length
+    if n < 6:
+        out = naive(y, h, levels=levels)
+        out.note, out.fallback = f"ARIMA needs >= 6 months, has {n}: naive instead", True
+        return out
+    if spec is not None:
+        d, seasonal_d, candidates = spec[0], spec[1], [spec[2]]
+        if seasonal_d and n < 2 * m + 2:
+            seasonal_d, candidates = 0, [(spec[2][0], spec[2][1], 0)]
+    else:
+        seasonal_d = int(m > 1 and n >= 2 * m + 2 and _seasonal_strength(y, m) > 0.64)
+        x = y[m:] - y[:-m] if seasonal_d else y
+        d = int(_needs_difference(x))
+        seasonal_q = (0, 1) if seasonal_d else (0,)
+        candidates = [(p, q, sq) for sq in seasonal_q for p in (0, 1) for q in (0, 1)]
+    trend = "c" if d + seasonal_d <= 1 else "n"
+    fits = []
+    errors = []
+    for p, q, sq in candidates:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = SARIMAX(
+                    _series(y),
+                    order=(p, d, q),
+                    seasonal_order=(0, seasonal_d, sq, m) if seasonal_d else (0, 0, 0, 0),
+                    trend=trend,
+                    simple_differencing=True,
+                    concentrate_scale=True,
+                )
+                res = model.fit(disp=False, maxiter=50)
+            aicc = float(res.aicc)
+            if not math.isfinite(aicc) or not np.all(np.isfinite(np.asarray(res.params))):
+                errors.append(f"({p},{d},{q}): non-finite fit")
+                continue
+            fits.append((aicc, (p, q, sq), res))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"({p},{d},{q}): {type(exc).__name__}")
+    fits.sort(key=lambda f: f[0])
+    for _aicc, (p, q, sq), res in fits:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fc = res.get_forecast(h)
+                diffed = np.asarray(fc.predicted_mean, dtype="float64")
+                sd_diffed = np.sqrt(np.asarray(fc.var_pred_mean, dtype="float64"))
+            mean, sd = _undifference(y, diffed, sd_diffed, d, seasonal_d, m, res)
+            if not _finite_ok(mean, y) or not np.all(np.isfinite(sd)):
+                errors.append(f"({p},{d},{q}): forecast explodes")
+                continue
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"({p},{d},{q}): {type(exc).__name__}")
+            continue
+        lower, upper = _normal_bounds(mean, sd, levels)
+        seas = f"(0,{seasonal_d},{sq})[{m}]" if seasonal_d else ""
+        how = "refit" if spec is not None else f"by AICc of {len(candidates)}"
+        return ModelForecast(
+            mean,
+            lower,
+            upper,
+            spec=(d, seasonal_d, (p, q, sq)),
+            note=f"ARIMA({p},{d},{q}){seas} {how}",
+        )
+    out = naive(y, h, levels=levels)
+    out.note = "ARIMA failed (" + "; ".join(errors[:3]) + "): naive instead"
+    out.fallback = True
+    return out
+
+
+def _undifference(
+    y: np.ndarray,
+    diffed: np.ndarray,
+    sd_diffed: np.ndarray,
+    d: int,
+    seasonal_d: int,
+    m: int,
+    res: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integrate a forecast made on differenced data back to levels, with psi-weight variances."""
+    h = len(diffed)
+    if d == 0 and seasonal_d == 0:
+        return diffed, sd_diffed
+    # Undo the differences on the point forecast.
+    hist = list(y)
+    base = np.asarray(y, dtype="float64")
+    x_hist = base
+    if seasonal_d:
+        x_hist = base[m:] - base[:-m]
+    out_x = np.asarray(diffed, dtype="float64")
+    if d:
+        prev = x_hist[-1]
+        out_x = prev + np.cumsum(out_x)
+    if seasonal_d:
+        ext = list(hist)
+        for i in range(h):
+            ext.append(ext[-m] + out_x[i])
+        mean = np.asarray(ext[len(hist) :])
+    else:
+        mean = out_x
+    # Variance: psi weights of the integrated process from the ARMA psi weights.
+    from statsmodels.tsa.arima_process import arma2ma
+
+    params = res.params
+    ar = np.r_[1, -np.asarray([params[k] for k in params.index if str(k).startswith("ar.L")])]
+    ma = np.r_[1, np.asarray([params[k] for k in params.index if str(k).startswith("ma.L")])]
+    sma = [params[k] for k in params.index if str(k).startswith("ma.S.L")]
+    if sma:
+        seasonal_ma = np.zeros(m + 1)
+        seasonal_ma[0] = 1
+        seasonal_ma[m] = sma[0]
+        ma = np.convolve(ma, seasonal_ma)
+    integ = np.array([1.0])
+    for _ in range(d):
+        integ = np.convolve(integ, [1.0, -1.0])
+    if seasonal_d:
+        sdiff = np.zeros(m + 1)
+        sdiff[0], sdiff[m] = 1.0, -1.0
+        integ = np.convolve(integ, sdiff)
+    psi = arma2ma(np.convolve(ar, integ), ma, lags=h)
+    sigma2 = float(res.scale) if hasattr(res, "scale") else float(sd_diffed[0] ** 2)
+    sd = np.sqrt(sigma2 * np.cumsum(psi**2))
+    return mean, sd
+
+
+# ---------------------------------------------------------------------------- registry
+MODELS: dict[str, ModelFn | Combination] = {}
+"""Model name -> callable (or :class:`Combination`). Extend with :func:`register_model`."""
+
+COMPLEXITY: dict[str, int] = {}
+"""Model name -> complexity rank; backtest ties go to the simpler (lower) model."""
+
+
+def register_model(name: str, fn: ModelFn | Combination, *, complexity: int = 50) -> None:
+    """Register a forecast model under ``name`` so parameters and YAML can select it.
+
+    Parameters
+    ----------
+    name : registry key, e.g. ``"my_model"``.
+    fn : a callable with the :class:`ModelFn` signature, or a :class:`Combination`.
+    complexity : rank used to break backtest ties (lower = simpler, preferred).
+
+    Example
+    -------
+    >>> register_model("drift_free_naive", naive, complexity=1)
+    >>> "drift_free_naive" in MODELS
+    True
+    >>> _ = MODELS.pop("drift_free_naive"), COMPLEXITY.pop("drift_free_naive")
+    """
+    if not callable(fn):
+        raise ParameterError(f"model {name!r} must be callable, got {type(fn).__name__}")
+    MODELS[name] = fn
+    COMPLEXITY[name] = complexity
+
+
+def get_model(name: str) -> ModelFn | Combination:
+    """Return the registered model ``name``; unknown names raise a clear ``ParameterError``.
+
+    Example
+    -------
+    >>> get_model("naive") is naive
+    True
+    """
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ParameterError(
+            f"unknown forecast model {name!r}; registered models: {', '.join(MODELS)} "
+            "(add one with amtools.forecast.register_model)"
+        ) from None
+
+
+for _name, _fn, _rank in [
+    ("zero", zero, 0),
+    ("naive", naive, 1),
+    ("seasonal_naive", seasonal_naive, 2),
+    ("croston", croston, 3),
+    ("theta", theta, 10),
+    ("ets", ets, 20),
+    ("arima", arima, 30),
+]:
+    register_model(_name, _fn, complexity=_rank)
+register_model("combo", Combination(("ets", "arima", "theta")), complexity=40)

@@ -1,0 +1,168 @@
+"""The open-deal pipeline by expected close month, to sit beside the statistical forecast."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..dataset import Dataset
+from ..errors import DataValidationError, ParameterError, Problem
+
+__all__ = ["pipeline_view"]
+
+
+def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> pd.DataFrame:
+    """Open deals weighted by win probability, per expected close month and segment.
+
+    Covers the ``months`` calendar months after ``asof``. Open deals whose expected close
+    date has already passed are counted in the first month (they have slipped, not vanished);
+    open deals without ``probability`` use the segment's historical win rate (won / closed);
+    open deals without ``expected_close_date`` are left out with a warning.
+
+    Parameters
+    ----------
+    dataset : a Dataset with ``deals`` (and ``managers`` for the segment).
+    months : how many months ahead (1..24).
+    asof : date the pipeline is read at; default ``dataset.meta["period_end"]``, else the
+        latest date in ``deals``.
+
+    Returns
+    -------
+    DataFrame ``ds`` (month start), ``segment``, ``weighted_pipeline`` (sum of amount x
+    probability), ``open_amount``, ``n_deals`` (Int64), ``n_overdue`` (Int64) — one row per
+    month and segment, zeros included.
+
+    Example
+    -------
+    >>> pipeline_view(make_demo(seed=0), months=3)  # doctest: +SKIP
+    """
+    if not 1 <= int(months) <= 24:
+        raise ParameterError(f"months must be between 1 and 24, got {months}")
+    if "deals" not in dataset:
+        raise DataValidationError(
+            [
+                Problem(
+                    "deals",
+                    None,
+                    "missing_table",
+                    "table deals is required",
+                    0,
+                    fix="load a deals table",
+                )
+            ]
+        )
+    deals = dataset["deals"]
+    for col in ("stage", "amount"):
+        if col not in deals.columns:
+            raise DataValidationError(
+                [
+                    Problem(
+                        "deals",
+                        col,
+                        "missing_column",
+                        f"column deals.{col} is required",
+                        0,
+                        fix=f"map a source column to {col}",
+                    )
+                ]
+            )
+
+    if asof is None:
+        asof = dataset.meta.get("period_end")
+    if asof is None:
+        dates = [
+            pd.to_datetime(deals[c], errors="coerce")
+            for c in ("created_date", "closed_date")
+            if c in deals
+        ]
+        asof = max((d.max() for d in dates if d.notna().any()), default=pd.Timestamp.today())
+    try:
+        asof_ts = pd.Timestamp(asof)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ParameterError(f"asof={asof!r} is not a date; pass e.g. '2026-09-30'") from None
+    first = asof_ts.to_period("M") + 1
+    month_index = pd.period_range(first, periods=int(months), freq="M")
+
+    managers = dataset.get("managers")
+    segment_of: dict[str, str] = {}
+    if managers is not None and "segment" in managers:
+        segment_of = dict(
+            zip(managers["manager_id"].astype(str), managers["segment"].astype(str), strict=True)
+        )
+    segment = (
+        deals["manager_id"].astype(str).map(segment_of)
+        if "manager_id" in deals
+        else pd.Series(np.nan, index=deals.index)
+    )
+    segment = segment.fillna("unknown").astype(str)
+    segments = sorted(set(segment_of.values()) or {"unknown"} | set(segment.unique()))
+
+    stage = deals["stage"].astype("string").str.lower()
+    won = (stage == "won").fillna(False).to_numpy(dtype=bool)
+    lost = (stage == "lost").fillna(False).to_numpy(dtype=bool)
+    is_open = (stage == "open").fillna(False).to_numpy(dtype=bool)
+
+    # Historical win rate per segment stands in for a missing probability.
+    win_rate = {}
+    for seg in segments:
+        seg_mask = (segment == seg).to_numpy()
+        closed = int((won & seg_mask).sum() + (lost & seg_mask).sum())
+        win_rate[seg] = float((won & seg_mask).sum() / closed) if closed else 0.0
+
+    open_deals = pd.DataFrame(
+        {
+            "segment": segment[is_open].to_numpy(),
+            "amount": deals.loc[is_open, "amount"].astype("float64").to_numpy(),
+            "probability": (
+                deals.loc[is_open, "probability"].astype("float64").to_numpy()
+                if "probability" in deals
+                else np.full(int(is_open.sum()), np.nan)
+            ),
+            "expected": (
+                pd.to_datetime(
+                    deals.loc[is_open, "expected_close_date"], errors="coerce"
+                ).to_numpy()
+                if "expected_close_date" in deals
+                else np.full(int(is_open.sum()), np.datetime64("NaT"))
+            ),
+        }
+    )
+    undated = open_deals["expected"].isna()
+    if undated.any():
+        warnings.warn(
+            f"deals: {int(undated.sum())} open deal(s) have no expected_close_date and are left out "
+            "of the pipeline view; fill deals.expected_close_date to include them",
+            stacklevel=2,
+        )
+        open_deals = open_deals.loc[~undated]
+    open_deals["probability"] = open_deals["probability"].fillna(
+        open_deals["segment"].map(win_rate)
+    )
+    month = pd.PeriodIndex(open_deals["expected"], freq="M")
+    overdue = month < first
+    open_deals["month"] = np.where(overdue, first, month)
+    open_deals["overdue"] = overdue
+    open_deals["weighted"] = open_deals["amount"] * open_deals["probability"]
+
+    rows = []
+    for period in month_index:
+        for seg in segments:
+            sel = open_deals.loc[(open_deals["month"] == period) & (open_deals["segment"] == seg)]
+            rows.append(
+                {
+                    "ds": period.start_time,
+                    "segment": seg,
+                    "weighted_pipeline": float(sel["weighted"].sum()),
+                    "open_amount": float(sel["amount"].sum()),
+                    "n_deals": len(sel),
+                    "n_overdue": int(sel["overdue"].sum()),
+                }
+            )
+    out = pd.DataFrame(rows)
+    out["ds"] = out["ds"].astype("datetime64[ns]")
+    out["segment"] = out["segment"].astype("string")
+    out["n_deals"] = out["n_deals"].astype("Int64")
+    out["n_overdue"] = out["n_overdue"].astype("Int64")
+    return out
