@@ -512,22 +512,51 @@ class RawSource:
         return self.reader(name)
 
 
-def _detect_encoding(raw: bytes, path: Path) -> str:
+def _quick_encoding(raw: bytes) -> str | None:
+    """BOM or valid UTF-8; ``None`` when a legacy single-byte encoding must be guessed."""
     if raw.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     try:
         raw.decode("utf-8")
-        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A sample cut inside a multi-byte character is still UTF-8.
+        if exc.start < len(raw) - 3 or exc.reason != "unexpected end of data":
+            return None
+    return "utf-8"
+
+
+def _looks_cp1251(raw: bytes) -> bool:
+    """Russian text saved by Excel/1C: cp1251 decodes it to mostly lower-case Cyrillic."""
+    try:
+        text = raw.decode("cp1251")
     except UnicodeDecodeError:
-        pass
+        return False
+    letters = [ch for ch in text if "\u0400" <= ch <= "\u04ff"]
+    typographic = set("\u00a0«»№–—“”„‘’…°±")
+    other = [
+        ch
+        for ch in text
+        if ord(ch) > 127 and ch not in typographic and not ("\u0400" <= ch <= "\u04ff")
+    ]
+    if len(letters) < 2 or len(other) > 0.1 * len(letters):
+        return False
+    # KOI8-R read as cp1251 also gives Cyrillic, but mostly capitals: with enough text,
+    # real Russian is mostly lower case (short id-like files may be all capitals).
+    return len(letters) < 200 or sum(ch.islower() for ch in letters) > 0.5 * len(letters)
+
+
+def _guess_encoding(raw: bytes, what: str) -> str:
+    """Guess a legacy encoding (cp1251 first, as Russian exports use it, then charset-normalizer)."""
+    if _looks_cp1251(raw):
+        return "cp1251"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw[:200_000]).best()
+    best = from_bytes(raw[:400_000]).best()
     if best is None:
         raise SourceError(
-            f"cannot detect the text encoding of {path}; pass encoding= (e.g. 'cp1251' or 'utf-8')"
+            f"cannot detect the text encoding of {what}; pass encoding= (e.g. 'cp1251' or 'utf-8')"
         )
     return str(best.encoding)
 
@@ -548,14 +577,23 @@ def _sniff_sep(text: str) -> str:
     return best
 
 
-def _read_csv(path: Path, encoding: str | None, sep: str | None) -> tuple[pd.DataFrame, str]:
+def _read_csv(
+    path: Path,
+    encoding: str | None,
+    sep: str | None,
+    legacy: Callable[[], str] | None = None,
+) -> tuple[pd.DataFrame, str]:
     try:
         raw = path.read_bytes()
         if path.name.endswith(".gz"):
             raw = gzip.decompress(raw)
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc}") from None
-    enc = encoding or _detect_encoding(raw, path)
+    enc = (
+        encoding
+        or _quick_encoding(raw)
+        or (legacy() if legacy else _guess_encoding(raw, str(path)))
+    )
     try:
         text = raw.decode(enc)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -591,6 +629,20 @@ def _file_source(
 ) -> RawSource:
     names = {_stem(f): f for f in files}
     hints: dict[str, str] = {}
+    guessed: list[str] = []
+
+    def legacy() -> str:
+        # Files of one export share an encoding: guess it once from all non-UTF-8 files,
+        # since a short file alone ("К1;М1") is too little text to tell.
+        if not guessed:
+            sample = b""
+            for f in files:
+                if f.name.lower().endswith(CSV_SUFFIXES):
+                    head = f.read_bytes()[:200_000]
+                    if _quick_encoding(head) is None:
+                        sample += head + b"\n"
+            guessed.append(_guess_encoding(sample, f"the CSV files of {description}"))
+        return guessed[0]
 
     def reader(name: str) -> pd.DataFrame:
         path = names[name]
@@ -599,7 +651,7 @@ def _file_source(
                 return pd.read_parquet(path)
             except Exception as exc:  # pyarrow raises many types
                 raise SourceError(f"cannot read Parquet file {path}: {exc}") from None
-        df, delimiter = _read_csv(path, encoding, sep)
+        df, delimiter = _read_csv(path, encoding, sep, legacy)
         if delimiter == ";":
             hints[name] = ","
         return df
@@ -615,7 +667,7 @@ def _excel_source(path: Path) -> RawSource:
     names = {str(s): s for s in book.sheet_names}
 
     def reader(name: str) -> pd.DataFrame:
-        df = book.parse(names[name], dtype=object)
+        df = pd.read_excel(book, sheet_name=names[name], dtype=object)
         df.columns = [str(c).strip() for c in df.columns]
         return df.dropna(how="all")
 
@@ -1018,6 +1070,8 @@ def export_excel(ds: Dataset, path: str | os.PathLike[str]) -> Path:
     >>> export_excel(ds, Path(tempfile.mkdtemp()) / "crm.xlsx").suffix
     '.xlsx'
     """
+    from openpyxl.styles import Font
+
     target = Path(path)
     tmp = _atomic_target(target.with_suffix(".xlsx"))
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
@@ -1026,7 +1080,7 @@ def export_excel(ds: Dataset, path: str | os.PathLike[str]) -> Path:
             sheet = writer.sheets[name[:31]]
             sheet.freeze_panes = "A2"
             for cell in sheet[1]:
-                cell.font = cell.font.copy(bold=True)
+                cell.font = Font(bold=True)
             for col, column in zip(sheet.columns, df.columns, strict=False):
                 width = max(len(str(column)), 10)
                 sheet.column_dimensions[col[0].column_letter].width = min(width + 2, 40)
