@@ -147,6 +147,29 @@ def test_attainment_both_directions_and_edges():
     np.testing.assert_allclose(got.to_numpy(), expected)
 
 
+def test_attainment_offsets_for_growth_and_nps():
+    # growth -12% against +10%: revenue level 0.88 / 1.10 = 0.8; growth +21% -> 1.21 / 1.10 = 1.1
+    got = attainment(
+        pd.Series([-0.12, 0.21, -10.0]),
+        pd.Series([0.10, 0.10, 10.0]),
+        pd.Series(["higher"] * 3),
+        offset=pd.Series([1.0, 1.0, 100.0]),
+    )
+    # NPS -10 against 10 on the shifted 0..200 scale: 90 / 110
+    np.testing.assert_allclose(got.to_numpy(), [0.8, 1.1, 90 / 110])
+    kpis = kpi_frame([("m1", Q, "revenue_growth_existing", -0.12, "ok")])
+    profiles = {
+        "scoring": {"attainment_offsets": {"revenue_growth_existing": 1}},
+        "B2C": {"weights": {"revenue_growth_existing": 1.0}},
+    }
+    targets = {"defaults": {"B2C": {"revenue_growth_existing": 0.10}}}
+    card = scorecard(kpis, MANAGERS, targets=targets, profiles=profiles)
+    assert card["attainment"].item() == pytest.approx(0.8)
+    # without the offset, negative growth against a positive target is simply 0
+    card = scorecard(kpis, MANAGERS, targets=targets, profiles={"B2C": profiles["B2C"]})
+    assert card["attainment"].item() == 0.0
+
+
 # --------------------------------------------------------------------------- percentile
 def test_percentile_with_ties_and_direction():
     # values 10, 20, 20, 30, 40; average ranks 1, 2.5, 2.5, 4, 5; percentile = 100 (r - 1) / 4
@@ -412,6 +435,13 @@ def test_bad_inputs_raise_amtools_errors():
         profile_weights({"B2C": {"weights": {"sales_volume": -1}}})
     with pytest.raises(ParameterError, match="unknown KPI"):
         resolve_targets(KPIS_SMALL, MANAGERS, targets={"defaults": {"B2C": {"no_such_kpi": 1}}})
+    with pytest.raises(ParameterError, match="unknown KPI"):
+        scorecard(
+            KPIS_SMALL,
+            MANAGERS,
+            targets=TARGETS,
+            profiles={**PROFILES, "scoring": {"attainment_offsets": {"no_such_kpi": 1}}},
+        )
     with pytest.raises(ParameterError, match="attainment_share"):
         scorecard(
             KPIS_SMALL,

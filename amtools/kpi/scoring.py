@@ -27,10 +27,13 @@ __all__ = [
 
 # How the 0..100 score is built (documented once here, also in docs/kpi.md):
 #
-#   attainment  = value / target           (direction "higher")
-#               = target / value           (direction "lower")
-#                 clipped to [0, attainment_cap]; for a non-positive target (zero violations,
-#                 zero growth) attainment is 1.0 when the value equals the target,
+#   attainment  = (value + o) / (target + o)   (direction "higher")
+#               = (target + o) / (value + o)   (direction "lower")
+#                 clipped to [0, attainment_cap]. The offset o is 0 except for KPIs whose scale
+#                 has a meaningful negative side (scoring.attainment_offsets): a growth rate
+#                 g gets o = 1, so attainment compares revenue levels (1 + g) / (1 + target);
+#                 NPS gets o = 100. For a non-positive (shifted) target, such as zero
+#                 violations, attainment is 1.0 when the value equals the target,
 #                 attainment_cap when strictly better and 0.0 when worse.
 #   percentile  = 100 * (peers worse + half of the peers tied) / (peers - 1), among managers of
 #                 the same segment and period whose KPI status is "ok" (best = 100, worst = 0;
@@ -125,10 +128,11 @@ _DEFAULT_SETTINGS = {
     "full_marks_at": 1.0,
     "attainment_share": 0.5,
     "min_peers": 3,
+    "attainment_offsets": {},
 }
 
 
-def scoring_settings(profiles: Mapping[str, Any] | None = None) -> dict[str, float]:
+def scoring_settings(profiles: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Return the scoring settings of a profiles mapping, defaults filled in and checked.
 
     Parameters
@@ -164,6 +168,14 @@ def scoring_settings(profiles: Mapping[str, Any] | None = None) -> dict[str, flo
             raise ParameterError(
                 f"kpi_profiles.yaml: scoring.{name} = {settings[name]!r} must be {what}"
             )
+    offsets = settings["attainment_offsets"] or {}
+    _unknown_kpis(offsets, "kpi_profiles.yaml scoring.attainment_offsets")
+    bad = {k: v for k, v in offsets.items() if not isinstance(v, int | float) or v < 0}
+    if bad:
+        raise ParameterError(
+            f"kpi_profiles.yaml: scoring.attainment_offsets must map KPI ids to numbers >= 0, got {bad}"
+        )
+    settings["attainment_offsets"] = {k: float(v) for k, v in offsets.items()}
     return settings
 
 
@@ -450,15 +462,20 @@ def resolve_targets(
 
 # --------------------------------------------------------------------------- measures
 def attainment(
-    value: pd.Series, target: pd.Series, direction: pd.Series, cap: float = 2.0
+    value: pd.Series,
+    target: pd.Series,
+    direction: pd.Series,
+    cap: float = 2.0,
+    offset: pd.Series | float = 0.0,
 ) -> pd.Series:
     """Direction-aware attainment of a target, clipped to ``[0, cap]``.
 
-    ``value / target`` when higher is better, ``target / value`` when lower is better.
-    A non-positive target (zero violations, zero growth) cannot be divided by, so attainment
-    is then 1.0 when the value equals it, ``cap`` when strictly better and 0.0 when worse;
-    likewise a lower-is-better value of 0 against a positive target gets ``cap``.
-    NaN where the value or the target is missing.
+    ``value / target`` when higher is better, ``target / value`` when lower is better, both
+    shifted by ``offset`` first (1 for growth rates, so that growth g against a target t gives
+    (1 + g) / (1 + t); 100 for NPS). A non-positive shifted target (zero violations) cannot be
+    divided by, so attainment is then 1.0 when the value equals it, ``cap`` when strictly better
+    and 0.0 when worse; likewise a lower-is-better value of 0 against a positive target gets
+    ``cap``. NaN where the value or the target is missing.
 
     Example
     -------
@@ -466,9 +483,12 @@ def attainment(
     >>> attainment(pd.Series([50.0, 5.0]), pd.Series([40.0, 4.0]),
     ...            pd.Series(["higher", "lower"])).round(2).tolist()
     [1.25, 0.8]
+    >>> attainment(pd.Series([-0.12]), pd.Series([0.10]), pd.Series(["higher"]), offset=1.0).round(2).tolist()
+    [0.8]
     """
-    v = pd.to_numeric(value, errors="coerce").astype("float64").to_numpy()
-    t = pd.to_numeric(target, errors="coerce").astype("float64").to_numpy()
+    shift = np.asarray(offset, dtype="float64")
+    v = pd.to_numeric(value, errors="coerce").astype("float64").to_numpy() + shift
+    t = pd.to_numeric(target, errors="coerce").astype("float64").to_numpy() + shift
     lower = np.asarray(direction.astype(str) == "lower")
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(lower, t / v, v / t)
@@ -653,7 +673,11 @@ def scorecard(
 
     ok = (frame["status"] == "ok").fillna(False) & frame["value"].notna()
     frame["attainment"] = attainment(
-        frame["value"], frame["target"], frame["direction"], settings["attainment_cap"]
+        frame["value"],
+        frame["target"],
+        frame["direction"],
+        settings["attainment_cap"],
+        offset=frame["kpi"].map(settings["attainment_offsets"]).astype("float64").fillna(0.0),
     ).where(ok)
     pct = peer_percentile(
         frame.loc[ok, ["segment", "period", "kpi", "value", "direction"]],
