@@ -257,6 +257,15 @@ def test_flagged_kpis_excluded_and_weights_renormalised(card):
     # the profile weight is still shown; only sales_volume (0.5) had data -> renormalised to 1
     assert cell(card, "m4", "conversion_rate", "weight") == 0.3
     assert cell(card, "m4", "sales_volume", "contribution") == pytest.approx(75.0)  # 75 * 0.5 / 0.5
+    assert cell(card, "m4", "sales_volume", "max_points") == pytest.approx(100.0)
+    assert pd.isna(cell(card, "m4", "csi", "max_points"))
+    # m1: everything scored, so max points are the profile weights x 100 and add up to 100
+    m1 = card[card["manager_id"] == "m1"].set_index("kpi")
+    assert m1["max_points"].to_dict() == pytest.approx(
+        {"sales_volume": 50.0, "conversion_rate": 30.0, "csi": 20.0}
+    )
+    ratio = m1["contribution"] / m1["max_points"]
+    assert ratio.tolist() == pytest.approx((m1["kpi_score"] / 100).tolist())
 
 
 def test_contributions_sum_to_score(card):

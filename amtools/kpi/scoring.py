@@ -45,6 +45,8 @@ __all__ = [
 #   score       = sum over scored KPIs of kpi_score * weight / (sum of weights of scored KPIs),
 #                 i.e. weights are renormalised over the KPIs that had data; each term is the
 #                 KPI's contribution, so contributions add up to the score.
+#                 max_points = 100 * weight / (sum of weights of scored KPIs) is what a KPI
+#                 could earn, so contribution = kpi_score / 100 * max_points.
 #   coverage    = (sum of weights of scored KPIs) / (sum of the segment profile's weights).
 #
 # KPIs with status "insufficient_data" or "not_available" keep their row (flagged through
@@ -71,8 +73,12 @@ SCORECARD_COLUMNS = [
     "contribution",
     "reason",
     "target_source",
+    "max_points",
 ]
-"""Columns of :func:`scorecard` (the contract's columns, then ``reason`` and ``target_source``)."""
+"""Columns of :func:`scorecard`: the contract's, then ``reason`` (why a KPI is flagged),
+``target_source`` (table/manager/team/segment) and ``max_points`` (the points a scored KPI
+could earn after renormalisation: ``contribution / max_points = kpi_score / 100``; they add
+up to 100 per manager and period)."""
 
 SCORES_COLUMNS = [
     "manager_id",
@@ -706,6 +712,9 @@ def scorecard(
     with np.errstate(divide="ignore", invalid="ignore"):
         contribution = frame["kpi_score"] * frame["weight"] / denom
     frame["contribution"] = contribution.where(scored & (denom > 0)).astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        max_points = 100.0 * frame["weight"] / denom
+    frame["max_points"] = max_points.where(scored & (denom > 0)).astype("float64")
 
     frame = frame.sort_values(["manager_id", "period", "kpi_order"], kind="stable")
     return frame[SCORECARD_COLUMNS].reset_index(drop=True)
