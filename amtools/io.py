@@ -1088,6 +1088,16 @@ def export_excel(ds: Dataset, path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def _demo_current(ds: Dataset, kwargs: Mapping[str, Any]) -> bool:
+    """A demo built "up to today" goes stale when a new quarter completes."""
+    if kwargs.get("end") is not None or "period_end" not in ds.meta:
+        return True
+    from .periods import last_complete_quarter
+
+    expected = last_complete_quarter().end_time.normalize()
+    return pd.Timestamp(ds.meta["period_end"]).normalize() == expected
+
+
 def load_demo(
     path: str | os.PathLike[str] = config.DEMO_DB,
     *,
@@ -1097,7 +1107,8 @@ def load_demo(
     """Load the demo dataset from its DuckDB file, building and saving it first if needed.
 
     The file remembers the ``make_demo`` arguments it was built with; asking for other
-    arguments (or ``rebuild=True``) rebuilds it.
+    arguments (or ``rebuild=True``) rebuilds it, and so does a new quarter completing when
+    no ``end`` is given (the demo history always ends at the last complete quarter).
 
     Parameters
     ----------
@@ -1118,7 +1129,11 @@ def load_demo(
             ds = load(target, validate=False)
         except SourceError:
             ds = None
-        if ds is not None and ds.meta.get("demo_kwargs", wanted) == wanted:
+        if (
+            ds is not None
+            and ds.meta.get("demo_kwargs", wanted) == wanted
+            and _demo_current(ds, make_demo_kwargs)
+        ):
             return ds
     from .datasets import make_demo
 

@@ -347,12 +347,15 @@ def test_bool_values_in_russian_and_english():
 # Demo cache
 # ---------------------------------------------------------------------------------------
 def test_load_demo_builds_once_then_reads_the_file(tmp_path, monkeypatch):
+    from amtools.periods import last_complete_quarter
+
     calls = []
+    quarter_end = last_complete_quarter().end_time.normalize()
 
     def fake_make_demo(**kwargs):
         calls.append(kwargs)
         ds = tiny_dataset()
-        ds.meta.update(period_end=pd.Timestamp("2024-03-31"), currency="RUB")
+        ds.meta.update(period_end=quarter_end, currency="RUB")
         return ds
 
     module = types.ModuleType("amtools.datasets")
@@ -361,13 +364,21 @@ def test_load_demo_builds_once_then_reads_the_file(tmp_path, monkeypatch):
     path = tmp_path / "demo.duckdb"
     first = io.load_demo(path, seed=3)
     assert path.exists() and calls == [{"seed": 3}]
-    assert first.meta["period_end"] == pd.Timestamp("2024-03-31")
+    assert first.meta["period_end"] == quarter_end
     again = io.load_demo(path, seed=3)
     assert calls == [{"seed": 3}]  # read from the file, not rebuilt
     assert_typed_equal(first, again)
     io.load_demo(path, seed=4)  # other arguments: rebuilt
     io.load_demo(path, seed=4, rebuild=True)
     assert calls == [{"seed": 3}, {"seed": 4}, {"seed": 4}]
+    # A file built before the last quarter completed is stale: rebuilt.
+    stale = tiny_dataset()
+    stale.meta.update(period_end=quarter_end - pd.offsets.QuarterEnd(), demo_kwargs="{}")
+    io.save_duckdb(stale, path)
+    io.load_demo(path)
+    assert calls[-1] == {}
+    io.load_demo(path)
+    assert len(calls) == 4
 
 
 def test_load_demo_with_the_real_generator(tmp_path):
