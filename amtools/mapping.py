@@ -841,7 +841,26 @@ def _aggregate(
     keys = list(tm.group_by)
     work = df.copy()
     for key in keys:
-        work[key] = work[key].astype("string").str.strip()
+        work[key] = work[key].astype("string").str.strip().replace("", pd.NA)
+    # A row without a key value describes no entity (e.g. an open deal without a client):
+    # it stays in its own table but does not become a row of the derived one.
+    keyless = work[keys].isna().all(axis=1)
+    if keyless.any():
+        ctx.problems.append(
+            Problem(
+                tm.table,
+                None,
+                "group_without_key",
+                f"{int(keyless.sum())} row(s) of {origin} have an empty {' / '.join(keys)}; "
+                f"they make no {tm.table} row",
+                int(keyless.sum()),
+                tuple(f"row {i + 1}" for i in np.flatnonzero(keyless.to_numpy())[:5]),
+                "nothing to do if those rows really have no "
+                f"{' / '.join(keys)}; otherwise fill it in the source",
+                "warning",
+            )
+        )
+        work = work[~keyless.to_numpy()].reset_index(drop=True)
     grouped_keys = work[keys]
     # Source columns that feed the output: named in columns, auto-matched, or listed.
     wanted = list(dict.fromkeys([*tm.columns.values(), *tm.aggregate]))
