@@ -48,6 +48,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     "phasing": "manager",
     "fiscal_year_start": 1,
     "scenario_basis": "company",
+    "interval_aggregation": "sum",
     "scenarios": {
         "low": {"column": "lo_80", "uplift": 0.0},
         "base": {"column": "yhat", "uplift": 0.0},
@@ -66,7 +67,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     },
     "marketing": {
         "B2C": {"kind": "share_of_revenue", "rate": 0.05},
-        "B2B": {"kind": "per_client", "amount": 3000.0},
+        "B2B": {"kind": "per_client", "amount": 1500.0},
     },
     "other": {"per_head_month": 25000.0, "fixed_month": 0.0, "share_of_revenue": 0.0},
     "cost_of_sales": {"window_months": 12, "default_ratio": None},
@@ -76,6 +77,7 @@ DEFAULT_POLICY: dict[str, Any] = {
 
 _METHODS = ("top_down", "bottom_up")
 _LEVELS = ("manager", "team", "segment", "company")
+_AGGREGATIONS = ("sum", "independent")
 _MARKETING_KINDS = {
     "share_of_revenue": ("rate",),
     "per_client": ("amount",),
@@ -229,7 +231,8 @@ def resolve_policy(policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
     Parameters
     ----------
     policy : a (partial) policy mapping; ``None`` reads ``params/budget.yaml``
-        (or uses :data:`DEFAULT_POLICY` when the project has no params folder).
+        (or uses :data:`DEFAULT_POLICY` when the project has no params folder); when that
+        file nests the policy under a top-level ``policy:`` key, that mapping is used.
         Scenarios given here are added to (or replace by name) the default ones;
         a scenario set to ``null`` removes it.
 
@@ -246,6 +249,9 @@ def resolve_policy(policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """
     if policy is None:
         policy = read_params("budget") if (PARAMS_DIR / "budget.yaml").is_file() else {}
+        # The file may also carry the budget report's parameters, with the policy nested.
+        if isinstance(policy.get("policy"), Mapping):
+            policy = policy["policy"]
     if not isinstance(policy, Mapping):
         raise PolicyError(f"budget policy must be a mapping, got {type(policy).__name__}")
     pol = _merge(DEFAULT_POLICY, policy)
@@ -280,6 +286,11 @@ def resolve_policy(policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
             raise PolicyError(
                 f"{_SOURCE}: '{key}' must be one of {', '.join(_LEVELS)}, got {pol[key]!r}."
             )
+    if pol["interval_aggregation"] not in _AGGREGATIONS:
+        raise PolicyError(
+            f"{_SOURCE}: 'interval_aggregation' must be one of {', '.join(_AGGREGATIONS)}, "
+            f"got {pol['interval_aggregation']!r}."
+        )
     fys = pol["fiscal_year_start"]
     if isinstance(fys, bool) or not isinstance(fys, int) or not 1 <= fys <= 12:
         raise PolicyError(
@@ -786,31 +797,55 @@ def _profile(values: pd.DataFrame, managers: pd.DataFrame, phasing: str) -> pd.S
 
 
 def _scenario_values(
-    base: pd.DataFrame, fc: pd.DataFrame, managers: pd.DataFrame, column: str, basis: str
+    base: pd.DataFrame,
+    fc: pd.DataFrame,
+    managers: pd.DataFrame,
+    column: str,
+    basis: str,
+    aggregation: str = "sum",
 ) -> pd.Series:
     """Manager-month revenue for a forecast column, scaled at the ``basis`` level.
 
     Interval bounds do not add up across series, so by default (basis ``company``) each
-    manager's base forecast is scaled by the company series' ``column / yhat`` ratio of that
-    month; basis ``manager`` sums the managers' own bounds (the widest, fully correlated view).
+    manager's base forecast is scaled by the company series' ``column / yhat`` ratio; basis
+    ``manager`` uses the managers' own bounds (the widest, fully correlated view).
+
+    ``aggregation`` ``sum`` takes every month at its bound (all months low together);
+    ``independent`` treats months as independent: the year's deviation from ``yhat`` is the
+    root sum of squares of the monthly deviations, applied as one ratio to every month.
     """
     own = base[column]
-    if column == "yhat" or basis == "manager":
+    if column == "yhat" or (basis == "manager" and aggregation == "sum"):
         return own
     frame = base[["manager_id", "month", "yhat"]].merge(
-        managers[["manager_id", "segment", "team"]], on="manager_id"
+        managers[["manager_id", "segment", "team"]], on="manager_id", how="left"
     )
-    if basis == "company":
-        frame["anc"] = "company"
-    elif basis == "segment":
-        frame["anc"] = "segment/" + frame["segment"]
+    if basis == "manager":
+        frame["anc"] = frame["manager_id"]
+        frame["anc_yhat"] = frame["yhat"].to_numpy()
+        frame["anc_col"] = own.to_numpy()
     else:
-        frame["anc"] = "team/" + frame["team"]
-    anc = fc[["unique_id", "ds", "yhat", column]].rename(
-        columns={"unique_id": "anc", "ds": "month", "yhat": "anc_yhat", column: "anc_col"}
-    )
-    frame = frame.merge(anc, on=["anc", "month"], how="left")
-    ratio = (frame["anc_col"].clip(lower=0.0) / frame["anc_yhat"]).where(frame["anc_yhat"] > 0)
+        if basis == "company":
+            frame["anc"] = "company"
+        elif basis == "segment":
+            frame["anc"] = "segment/" + frame["segment"]
+        else:
+            frame["anc"] = "team/" + frame["team"]
+        anc = fc[["unique_id", "ds", "yhat", column]].rename(
+            columns={"unique_id": "anc", "ds": "month", "yhat": "anc_yhat", column: "anc_col"}
+        )
+        frame = frame.merge(anc, on=["anc", "month"], how="left")
+    if aggregation == "sum":
+        ratio = (frame["anc_col"].clip(lower=0.0) / frame["anc_yhat"]).where(frame["anc_yhat"] > 0)
+    else:
+        # one row per ancestor series and month (managers repeat their ancestor's values)
+        series = frame.drop_duplicates(["anc", "month"])
+        dev = series["anc_col"] - series["anc_yhat"]
+        by = series["anc"]
+        total = series["anc_yhat"].groupby(by).sum()
+        spread = np.sign(dev.groupby(by).sum()) * np.sqrt((dev**2).groupby(by).sum())
+        annual_ratio = ((total + spread).clip(lower=0.0) / total).where(total > 0)
+        ratio = frame["anc"].map(annual_ratio).astype("float64")
     scaled = frame["yhat"] * ratio
     return scaled.fillna(own.reset_index(drop=True)).set_axis(base.index)
 
@@ -890,11 +925,6 @@ def _latest_scores(
     latest = frame.sort_values("end").groupby(frame["manager_id"].astype(str))["score"].last()
     found = latest.reindex(ids)
     return found.fillna(default), int(found.notna().sum())
-
-
-def _attainment_factor(att: pd.Series, bonus: dict[str, Any]) -> pd.Series:
-    factor = att.clip(upper=bonus["cap"])
-    return factor.where(att >= bonus["threshold"], 0.0)
 
 
 def _active_clients(dataset: Dataset, managers: pd.DataFrame, asof: pd.Timestamp) -> dict[str, int]:
@@ -1072,7 +1102,9 @@ def plan(
     # -- revenue scenarios
     revenue_parts = [quotas.rename(columns={"quota": "revenue"}).assign(scenario=PLAN_SCENARIO)]
     for name, spec in pol["scenarios"].items():
-        rev = _scenario_values(base, fc, active, spec["column"], pol["scenario_basis"])
+        rev = _scenario_values(
+            base, fc, active, spec["column"], pol["scenario_basis"], pol["interval_aggregation"]
+        )
         part = base[["manager_id", "segment", "team", "month"]].copy()
         part["revenue"] = rev.to_numpy() * (1.0 + spec["uplift"])
         revenue_parts.append(part.assign(scenario=name))
@@ -1124,103 +1156,20 @@ def plan(
             f"default_salary {pol['default_salary']:,.0f} is a RUB figure but the data is in {currency}"
         )
 
-    tax = pol["payroll_tax_rate"]
-    n_months = len(months)
-    annual_quota = annual.set_index("manager_id")["quota"]
-    seg_of = active.set_index("manager_id")["segment"]
-    cost_rows: list[pd.DataFrame] = []
-    bonus_rows = []
     scenario_names = [PLAN_SCENARIO, *pol["scenarios"]]
-    heads = active.groupby("segment")["manager_id"].size()
-    salary_by_seg = salary.groupby(seg_of.reindex(salary.index).to_numpy()).sum()
-    for name in scenario_names:
-        rev = revenue[revenue["scenario"] == name]
-        seg_month = rev.groupby(["segment", "month"], as_index=False)["revenue"].sum()
-        parts = []
-        cos = seg_month.assign(
-            category="cost_of_sales",
-            amount=seg_month["revenue"] * seg_month["segment"].map(ratio_map).astype("float64"),
-        )
-        parts.append(cos)
-        mgr_rev = rev.groupby("manager_id")["revenue"].sum().reindex(annual_quota.index).fillna(0.0)
-        att = (mgr_rev / annual_quota).where(annual_quota > 0, 1.0)
-        bonus_annual = (
-            salary.reindex(att.index)
-            * 12.0
-            * pol["bonus"]["share"]
-            * _attainment_factor(att, pol["bonus"])
-            * score.reindex(att.index)
-            / 100.0
-        )
-        bonus_rows.append(
-            pd.DataFrame(
-                {
-                    "scenario": name,
-                    "manager_id": att.index,
-                    "attainment": att.to_numpy(),
-                    "score": score.reindex(att.index).to_numpy(),
-                    "bonus": bonus_annual.to_numpy(),
-                }
-            )
-        )
-        bonus_seg = bonus_annual.groupby(seg_of.reindex(att.index).to_numpy()).sum()
-        for seg in heads.index:
-            monthly_salary = float(salary_by_seg.get(seg, 0.0))
-            monthly_bonus = float(bonus_seg.get(seg, 0.0)) / n_months
-            frame = pd.DataFrame({"segment": seg, "month": months})
-            parts.append(frame.assign(category="payroll", amount=monthly_salary))
-            parts.append(frame.assign(category="bonus", amount=monthly_bonus))
-            parts.append(
-                frame.assign(category="payroll_tax", amount=(monthly_salary + monthly_bonus) * tax)
-            )
-            other = pol["other"]["per_head_month"] * float(heads[seg])
-            seg_rev = (
-                seg_month[seg_month["segment"] == seg]
-                .set_index("month")["revenue"]
-                .reindex(months)
-                .fillna(0.0)
-            )
-            other_amount = other + pol["other"]["share_of_revenue"] * seg_rev.to_numpy()
-            parts.append(frame.assign(category="other", amount=other_amount))
-            spec = pol["marketing"].get(seg)
-            if spec is not None:
-                if spec["kind"] == "share_of_revenue":
-                    mkt = spec["rate"] * seg_rev.to_numpy()
-                elif spec["kind"] == "per_client":
-                    mkt = np.full(n_months, spec["amount"] * clients[seg])
-                else:
-                    mkt = np.full(n_months, spec["amount"])
-                parts.append(frame.assign(category="marketing", amount=mkt))
-        if pol["other"]["fixed_month"] > 0:
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "segment": pd.NA,
-                        "month": months,
-                        "category": "other",
-                        "amount": pol["other"]["fixed_month"],
-                    }
-                )
-            )
-        part = pd.concat(
-            [p.drop(columns=["revenue"], errors="ignore") for p in parts], ignore_index=True
-        )
-        cost_rows.append(part.assign(scenario=name))
-    costs = pd.concat(cost_rows, ignore_index=True)
-    costs["segment"] = costs["segment"].astype("string")
-    costs["category"] = costs["category"].astype("string")
-    costs["scenario"] = costs["scenario"].astype("string")
-    costs["amount"] = costs["amount"].astype("float64")
-    order = {c: i for i, c in enumerate(COST_CATEGORIES)}
-    costs = (
-        costs.assign(
-            _o=costs["category"].map(order),
-            _s=costs["scenario"].map({s: i for i, s in enumerate(scenario_names)}),
-        )
-        .sort_values(["_s", "month", "segment", "_o"], na_position="last")
-        .drop(columns=["_o", "_s"])[["scenario", "month", "segment", "category", "amount"]]
-        .reset_index(drop=True)
+    costs, bonus_detail = _costs(
+        revenue,
+        annual.set_index("manager_id")["quota"],
+        active,
+        salary,
+        score,
+        ratio_map,
+        clients,
+        pol,
+        scenario_names,
+        months,
     )
+    heads = active.groupby("segment")["manager_id"].size()
 
     summary = _summary(revenue, costs, scenario_names)
     if not (
@@ -1231,7 +1180,6 @@ def plan(
             "marketing share, bonus) grow faster than revenue — check the policy"
         )
 
-    bonus_detail = pd.concat(bonus_rows, ignore_index=True)
     mgr_table = active[["manager_id", "segment", "team"]].copy()
     mgr_table["salary"] = salary.reindex(mgr_table["manager_id"]).to_numpy()
     mgr_table["score"] = score.reindex(mgr_table["manager_id"]).to_numpy()
@@ -1258,6 +1206,7 @@ def plan(
             "else min(a, cap); attainment = scenario revenue / annual quota"
         ),
         "scenario_basis": pol["scenario_basis"],
+        "interval_aggregation": pol["interval_aggregation"],
         "notes": notes,
     }
     return BudgetPlan(
@@ -1274,6 +1223,124 @@ def plan(
         fiscal_year=int(fiscal_year),
         months=months,
     )
+
+
+def _costs(
+    revenue: pd.DataFrame,
+    annual_quota: pd.Series,
+    active: pd.DataFrame,
+    salary: pd.Series,
+    score: pd.Series,
+    ratio_map: Mapping[str, float],
+    clients: Mapping[str, int],
+    pol: dict[str, Any],
+    scenario_names: list[str],
+    months: list[pd.Timestamp],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cost lines per scenario x month x segment, and the bonus detail per manager."""
+    n_months = len(months)
+    seg_of = active.set_index("manager_id")["segment"]
+    ids = annual_quota.index
+
+    # Bonus: annual, per manager and scenario, from the year's attainment.
+    mgr_rev = (
+        revenue.groupby(["scenario", "manager_id"])["revenue"]
+        .sum()
+        .unstack("manager_id")
+        .reindex(index=scenario_names, columns=ids)
+        .fillna(0.0)
+    )
+    quota = annual_quota.to_numpy()
+    att = mgr_rev / np.where(quota > 0, quota, np.nan)
+    att = att.where(~np.isnan(att.to_numpy()), 1.0)  # no quota: budgeted at target
+    bonus_cfg = pol["bonus"]
+    factor = att.clip(upper=bonus_cfg["cap"]).where(att >= bonus_cfg["threshold"], 0.0)
+    per_year = (
+        salary.reindex(ids) * 12.0 * bonus_cfg["share"] * score.reindex(ids) / 100.0
+    ).to_numpy()
+    bonus = factor * per_year
+    bonuses = pd.DataFrame(
+        {
+            "scenario": pd.array(np.repeat(scenario_names, len(ids)), dtype="string"),
+            "manager_id": pd.array(
+                np.tile(ids.to_numpy(dtype=object), len(scenario_names)), dtype="string"
+            ),
+            "attainment": att.to_numpy().ravel(),
+            "score": np.tile(score.reindex(ids).to_numpy(), len(scenario_names)),
+            "bonus": bonus.to_numpy().ravel(),
+        }
+    )
+
+    # Everything else per scenario x segment x month.
+    segments = sorted(active["segment"].unique())
+    grid = pd.MultiIndex.from_product(
+        [scenario_names, segments, months], names=["scenario", "segment", "month"]
+    )
+    rev = (
+        revenue.groupby(["scenario", "segment", "month"])["revenue"]
+        .sum()
+        .reindex(grid, fill_value=0.0)
+    )
+    seg_level = grid.get_level_values("segment")
+    heads = active.groupby("segment")["manager_id"].size().reindex(segments).astype("float64")
+    payroll = (
+        salary.groupby(seg_of.reindex(salary.index).to_numpy()).sum().reindex(segments).fillna(0.0)
+    )
+    bonus_seg = bonus.T.groupby(seg_of.reindex(ids).to_numpy()).sum().T  # scenario x segment
+    bonus_month = (
+        bonus_seg.reindex(index=scenario_names, columns=segments).fillna(0.0).stack() / n_months
+    )
+    bonus_month = bonus_month.reindex(grid.droplevel("month")).to_numpy()
+    wide = pd.DataFrame(index=grid)
+    wide["cost_of_sales"] = rev.to_numpy() * seg_level.map(dict(ratio_map)).to_numpy(
+        dtype="float64"
+    )
+    wide["payroll"] = payroll.reindex(seg_level).to_numpy()
+    wide["payroll_tax"] = (wide["payroll"].to_numpy() + bonus_month) * pol["payroll_tax_rate"]
+    wide["bonus"] = bonus_month
+    marketing = np.zeros(len(grid))
+    for seg, spec in pol["marketing"].items():
+        mask = np.asarray(seg_level == seg)
+        if spec["kind"] == "share_of_revenue":
+            marketing[mask] = spec["rate"] * rev.to_numpy()[mask]
+        elif spec["kind"] == "per_client":
+            marketing[mask] = spec["amount"] * clients.get(seg, 0)
+        else:
+            marketing[mask] = spec["amount"]
+    wide["marketing"] = marketing
+    other = pol["other"]
+    wide["other"] = (
+        other["per_head_month"] * heads.reindex(seg_level).to_numpy()
+        + other["share_of_revenue"] * rev.to_numpy()
+    )
+    costs = wide.reset_index().melt(
+        id_vars=["scenario", "segment", "month"], var_name="category", value_name="amount"
+    )
+    if other["fixed_month"] > 0:
+        fixed = pd.MultiIndex.from_product([scenario_names, months], names=["scenario", "month"])
+        costs = pd.concat(
+            [
+                costs,
+                fixed.to_frame(index=False).assign(
+                    segment=pd.NA, category="other", amount=other["fixed_month"]
+                ),
+            ],
+            ignore_index=True,
+        )
+    costs = costs.astype(
+        {"scenario": "string", "segment": "string", "category": "string", "amount": "float64"}
+    )
+    order = {c: i for i, c in enumerate(COST_CATEGORIES)}
+    costs = (
+        costs.assign(
+            _o=costs["category"].map(order),
+            _s=costs["scenario"].map({s: i for i, s in enumerate(scenario_names)}),
+        )
+        .sort_values(["_s", "month", "segment", "_o"], na_position="last")
+        .drop(columns=["_o", "_s"])[["scenario", "month", "segment", "category", "amount"]]
+        .reset_index(drop=True)
+    )
+    return costs, bonuses
 
 
 def _summary(revenue: pd.DataFrame, costs: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:

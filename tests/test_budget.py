@@ -306,6 +306,25 @@ def test_scenario_basis_company_vs_manager(ds: Dataset) -> None:
     assert low == pytest.approx(0.8 * 8_400_000.0)
 
 
+def test_independent_months_narrow_the_annual_range(ds: Dataset, fc: pd.DataFrame) -> None:
+    # Company yhat 700k a month, lo_80 = 0.8 x yhat: monthly deviation -140k. Summed over
+    # 12 months: -1.68M (low = 0.8 x 8.4M); independent months: -140k x sqrt(12), so
+    # low = 8.4M x (1 - 0.2 / sqrt(12)) and high = 8.4M x (1 + 0.2 / sqrt(12)).
+    b = plan(fc, ds, policy={"interval_aggregation": "independent"})
+    s = b.summary.set_index("scenario")["revenue"]
+    assert s["low"] == pytest.approx(8_400_000.0 * (1 - 0.2 / np.sqrt(12)))
+    assert s["high"] == pytest.approx(8_400_000.0 * (1 + 0.2 / np.sqrt(12)))
+    assert s["base"] == pytest.approx(8_400_000.0)
+    # The same one ratio for every manager and month; manager basis gives the same here.
+    low = b.revenue[b.revenue["scenario"] == "low"]
+    base = b.revenue[b.revenue["scenario"] == "base"]
+    ratio = low["revenue"].to_numpy() / base["revenue"].to_numpy()
+    assert ratio == pytest.approx(np.full(len(ratio), 1 - 0.2 / np.sqrt(12)))
+    pol = {"interval_aggregation": "independent", "scenario_basis": "manager"}
+    low_m = plan(fc, ds, policy=pol).summary.set_index("scenario").loc["low", "revenue"]
+    assert low_m == pytest.approx(s["low"])
+
+
 def test_named_scenario_and_removing_one(ds: Dataset, fc: pd.DataFrame) -> None:
     pol = {"scenarios": {"aggressive": None, "stress": {"column": "lo_95", "uplift": -0.1}}}
     b = plan(fc, ds, policy=pol)
@@ -326,8 +345,8 @@ def test_cost_categories_worked_example(ds: Dataset, fc: pd.DataFrame) -> None:
     # Bonus at plan (attainment 1, default score 100): 270k x 12 x 0.25.
     assert p["bonus"] == pytest.approx(810_000.0)
     assert p["payroll_tax"] == pytest.approx(0.3 * (3_240_000.0 + 810_000.0))
-    # Marketing: B2C 5 % of 2.64M = 132k; B2B 2 active clients x 3000 x 12 = 72k.
-    assert p["marketing"] == pytest.approx(204_000.0)
+    # Marketing: B2C 5 % of 2.64M = 132k; B2B 2 active clients x 1500 x 12 = 36k.
+    assert p["marketing"] == pytest.approx(168_000.0)
     # Other: 25k per head x 3 active managers x 12.
     assert p["other"] == pytest.approx(900_000.0)
     assert b.assumptions["cost_of_sales_ratio"] == pytest.approx({"B2B": 0.6, "B2C": 0.4})
@@ -432,6 +451,10 @@ def test_fiscal_year_start_april(ds: Dataset) -> None:
         ({"method": "sideways"}, r"'method' must be one of"),
         ({"fiscal_year_start": 13}, r"fiscal_year_start.*1\.\.12"),
         ({"phasing": "region"}, r"'phasing' must be one of"),
+        (
+            {"interval_aggregation": "avg"},
+            r"'interval_aggregation' must be one of sum, independent",
+        ),
         ({"scenarios": {"low": None}}, r"scenarios low are required"),
         ({"scenarios": {"plan": {"column": "yhat"}}}, r"'plan' is reserved"),
         ({"scenarios": {"wild": {"column": "hi_99"}}}, r"scenarios\.wild\.column"),
@@ -545,3 +568,71 @@ def test_plan_vs_actual_year_to_date(fc: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(plan_vs_actual(b.quotas, ds, asof="2027-02-15"), pva)
     # Before the fiscal year: nothing to compare yet.
     assert plan_vs_actual(b, ds, asof="2026-12-31").empty
+
+
+# -- end to end on the demo data ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from amtools.datasets import make_demo
+    from amtools.forecast import forecast, monthly_series
+
+    ds = make_demo(seed=0, n_managers=6, end="2026-10-15")  # history to 2026-09-30
+    # Fast models only: this tests the budget, not model choice.
+    fc = forecast(monthly_series(ds), h=15, models=["seasonal_naive", "naive"], folds=1)
+    return ds, fc
+
+
+def test_plan_on_demo_forecast(demo) -> None:
+    ds, fc = demo
+    b = plan(fc, ds)
+    assert b.fiscal_year == 2027 and b.assumptions["history_end"] == "2026-09-30"
+    managers = ds.managers.assign(active=ds.managers["active"].fillna(True))
+    active = managers[managers["active"].astype(bool)]
+    assert set(b.quotas["manager_id"]) <= set(active["manager_id"])
+    assert b.quotas["quota"].ge(0).all()
+    # The base forecast keeps the reconciled forecast's company and segment totals.
+    fy = fc.forecast[fc.forecast["ds"].isin(b.months)]
+    company = fy.loc[fy["unique_id"] == "company", "yhat"].sum()
+    assert b.annual_quotas["forecast"].sum() == pytest.approx(company, rel=1e-9)
+    for seg, part in b.annual_quotas.groupby("segment"):
+        assert part["forecast"].sum() == pytest.approx(
+            fy.loc[fy["unique_id"] == f"segment/{seg}", "yhat"].sum(), rel=1e-9
+        )
+    # Default policy: bottom-up +5 %.
+    assert b.quotas["quota"].sum() == pytest.approx(1.05 * company)
+    # Scenario ordering and cost sanity.
+    s = b.summary.set_index("scenario")
+    assert s.loc["low", "revenue"] <= s.loc["base", "revenue"] <= s.loc["high", "revenue"]
+    assert s.loc["low", "margin"] <= s.loc["base", "margin"] <= s.loc["high", "margin"]
+    assert s.loc["base", "revenue"] == pytest.approx(company)
+    assert s.loc["base", "payroll"] == pytest.approx(active["base_salary"].sum() * 12)
+    for ratio in b.assumptions["cost_of_sales_ratio"].values():
+        assert 0.2 < ratio < 0.8  # the demo's product cost ratios are 0.35..0.65
+    assert (s[list(budget.COST_CATEGORIES)] >= 0).all().all()
+
+
+def test_plan_vs_actual_on_demo(demo) -> None:
+    from amtools.forecast import forecast, monthly_series
+
+    ds, _ = demo
+    # Plan FY2026 from the history up to 2025-12, then compare with Jan..Sep 2026 actuals.
+    series = monthly_series(ds, end="2025-12-31")
+    fc = forecast(series, h=12, models=["seasonal_naive"], folds=1)
+    b = plan(
+        fc, ds, scores=pd.DataFrame({"manager_id": ["M001"], "period": ["2025Q4"], "score": [40.0]})
+    )
+    assert b.fiscal_year == 2026
+    assert b.managers.set_index("manager_id").loc["M001", "score"] == 40.0
+    pva = plan_vs_actual(b, ds)  # asof = meta period_end 2026-09-30
+    assert pva["month"].max() == pd.Timestamp("2026-09-01") and pva["month_complete"].all()
+    deals = ds.deals
+    won = deals[
+        (deals["stage"] == "won") & deals["closed_date"].between("2026-01-01", "2026-09-30")
+    ]
+    assert pva["actual"].sum() == pytest.approx(won["amount"].sum())
+    assert pva["plan"].sum() == pytest.approx(
+        b.quotas.loc[b.quotas["month"] <= "2026-09-01", "quota"].sum()
+    )
+    assert (pva["variance"] == pva["actual"] - pva["plan"]).all()
