@@ -95,6 +95,7 @@ SCORES_COLUMNS = [
 _KPI_FRAME_COLUMNS = ("manager_id", "period", "kpi", "value", "status")
 _MONTHS = {"M": 1, "Q": 3, "Y": 12, "A": 12}
 _SCALINGS = ("additive", "survival", "hazard")
+_TARGET_KEYS = ("base_freq", "scaling", "defaults", "teams", "managers")
 
 
 # --------------------------------------------------------------------------- registry
@@ -399,6 +400,11 @@ def resolve_targets(
     1000000.0
     """
     targets = read_params("targets") if targets is None else targets
+    unknown_keys = sorted(set(targets) - set(_TARGET_KEYS))
+    if unknown_keys:
+        raise ParameterError(
+            f"targets.yaml: unknown top-level key(s) {unknown_keys}; allowed: {', '.join(_TARGET_KEYS)}"
+        )
     base_freq = str(targets.get("base_freq", "Q"))
     if base_freq not in ("M", "Q", "Y"):
         raise ParameterError(f"targets.yaml: base_freq must be M, Q or Y, got {base_freq!r}")

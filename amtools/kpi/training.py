@@ -262,7 +262,10 @@ def classify(scorecard: pd.DataFrame) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- reasons
-def _reason(row: pd.Series, kind: str, lang: str, currency: str) -> str:
+_REASON_COLUMNS = ["kpi", "segment", "value", "target", "attainment", "quartile"]
+
+
+def _reason(row: Mapping[str, Any], kind: str, lang: str, currency: str) -> str:
     from ..i18n import fmt_kpi_value, fmt_percent
     from .registry import KPIS
 
@@ -412,7 +415,8 @@ def training_plan(
     for (manager_id, kind), group in rows.groupby(["manager_id", "kind"], sort=True):
         planned: set[str] = set()
         taken = done.get(str(manager_id), set())
-        for priority, (_, row) in enumerate(group.head(max_items).iterrows(), start=1):
+        top = group.head(max_items)[_REASON_COLUMNS].to_dict("records")
+        for priority, row in enumerate(top, start=1):
             skills = cat.skills_for(row["kpi"], str(row["segment"]))
             skill, course = (skills[0] if skills else None), None
             if kind == "development":
