@@ -451,6 +451,13 @@ def test_bad_inputs_raise_amtools_errors():
             targets=TARGETS,
             profiles={**PROFILES, "scoring": {"attainment_offsets": {"no_such_kpi": 1}}},
         )
+    with pytest.raises(ParameterError, match="repeat a manager_id"):
+        scorecard(
+            pd.concat([KPIS_SMALL, KPIS_SMALL.head(1)]),
+            MANAGERS,
+            targets=TARGETS,
+            profiles=PROFILES,
+        )
     with pytest.raises(ParameterError, match="unknown top-level key"):
         resolve_targets(KPIS_SMALL, MANAGERS, targets={"default": {"B2C": {"csi": 70}}})
     with pytest.raises(ParameterError, match="attainment_share"):

@@ -656,6 +656,14 @@ def scorecard(
         }
     ).reset_index(drop=True)
     _unknown_kpis(frame["kpi"].dropna().unique(), "the kpis frame")
+    dup = frame.duplicated(["manager_id", "period", "kpi"], keep=False)
+    if dup.any():
+        examples = frame.loc[dup, ["manager_id", "period", "kpi"]].astype(str).agg("/".join, axis=1)
+        raise ParameterError(
+            f"the kpis frame has {int(dup.sum())} rows that repeat a manager_id, period and kpi "
+            f"(e.g. {', '.join(examples.unique()[:3])}); pass one row per manager, period and "
+            "KPI, as amtools.kpi.compute(level='manager') returns"
+        )
 
     info = _managers(managers)
     frame = frame.merge(info, on="manager_id", how="left", validate="many_to_one")
@@ -708,7 +716,7 @@ def scorecard(
     a_points = 100.0 * frame["attainment"].clip(upper=full) / full
     p_points = frame["percentile"]
     both = a_points.notna() & p_points.notna()
-    score = a_points.where(p_points.isna(), p_points).where(a_points.isna(), a_points)
+    score = a_points.fillna(p_points)  # one part missing: the other alone
     score[both] = share * a_points[both] + (1 - share) * p_points[both]
     frame["kpi_score"] = score.where(ok).astype("float64")
 
