@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ._threads import single_thread_blas
 from .metrics import coverage, mase, mase_scale, smape
 from .models import COMPLEXITY, Combination, ModelForecast, get_model
 from .reconcile import RECONCILERS, reconcile_matrix, summing_matrix
@@ -416,7 +417,8 @@ def _run_chunk(
     args: tuple[list[tuple[str, np.ndarray]], dict[str, Any]],
 ) -> dict[str, dict[str, Any]]:
     chunk, kw = args
-    return {uid: _run_series(y, **kw) for uid, y in chunk}
+    with single_thread_blas():
+        return {uid: _run_series(y, **kw) for uid, y in chunk}
 
 
 # ---------------------------------------------------------------------------- public entry
