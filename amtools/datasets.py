@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .config import DEFAULT_CURRENCY
 from .dataset import PANDAS_DTYPES, Dataset
@@ -598,15 +600,34 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1.0 - p)))
 
 
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    """``prefix`` + zero-padded 1..n, built without a Python loop (fast for millions)."""
+def _ids(prefix: str, n: int, width: int) -> pa.Array:
+    """``prefix`` + zero-padded 1..n as an Arrow string array, built without a Python loop."""
     width = max(width, len(str(n)))
-    numbers = np.arange(1, n + 1, dtype=np.int64)
-    digits = (numbers[:, None] // (10 ** np.arange(width - 1, -1, -1, dtype=np.int64))) % 10
-    body = (digits + 48).astype(np.uint8)
-    head = np.broadcast_to(np.frombuffer(prefix.encode(), dtype=np.uint8), (n, len(prefix)))
-    raw = np.ascontiguousarray(np.concatenate([head, body], axis=1))
-    return raw.view(f"S{raw.shape[1]}").ravel().astype(str)
+    # Digits come four at a time from a lookup table of "0000".."9999".
+    chunks = -(-width // 4)
+    table = np.array([list(f"{i:04d}".encode()) for i in range(10_000)], dtype=np.uint8)
+    rest = np.arange(1, n + 1, dtype=np.int64)
+    digits = np.empty((n, 4 * chunks), dtype=np.uint8)
+    for k in range(chunks - 1, -1, -1):
+        rest, low = np.divmod(rest, 10_000)
+        digits[:, 4 * k : 4 * k + 4] = table[low]
+    size = len(prefix) + width
+    raw = np.empty((n, size), dtype=np.uint8)
+    raw[:, : len(prefix)] = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    raw[:, len(prefix) :] = digits[:, 4 * chunks - width :]
+    offsets = np.arange(0, (n + 1) * size, size, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw))
+
+
+class _Labels:
+    """String labels (ids) addressed by integer codes; indexing with codes returns Arrow strings."""
+
+    def __init__(self, values: pa.Array) -> None:
+        self.values = values
+        self.list: list[str] = values.to_pylist()
+
+    def __getitem__(self, codes: np.ndarray) -> pa.Array:
+        return self.values.take(pa.array(np.asarray(codes, dtype=np.int64)))
 
 
 def _female_surname(name: str) -> str:
@@ -689,20 +710,17 @@ def _frame(name: str, data: Mapping[str, Any]) -> pd.DataFrame:
         elif col.kind == "float":
             series = pd.Series(np.asarray(values, dtype=float))
         else:
-            arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
-            if arr.dtype.kind == "U":
-                series = pd.Series(pd.array(arr, dtype="string"))
-            else:
-                series = pd.Series(pd.array(arr, dtype="string"))
+            if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+                values = pa.array(np.asarray(values), type=pa.string())
+            series = pd.Series(pd.array(values, dtype=dtype))
         cols[col.name] = series.reset_index(drop=True)
     return pd.DataFrame(cols)
 
 
-def _str_or_na(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Object array of ``values`` with ``None`` where ``mask`` is False."""
-    out = values.astype(object)
-    out[~mask] = None
-    return out
+def _str_or_na(values: np.ndarray | pa.Array, mask: np.ndarray) -> pa.Array:
+    """Arrow strings of ``values`` with nulls where ``mask`` is False."""
+    arr = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
+    return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), arr, pa.scalar(None, pa.string()))
 
 
 def _parse_end(end: dt.date | str | pd.Timestamp | None) -> dt.date:
@@ -730,11 +748,22 @@ def _check_args(seed: int, n_managers: int, years: int, scale: float) -> None:
 
 
 def _events(rng: np.random.Generator, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson counts per (row, month) cell of ``rates``, expanded to one (row, month) per event."""
-    counts = rng.poisson(rates)
-    rows, months = np.nonzero(counts)
-    k = counts[rows, months]
-    return np.repeat(rows, k), np.repeat(months, k)
+    """Poisson events for each (row, column) cell of ``rates``, as one (row, column) per event.
+
+    Equivalent to a Poisson draw per cell, but draws one count per row and places the events
+    by the row's cumulative rates (much faster for wide, sparse matrices).
+    """
+    rates = np.asarray(rates, dtype=float)
+    n_rows, n_cols = rates.shape
+    cum = np.cumsum(rates, axis=1)
+    total = cum[:, -1]
+    counts = rng.poisson(total)
+    rows = np.repeat(np.arange(n_rows), counts)
+    safe = np.where(total > 0, total, 1.0)
+    flat = (cum / safe[:, None] + np.arange(n_rows)[:, None]).ravel()
+    u = rows + rng.random(len(rows))
+    cols = np.searchsorted(flat, u, side="right") - rows * n_cols
+    return rows, np.clip(cols, 0, n_cols - 1)
 
 
 def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
@@ -852,7 +881,7 @@ class _Builder:
         )
         salary = np.round(salary / 1000) * 1000
         self.m_region = region.astype(str)
-        self.mid = _ids("M", n, 3)
+        self.mid = _Labels(_ids("M", n, 3))
         self.names = _person_names(rng, n, unique=True)
         # employment by month: employed at any time in the month
         self.employed = (self.bounds[1:][None, :] > hire[:, None]) & (
@@ -861,7 +890,7 @@ class _Builder:
         return _frame(
             "managers",
             {
-                "manager_id": self.mid,
+                "manager_id": self.mid.values,
                 "name": self.names,
                 "segment": seg,
                 "team": team,
@@ -879,16 +908,16 @@ class _Builder:
         closing, retention = self.trait("closing"), self.trait("retention")
         win_new = _sigmoid(
             np.where(b2b, _logit(_SEG["B2B"]["lead_win"]), _logit(_SEG["B2C"]["lead_win"]))
-            + 0.55 * closing
+            + 0.45 * closing
             + 0.15 * self.trait("negotiation")
         )
         lead_rate = (
-            self.seg_param("leads", b2b) * self.scale * np.exp(0.3 * self.trait("prospecting"))
+            self.seg_param("leads", b2b) * self.scale * np.exp(0.25 * self.trait("prospecting"))
         )
-        hazard = self.seg_param("hazard", b2b) * np.exp(-0.35 * retention)
+        hazard = self.seg_param("hazard", b2b) * np.exp(-0.3 * retention)
         renewal = _sigmoid(
             np.where(b2b, _logit(_SEG["B2B"]["renewal"]), _logit(_SEG["B2C"]["renewal"]))
-            + 0.35 * retention
+            + 0.3 * retention
         )
         self.renewal_m = renewal
         monthly_loss = np.where(b2b, -np.log(renewal) / 12, hazard)
@@ -917,10 +946,7 @@ class _Builder:
 
         # Clients already in the portfolio when the history starts (steady-state sized).
         steady = lead_rate * win_new / monthly_loss
-        typical = np.where(
-            b2b, np.median(steady[b2b]) if b2b.any() else 1.0, np.median(steady[~b2b])
-        )
-        n0 = rng.poisson(np.clip(steady, 0.6 * typical, 1.7 * typical))
+        n0 = rng.poisson(steady)
         n0[self.hire > self.s0] = 0
         im = np.repeat(np.arange(n), n0)
         i_b2b = b2b[im]
@@ -1100,16 +1126,18 @@ class _Builder:
 
         # Lost deals: a reason, and the competitor that won where one did.
         lost = stage == "lost"
-        mix = np.where(
-            b2b[:, None], np.array(_LOST_MIX["B2B"])[None, :], np.array(_LOST_MIX["B2C"])[None, :]
+        reason_i = np.where(
+            b2b,
+            rng.choice(len(LOST_REASONS), size=nd, p=_LOST_MIX["B2B"]),
+            rng.choice(len(LOST_REASONS), size=nd, p=_LOST_MIX["B2C"]),
         )
-        reason_i = _choice_rows(rng, mix)
-        frac = np.clip((close - self.s0) / max(self.pe - self.s0, 1), 0, 1)
-        comp_w = np.tile(np.array([0.28, 0.24, 0.12, 0.20, 0.16]), (nd, 1))
-        comp_w[:, 2] *= 1 + 2.5 * frac  # Polaris Networks is gaining share
-        comp_i = _choice_rows(rng, comp_w)
         reason = np.array(LOST_REASONS)[reason_i]
         has_comp = lost & np.isin(reason, _COMPETITOR_REASONS)
+        frac = np.clip((close[has_comp] - self.s0) / max(self.pe - self.s0, 1), 0, 1)
+        comp_w = np.tile(np.array([0.28, 0.24, 0.12, 0.20, 0.16]), (len(frac), 1))
+        comp_w[:, 2] *= 1 + 2.5 * frac  # Polaris Networks is gaining share
+        comp_i = np.zeros(nd, dtype=np.int64)
+        comp_i[has_comp] = _choice_rows(rng, comp_w)
 
         # Open pipeline: probability informed by the eventual outcome, expected close within 6 months.
         is_open = stage == "open"
@@ -1132,11 +1160,11 @@ class _Builder:
             "product": product,
             "is_lead": is_lead,
         }
-        self.did = _ids("D", nd, 7)
+        self.did = _Labels(_ids("D", nd, 7))
         return _frame(
             "deals",
             {
-                "deal_id": self.did,
+                "deal_id": self.did.values,
                 "client_id": self.cid[client],
                 "manager_id": self.mid[mgr],
                 "stage": stage,
@@ -1155,7 +1183,7 @@ class _Builder:
 
     def clients_frame(self) -> pd.DataFrame:
         rng, nc = self.rng, self.nc
-        self.cid = _ids("C", nc, 5)
+        self.cid = _Labels(_ids("C", nc, 5))
         b2b = self.c_b2b
         names = np.where(b2b, _company_names(rng, nc), _person_names(rng, nc, unique=False))
         industry = np.array(_INDUSTRIES)[rng.integers(0, len(_INDUSTRIES), nc)]
@@ -1166,7 +1194,7 @@ class _Builder:
         return _frame(
             "clients",
             {
-                "client_id": self.cid,
+                "client_id": self.cid.values,
                 "manager_id": self.mid[owner],
                 "segment": np.where(b2b, "B2B", "B2C"),
                 "name": names,
@@ -1233,12 +1261,12 @@ class _Builder:
         order = np.argsort(day, kind="stable")
         client, day = client[order], day[order]
         b2b = self.c_b2b[client]
-        mix = np.where(
-            b2b[:, None],
-            np.array(_ACTIVITY_MIX["B2B"])[None, :],
-            np.array(_ACTIVITY_MIX["B2C"])[None, :],
+        kind_i = np.where(
+            b2b,
+            rng.choice(len(_ACTIVITY_TYPES), size=len(b2b), p=_ACTIVITY_MIX["B2B"]),
+            rng.choice(len(_ACTIVITY_TYPES), size=len(b2b), p=_ACTIVITY_MIX["B2C"]),
         )
-        kind = np.array(_ACTIVITY_TYPES)[_choice_rows(rng, mix)]
+        kind = pa.array(_ACTIVITY_TYPES).take(pa.array(kind_i))
         mgr = self.owner(self.c_mgr[client], day)
         return _frame(
             "activities",
@@ -1571,8 +1599,8 @@ class _Builder:
                     not np.isnan(self.leave[m]) and self.leave[m] <= q_start
                 ):
                     continue
-                base = actual.get((self.mid[m], q - 4), np.nan)
-                rows.append((self.mid[m], q, base))
+                base = actual.get((self.mid.list[m], q - 4), np.nan)
+                rows.append((self.mid.list[m], q, base))
         frame = pd.DataFrame(rows, columns=["manager_id", "q", "base"])
         frame["segment"] = frame["manager_id"].map(seg)
         median = frame.groupby(["segment", "q"])["base"].transform("median")
@@ -1655,7 +1683,7 @@ def make_demo(
     }
     tables["targets"] = b.targets(deals, managers)
     traits = {
-        str(b.mid[m]): {name: round(float(b.z[m, k]), 2) for k, name in enumerate(TRAITS)}
+        b.mid.list[m]: {name: round(float(b.z[m, k]), 2) for k, name in enumerate(TRAITS)}
         for m in range(b.n)
     }
     meta = {
