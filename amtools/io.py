@@ -47,8 +47,9 @@ _EMPTY_TOKENS = {"", "-", "—", "–", "null", "none", "nan", "nat", "n/a", "#n
 _EMPTY_TEXT_TOKENS = {"", "null", "none", "nan", "nat", "#n/a", "<na>"}
 # Thousands separators seen in exports: spaces (incl. NBSP U+00A0, narrow NBSP U+202F,
 # thin space U+2009, figure space U+2007) and the Swiss apostrophe.
-_GROUPING = re.compile("[\\s\u00a0\u202f\u2009\u2007'’]")
-_CURRENCY = re.compile(r"(?i)[₽$€£¥]|руб\.?|р\.|rub|usd|eur")
+# Plain pattern strings (not compiled) so pandas runs them vectorised in pyarrow.
+_GROUPING = "[\\s\u00a0\u202f\u2009\u2007'’]"
+_CURRENCY = r"(?i)[₽$€£¥]|руб\.?|р\.|rub|usd|eur"
 _TRUE = {"true", "t", "yes", "y", "1", "1.0", "да", "д", "истина", "+", "x", "✓"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0", "нет", "н", "ложь"}
 
@@ -58,10 +59,14 @@ _FALSE = {"false", "f", "no", "n", "0", "0.0", "нет", "н", "ложь"}
 # --------------------------------------------------------------------------------------
 def _split_native(series: pd.Series, kinds: tuple[type, ...]) -> tuple[pd.Series, pd.Series]:
     """Split an object column into values already of ``kinds`` and the rest as stripped text."""
+    if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+        # Text columns (every CSV column): nothing native, vectorised string operations.
+        text = series.astype("string[pyarrow]").str.strip()
+        return pd.Series(False, index=series.index), text
     obj = series.astype(object)
     native = obj.map(lambda v: isinstance(v, kinds) and not isinstance(v, bool | np.bool_))
     text = obj.where(~native).map(lambda v: None if v is None or v is pd.NA else str(v))
-    text = text.astype("string").str.strip()
+    text = text.astype("string[pyarrow]").str.strip()
     return native.astype(bool), text
 
 
@@ -247,6 +252,9 @@ def parse_dates(
 
 def _detect_and_parse(text: pd.Series) -> tuple[pd.Series, str | None]:
     sample = text.iloc[:500]
+    iso = int(_parse_family(sample, _DATE_FAMILIES["iso"]).notna().sum())
+    if iso == len(sample):  # the common case: no need to try other layouts
+        return _parse_family(text, _DATE_FAMILIES["iso"]), None
     scores = {
         name: int(_parse_family(sample, f).notna().sum()) for name, f in _DATE_FAMILIES.items()
     }
