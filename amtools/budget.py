@@ -26,6 +26,8 @@ __all__ = [
     "plan",
     "plan_vs_actual",
     "fiscal_year_months",
+    "next_fiscal_year",
+    "required_horizon",
     "cost_of_sales_ratios",
 ]
 
@@ -439,6 +441,40 @@ def fiscal_year_months(fiscal_year: int, fiscal_year_start: int = 1) -> list[pd.
     return list(pd.date_range(period.start_time.normalize(), periods=12, freq="MS"))
 
 
+def next_fiscal_year(history_end: pd.Timestamp | str, fiscal_year_start: int = 1) -> int:
+    """The first fiscal year that starts after the month of ``history_end``.
+
+    Example
+    -------
+    >>> next_fiscal_year("2026-09-30"), next_fiscal_year("2026-09-30", fiscal_year_start=10)
+    (2027, 2027)
+    """
+    first = pd.Timestamp(history_end).to_period("M").start_time + pd.offsets.MonthBegin(1)
+    year = _fiscal_year_of(first, fiscal_year_start)
+    if fiscal_year_months(year, fiscal_year_start)[0] < first:
+        year += 1
+    return year
+
+
+def required_horizon(
+    history_end: pd.Timestamp | str,
+    fiscal_year_start: int = 1,
+    fiscal_year: int | None = None,
+) -> int:
+    """Forecast months needed after ``history_end`` so :func:`plan` covers the fiscal year.
+
+    Use it to size the forecast: ``forecast(series, h=max(12, required_horizon(end, fys)))``.
+
+    Example
+    -------
+    >>> required_horizon("2026-09-30"), required_horizon("2026-12-31")
+    (15, 12)
+    """
+    year = next_fiscal_year(history_end, fiscal_year_start) if fiscal_year is None else fiscal_year
+    last = fiscal_year_months(int(year), fiscal_year_start)[-1].to_period("M")
+    return max(0, (last - pd.Timestamp(history_end).to_period("M")).n)
+
+
 def _fiscal_year_of(month: pd.Timestamp, fiscal_year_start: int) -> int:
     return int(pd.Period(month, freq=period_freq("Y", fiscal_year_start)).qyear)
 
@@ -450,14 +486,16 @@ def _month_label(ts: pd.Timestamp) -> str:
 # -- inputs ---------------------------------------------------------------------------------
 
 
-def _forecast_frame(forecast: Any) -> pd.DataFrame:
+def _forecast_frame(forecast: Any, columns: tuple[str, ...] = SCENARIO_COLUMNS) -> pd.DataFrame:
+    """The forecast's rows as [unique_id, level, ds, yhat, <bounds>]; bounds not in ``columns``
+    may be absent (then NaN)."""
     frame = getattr(forecast, "forecast", forecast)
     if not isinstance(frame, pd.DataFrame):
         raise PolicyError(
             "plan() needs a ForecastResult (from amtools.forecast.forecast) or its .forecast "
             f"DataFrame, got {type(forecast).__name__}."
         )
-    needed = ["unique_id", "level", "ds", *SCENARIO_COLUMNS]
+    needed = ["unique_id", "level", "ds", *dict.fromkeys(("yhat", *columns))]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise DataValidationError(
@@ -468,11 +506,16 @@ def _forecast_frame(forecast: Any) -> pd.DataFrame:
                     "missing_column",
                     f"the forecast frame lacks column(s) {missing}",
                     len(frame),
-                    fix="pass the ForecastResult of amtools.forecast.forecast(..., levels=(80, 95))",
+                    fix="pass the ForecastResult of amtools.forecast.forecast(..., levels=(80, 95)) "
+                    "or base the scenarios (params/budget.yaml scenarios) on columns it has",
                 )
             ]
         )
     out = frame[needed].copy()
+    for col in SCENARIO_COLUMNS:
+        if col not in out.columns:
+            out[col] = np.nan
+    out = out[["unique_id", "level", "ds", *SCENARIO_COLUMNS]]
     out["unique_id"] = out["unique_id"].astype("string")
     out["level"] = out["level"].astype("string")
     out["ds"] = pd.to_datetime(out["ds"]).dt.to_period("M").dt.start_time
@@ -684,9 +727,7 @@ def _check_coverage(
         f"{', '.join(_month_label(m) for m in missing)}."
     )
     if months[0] < first:
-        later = _fiscal_year_of(first, fys)
-        if fiscal_year_months(later, fys)[0] < first:
-            later += 1
+        later = next_fiscal_year(first - pd.Timedelta(days=1), fys)
         raise PolicyError(
             f"{what} The fiscal year starts before the forecast (those months are history). "
             f"Fix: plan a fiscal year that starts on or after {_month_label(first)}, "
@@ -699,13 +740,47 @@ def _check_coverage(
     )
 
 
-def _manager_matrix(fc: pd.DataFrame, months: list[pd.Timestamp]) -> pd.DataFrame:
+def _manager_matrix(
+    fc: pd.DataFrame, months: list[pd.Timestamp], used: tuple[str, ...]
+) -> pd.DataFrame:
+    """Manager x month forecast values of the fiscal year, checked complete and floored at 0."""
     rows = fc[(fc["level"] == "manager") & fc["ds"].isin(months)].copy()
     rows["manager_id"] = rows["unique_id"].str.removeprefix("manager/")
     rows = rows.rename(columns={"ds": "month"})
+    problems = []
+    n_months = rows.groupby("manager_id")["month"].nunique()
+    short = n_months[n_months < len(months)]
+    if len(short):
+        problems.append(
+            Problem(
+                "forecast",
+                "ds",
+                "incomplete_series",
+                f"manager series do not cover all {len(months)} months of the fiscal year",
+                len(short),
+                tuple(f"manager/{m}" for m in short.index[:5]),
+                fix="forecast every series to the same horizon",
+            )
+        )
+    for col in ("yhat", *used):
+        empty = rows[col].isna()
+        if empty.any():
+            problems.append(
+                Problem(
+                    "forecast",
+                    col,
+                    "missing_value",
+                    f"empty {col} in manager rows of the fiscal year",
+                    int(empty.sum()),
+                    tuple(rows.loc[empty, "unique_id"].astype(str).unique()[:5]),
+                    fix="re-run the forecast; every series needs a value for every month",
+                )
+            )
+    if problems:
+        raise DataValidationError(problems)
     for col in SCENARIO_COLUMNS:
         # Revenue cannot be negative: interval bounds (and rarely yhat) are floored at 0.
-        rows[col] = rows[col].fillna(0.0).clip(lower=0.0)
+        rows[col] = rows[col].clip(lower=0.0)
     return rows[["manager_id", "month", *SCENARIO_COLUMNS]].reset_index(drop=True)
 
 
@@ -1014,7 +1089,8 @@ def plan(
     """
     pol = resolve_policy(policy)
     fys = pol["fiscal_year_start"]
-    fc = _forecast_frame(forecast)
+    used = tuple(dict.fromkeys(spec["column"] for spec in pol["scenarios"].values()))
+    fc = _forecast_frame(forecast, used)
     if fc.empty or not (fc["level"] == "manager").any():
         raise PolicyError(
             "the forecast has no manager-level rows (level 'manager', unique_id 'manager/<id>'); "
@@ -1022,15 +1098,13 @@ def plan(
         )
     first = fc["ds"].min()
     if fiscal_year is None:
-        fiscal_year = _fiscal_year_of(first, fys)
-        if fiscal_year_months(fiscal_year, fys)[0] < first:
-            fiscal_year += 1
+        fiscal_year = next_fiscal_year(first - pd.Timedelta(days=1), fys)
     months = fiscal_year_months(int(fiscal_year), fys)
     _check_coverage(fc, months, int(fiscal_year), fys)
 
     managers = _managers_frame(dataset)
     notes: list[str] = []
-    values = _manager_matrix(fc, months)
+    values = _manager_matrix(fc, months, used)
     unknown = sorted(set(values["manager_id"]) - set(managers["manager_id"]))
     if unknown:
         raise DataValidationError(

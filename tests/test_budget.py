@@ -434,6 +434,24 @@ def test_fiscal_year_start_april(ds: Dataset) -> None:
     assert budget.fiscal_year_months(2027, 4)[0] == pd.Timestamp("2026-04-01")
 
 
+def test_required_horizon_sizes_the_forecast() -> None:
+    # History to Sep 2026: FY2027 (Jan..Dec 2027) needs Oct 2026..Dec 2027 = 15 months;
+    # April years: FY2028 (Apr 2027..Mar 2028) needs 18; October years: FY2027 starts next month.
+    assert budget.next_fiscal_year("2026-09-30") == 2027
+    assert budget.required_horizon("2026-09-30") == 15
+    assert budget.required_horizon("2026-09-30", 4) == 18
+    assert budget.required_horizon("2026-09-30", 10) == 12
+    assert budget.required_horizon("2026-12-31") == 12
+    assert budget.required_horizon("2026-09-30", fiscal_year=2028) == 27
+    # A forecast of exactly that horizon plans without error.
+    b = plan(
+        make_forecast(h=budget.required_horizon("2026-09-30", 4)),
+        make_dataset(),
+        policy={"fiscal_year_start": 4},
+    )
+    assert b.fiscal_year == 2028
+
+
 # -- validation --------------------------------------------------------------------------------
 
 
@@ -510,6 +528,21 @@ def test_no_active_manager_and_bad_forecast_inputs(fc: pd.DataFrame) -> None:
         plan(fc.drop(columns="lo_80"), make_dataset())
     with pytest.raises(DataValidationError, match="more than one model"):
         plan(pd.concat([fc, fc]), make_dataset())
+
+
+def test_forecast_gaps_are_errors_and_unused_bounds_optional(ds: Dataset, fc: pd.DataFrame) -> None:
+    # Only the columns the scenarios use are required: without the 95 % bounds all is well.
+    b = plan(fc.drop(columns=["lo_95", "hi_95"]), ds)
+    assert b.summary.set_index("scenario").loc["base", "revenue"] == pytest.approx(8_400_000.0)
+    with pytest.raises(DataValidationError, match=r"forecast\.lo_95"):
+        plan(fc.drop(columns=["lo_95"]), ds, policy={"scenarios": {"low": {"column": "lo_95"}}})
+    # A manager series that stops early is named, not zero-filled.
+    short = fc[~((fc["unique_id"] == "manager/M2") & (fc["ds"] == "2027-06-01"))]
+    with pytest.raises(DataValidationError, match=r"forecast\.ds.*manager/M2"):
+        plan(short, ds)
+    holes = fc.assign(yhat=fc["yhat"].where(fc["unique_id"] != "manager/M4"))
+    with pytest.raises(DataValidationError, match=r"forecast\.yhat.*manager/M4"):
+        plan(holes, ds)
 
 
 def test_inputs_not_mutated(ds: Dataset, fc: pd.DataFrame) -> None:
