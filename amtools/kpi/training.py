@@ -50,11 +50,12 @@ TRAINING_COLUMNS = [
 #                      gap = 1 - kpi_score / 100 (so weight x gap x 100 = score points lost on it)
 #   strength         = any other "ok" KPI at or above target or in the top quartile; ordered by
 #                      weight x kpi_score
-#   skill            = the first of the catalogue's skills for the KPI that fits the manager's
-#                      segment, segment-specific skills first, with a course still to take
-#   course           = the skill's first course not completed (trainings.completed true, by
-#                      the period end) and not already in the plan; courses that name the KPI
-#                      under `kpis` come first
+#   course           = among the catalogue's skills for the KPI that fit the manager's segment
+#                      (segment-specific skills first), the first course not completed
+#                      (trainings.completed true, by the period end) and not already in the
+#                      plan: courses that name the KPI under `kpis` first, then general courses;
+#                      courses aimed only at other KPIs are not proposed
+#   skill            = the skill of that course (of the first fitting skill when none is left)
 
 
 @dataclass(frozen=True)
@@ -292,10 +293,14 @@ def _reason(row: Mapping[str, Any], kind: str, lang: str, currency: str) -> str:
                     f"{name} {value} meets target {target} but is in the bottom quartile of {peers}"
                 )
             return f"{name} {value} is in the bottom quartile of {peers}"
+        meets = "exceeds" if has_target and row["attainment"] > 1 else "meets"
         if has_target and quartile == 1:
-            return f"{name} {value} is {att} of target {target} and in the top quartile of {peers}"
+            return (
+                f"{name} {value} {meets} target {target} ({att} attainment) "
+                f"and is in the top quartile of {peers}"
+            )
         if has_target and not below:
-            return f"{name} {value} meets target {target} ({att} attainment)"
+            return f"{name} {value} {meets} target {target} ({att} attainment)"
         return f"{name} {value} is in the top quartile of {peers}"
     peers = f"менеджеров {segment}"
     if kind == "development":
@@ -306,10 +311,13 @@ def _reason(row: Mapping[str, Any], kind: str, lang: str, currency: str) -> str:
         if has_target:
             return f"{name} {value} соответствует цели {target}, но в нижнем квартиле среди {peers}"
         return f"{name} {value} в нижнем квартиле среди {peers}"
+    meets_ru = "превышает цель" if has_target and row["attainment"] > 1 else "соответствует цели"
     if has_target and quartile == 1:
-        return f"{name} {value} — {att} от цели {target}, верхний квартиль среди {peers}"
+        return (
+            f"{name} {value} {meets_ru} {target} (выполнение {att}), верхний квартиль среди {peers}"
+        )
     if has_target and not below:
-        return f"{name} {value} соответствует цели {target} (выполнение {att})"
+        return f"{name} {value} {meets_ru} {target} (выполнение {att})"
     return f"{name} {value} в верхнем квартиле среди {peers}"
 
 
@@ -453,10 +461,20 @@ def training_plan(
 def _choose_course(
     skills: list[Skill], kpi_id: str, unavailable: set[str], fallback: Skill | None
 ) -> tuple[Skill | None, Course | None]:
-    """First (skill, course) whose course is still open; courses aimed at ``kpi_id`` first."""
-    for skill in skills:
-        courses = sorted(skill.courses, key=lambda c: kpi_id not in c.kpis)
-        for course in courses:
-            if course.id not in unavailable:
-                return skill, course
-    return fallback, None
+    """The best open (skill, course) for ``kpi_id``, or ``(fallback, None)`` when none is left.
+
+    Courses that name ``kpi_id`` under ``kpis`` come first, then general courses (no ``kpis``),
+    each in skill order and then catalogue order; courses aimed at other KPIs only are never
+    proposed (a reporting course does not fix profitability).
+    """
+    candidates = []
+    for skill_rank, skill in enumerate(skills):
+        for course_rank, course in enumerate(skill.courses):
+            if course.id in unavailable or (course.kpis and kpi_id not in course.kpis):
+                continue
+            tier = 0 if kpi_id in course.kpis else 1
+            candidates.append((tier, skill_rank, course_rank, skill, course))
+    if not candidates:
+        return fallback, None
+    _, _, _, skill, course = min(candidates, key=lambda c: c[:3])
+    return skill, course
