@@ -132,7 +132,7 @@ _SEG: dict[str, dict[str, float]] = {
         "disc_share": 0.85,
         "disc_mean": 0.11,
         "breadth": 0.35,
-        "response_hours": 3.0,
+        "response_hours": 4.0,
         "resolve_hours": 30.0,
         "salary": 105_000.0,
         "project_share": 0.7,
@@ -161,7 +161,7 @@ _SEG: dict[str, dict[str, float]] = {
         "disc_share": 0.08,
         "disc_mean": 0.0,
         "breadth": 0.15,
-        "response_hours": 2.0,
+        "response_hours": 2.5,
         "resolve_hours": 10.0,
         "salary": 78_000.0,
         "project_share": 0.05,
@@ -848,7 +848,7 @@ class _Builder:
                 team_no += 1
         # Latent strengths: a general factor plus specific ones, so profiles differ visibly.
         general = rng.normal(size=(n, 1))
-        self.z = np.clip(0.35 * general + 0.94 * rng.normal(size=(n, len(TRAITS))), -2.5, 2.5)
+        self.z = np.clip(0.25 * general + 0.97 * rng.normal(size=(n, len(TRAITS))), -2.5, 2.5)
         hire = self.s0 - np.floor(rng.uniform(120, 8 * 365, n))
         leave = np.full(n, np.nan)
         successor = np.arange(n)
@@ -908,11 +908,11 @@ class _Builder:
         closing, retention = self.trait("closing"), self.trait("retention")
         win_new = _sigmoid(
             np.where(b2b, _logit(_SEG["B2B"]["lead_win"]), _logit(_SEG["B2C"]["lead_win"]))
-            + 0.45 * closing
+            + 0.4 * closing
             + 0.15 * self.trait("negotiation")
         )
         lead_rate = (
-            self.seg_param("leads", b2b) * self.scale * np.exp(0.25 * self.trait("prospecting"))
+            self.seg_param("leads", b2b) * self.scale * np.exp(0.2 * self.trait("prospecting"))
         )
         hazard = self.seg_param("hazard", b2b) * np.exp(-0.3 * retention)
         renewal = _sigmoid(
@@ -946,7 +946,19 @@ class _Builder:
 
         # Clients already in the portfolio when the history starts (steady-state sized).
         steady = lead_rate * win_new / monthly_loss
-        n0 = rng.poisson(steady)
+        # Portfolios were assigned before the history starts, so they differ less than the
+        # managers' own steady states; afterwards they drift towards them (good managers grow).
+        typical = (
+            np.where(
+                b2b,
+                _SEG["B2B"]["leads"]
+                * _SEG["B2B"]["lead_win"]
+                / (-np.log(_SEG["B2B"]["renewal"]) / 12),
+                _SEG["B2C"]["leads"] * _SEG["B2C"]["lead_win"] / _SEG["B2C"]["hazard"],
+            )
+            * self.scale
+        )
+        n0 = rng.poisson(typical * (steady / typical) ** 0.4)
         n0[self.hire > self.s0] = 0
         im = np.repeat(np.arange(n), n0)
         i_b2b = b2b[im]
@@ -1039,13 +1051,17 @@ class _Builder:
         rng = self.rng
         # Repeat business from existing clients, month by month while they are customers.
         rate = self.seg_param("deal_rate", self.c_b2b) * np.exp(
-            0.2 * self.trait("upsell")[self.c_mgr]
+            0.15 * self.trait("upsell")[self.c_mgr]
         )
         rate = rate * self.c_size**0.25
         intensity = np.where(
             self.c_b2b[:, None], self.intensity["B2B"][None, :], self.intensity["B2C"][None, :]
         )
-        ec, et = _events(rng, rate[:, None] * intensity * self.active)
+        # Good up-sellers grow their accounts over time (revenue growth from existing clients).
+        t_years = np.arange(self.n_months)[None, :] / 12.0
+        upsell = self.trait("upsell")[self.c_mgr][:, None]
+        growing = np.exp(0.07 * upsell * t_years)
+        ec, et = _events(rng, rate[:, None] * intensity * growing * self.active)
         e_close = self.day_in_month(et)
         ok = ~self.in_gap(ec, e_close)
         ec, e_close = ec[ok], e_close[ok]
@@ -1066,7 +1082,7 @@ class _Builder:
             np.where(
                 self.c_b2b[ec], _logit(_SEG["B2B"]["exist_win"]), _logit(_SEG["B2C"]["exist_win"])
             )
-            + 0.55 * closing[mgr_e]
+            + 0.45 * closing[mgr_e]
             + 0.15 * neg[mgr_e]
         )
         e_won = rng.random(len(ec)) < p_exist
@@ -1292,7 +1308,7 @@ class _Builder:
         median = self.seg_param("response_hours", b2b) * np.exp(
             -0.55 * self.trait("responsiveness")[mgr]
         )
-        first = opened + np.floor(3600 * median * np.exp(1.0 * rng.normal(size=n)))
+        first = opened + np.floor(3600 * median * np.exp(1.2 * rng.normal(size=n)))
         resolve_med = self.seg_param("resolve_hours", b2b)
         resolved = first + np.floor(3600 * resolve_med * np.exp(0.9 * rng.normal(size=n)))
         snapshot = (self.pe + 1) * 86400
@@ -1321,8 +1337,8 @@ class _Builder:
         service = 0.55 * self.trait("retention")[mgr] + 0.25 * self.trait("responsiveness")[mgr]
         leaving = (self.c_churn[client] > day) & (self.c_churn[client] - day < 180)
         mood = service - 0.9 * leaving + 0.6 * rng.normal(size=n)
-        csi = np.clip(np.round(3.9 + 0.7 * mood), 1, 5)
-        nps = np.clip(np.round(7.4 + 1.5 * mood + 0.8 * rng.normal(size=n)), 0, 10)
+        csi = np.clip(np.round(4.1 + 0.7 * mood), 1, 5)
+        nps = np.clip(np.round(8.0 + 1.5 * mood + 0.8 * rng.normal(size=n)), 0, 10)
         return _frame(
             "surveys",
             {
