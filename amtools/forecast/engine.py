@@ -592,8 +592,8 @@ def forecast(
     fc_cols = ["unique_id", "level", "ds", "model", "yhat"] + [
         f"{side}_{lv}" for lv in levels for side in ("lo", "hi")
     ]
-    out_fc = pd.concat(fc_rows, ignore_index=True)[fc_cols]
-    out_cand = pd.concat(cand_rows, ignore_index=True)[fc_cols]
+    out_fc = _concat(fc_rows, fc_cols)
+    out_cand = _concat(cand_rows, fc_cols)
 
     bt_rows = []
     choice_rows = []
@@ -662,20 +662,33 @@ def _frame(
     fc: ModelForecast,
     levels: Sequence[int],
     nonneg: bool,
-) -> pd.DataFrame:
+) -> dict[str, Any]:
+    """Columns of one series' forecast (lists/arrays, concatenated into a frame later)."""
+    h = len(ds)
+    mean = np.maximum(fc.mean, 0.0) if nonneg else fc.mean
     data: dict[str, Any] = {
-        "unique_id": uid,
-        "level": level,
-        "ds": ds.astype("datetime64[ns]"),
-        "model": model,
+        "unique_id": [uid] * h,
+        "level": [level] * h,
+        "ds": ds.to_numpy(),
+        "model": [model] * h,
+        "yhat": mean,
     }
-    clip = (lambda a: np.maximum(a, 0.0)) if nonneg else (lambda a: a)
-    mean = clip(fc.mean)
-    data["yhat"] = mean
     for lv in levels:
-        data[f"lo_{lv}"] = np.minimum(clip(fc.lower[lv]), mean)
-        data[f"hi_{lv}"] = np.maximum(clip(fc.upper[lv]), mean)
-    return pd.DataFrame(data)
+        lo, hi = fc.lower[lv], fc.upper[lv]
+        if nonneg:
+            lo, hi = np.maximum(lo, 0.0), np.maximum(hi, 0.0)
+        data[f"lo_{lv}"] = np.minimum(lo, mean)
+        data[f"hi_{lv}"] = np.maximum(hi, mean)
+    return data
+
+
+def _concat(parts: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    data = {c: np.concatenate([np.asarray(p[c]) for p in parts]) for c in columns}
+    out = pd.DataFrame(data, columns=columns)
+    out["ds"] = out["ds"].astype("datetime64[ns]")
+    return out
 
 
 def _residual_matrix(results: dict[str, dict[str, Any]], uids: Sequence[str]) -> np.ndarray | None:
