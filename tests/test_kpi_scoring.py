@@ -215,6 +215,29 @@ def test_scorecard_percentiles_quartiles_only_ok_peers_same_segment(card):
 # --------------------------------------------------------------------------- scorecard
 def test_scorecard_columns_and_one_row_per_input(card):
     assert list(card.columns) == SCORECARD_COLUMNS
+    dtypes = card.dtypes.astype(str).to_dict()
+    for col in (
+        "manager_id",
+        "period",
+        "segment",
+        "team",
+        "kpi",
+        "group",
+        "status",
+        "target_source",
+    ):
+        assert dtypes[col] in ("string", "str"), col
+    for col in (
+        "value",
+        "target",
+        "attainment",
+        "percentile",
+        "weight",
+        "kpi_score",
+        "contribution",
+    ):
+        assert dtypes[col] == "float64", col
+    assert dtypes["quartile"] == dtypes["n"] == "Int64"
     assert len(card) == len(KPIS_SMALL)
     assert not card.duplicated(["manager_id", "period", "kpi"]).any()
     # registry order within a manager

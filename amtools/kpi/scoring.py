@@ -689,7 +689,7 @@ def scorecard(
 
     resolved = resolve_targets(frame, info, targets=targets, targets_table=targets_table)
     frame["target"] = resolved["target"].to_numpy()
-    frame["target_source"] = resolved["target_source"].to_numpy()
+    frame["target_source"] = pd.array(resolved["target_source"].to_numpy(), dtype="string")
 
     ok = (frame["status"] == "ok").fillna(False) & frame["value"].notna()
     frame["attainment"] = attainment(
