@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--decimal", default=None, help="CSV decimal mark (default: detected)")
     val.set_defaults(func=_cmd_validate)
 
+    from .report.cli import add_run_parser
+
+    add_run_parser(sub)
+
     return parser
 
 

@@ -1,0 +1,624 @@
+"""The run context: everything a report pack needs, computed once and shared with every notebook."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import pickle
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import __version__
+from ..config import DEFAULT_CURRENCY
+from ..dataset import Dataset
+from ..errors import AmtoolsError, ParameterError
+from ..i18n import check_lang
+from ..periods import FREQS, parse_period, period_freq, period_label
+
+__all__ = [
+    "RunContext",
+    "build_context",
+    "save_context",
+    "load_context",
+    "open_context",
+    "default_period",
+    "CONTEXT_FILE",
+    "META_FILE",
+]
+
+log = logging.getLogger(__name__)
+
+CONTEXT_FILE = "context.pkl"
+META_FILE = "meta.json"
+_FORMAT = 1  # bump when the saved layout changes
+
+KPI_COLUMNS = ["period", "kpi", "value", "n", "low", "high", "status", "reason"]
+
+
+@dataclasses.dataclass
+class RunContext:
+    """The data and results of one report run (one period, one source).
+
+    Built once by :func:`build_context` (the runner saves it next to the reports), then
+    opened by every notebook with :func:`amtools.report.open_context`.
+
+    Attributes
+    ----------
+    dataset : the loaded, validated :class:`~amtools.dataset.Dataset`.
+    period : label of the reporting period ("2026Q3").
+    freq : "Q", "M" or "Y".
+    lang, currency : display language and currency code.
+    source : where the data came from (``dataset.source``).
+    fingerprint : short hash of the data (:meth:`Dataset.fingerprint`).
+    kpis : manager-level KPI table for the history up to ``period`` (see ``amtools.kpi.compute``).
+    kpis_team, kpis_segment, kpis_company : the same rolled up.
+    scorecard, scores, training : from ``amtools.kpi.scoring`` / ``training``.
+    forecast : ``ForecastResult`` or ``None`` when forecasting is unavailable.
+    pipeline : pipeline-weighted near-term view (or an empty frame).
+    budget : ``BudgetPlan`` or ``None``.
+    params : the parameters the results were computed with (reproducibility stamp).
+    generated_at : UTC time of the build.
+    version : amtools version.
+    notes : what could not be computed and why (shown on the index page).
+    """
+
+    dataset: Dataset
+    period: str
+    freq: str
+    lang: str
+    currency: str
+    source: str
+    fingerprint: str
+    kpis: pd.DataFrame
+    kpis_team: pd.DataFrame
+    kpis_segment: pd.DataFrame
+    kpis_company: pd.DataFrame
+    scorecard: pd.DataFrame
+    scores: pd.DataFrame
+    training: pd.DataFrame
+    forecast: Any
+    pipeline: pd.DataFrame
+    budget: Any
+    params: dict[str, Any]
+    generated_at: pd.Timestamp
+    version: str
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    # -- conveniences for notebooks -------------------------------------------------
+    @property
+    def managers(self) -> pd.DataFrame:
+        """The managers table."""
+        return self.dataset.managers
+
+    @property
+    def problems(self) -> list[Any]:
+        """Data-quality warnings found while loading (``dataset.meta["problems"]``)."""
+        return list(self.dataset.meta.get("problems", []))
+
+    @property
+    def periods(self) -> list[str]:
+        """The period labels the KPI tables cover, oldest first."""
+        if self.kpis.empty:
+            return [self.period]
+        return sorted(self.kpis["period"].astype(str).unique(), key=parse_period)
+
+    def t(self, key: str, **fmt: Any) -> str:
+        """:func:`amtools.i18n.t` in the context's language."""
+        from ..i18n import t
+
+        return t(key, self.lang, **fmt)
+
+    def fmt_currency(self, x: Any, **kw: Any) -> str:
+        """:func:`amtools.i18n.fmt_currency` in the context's language and currency."""
+        from ..i18n import fmt_currency
+
+        return fmt_currency(x, self.lang, self.currency, **kw)
+
+    def fmt_kpi_value(self, kpi_id: str, value: Any) -> str:
+        """:func:`amtools.i18n.fmt_kpi_value` in the context's language and currency."""
+        from ..i18n import fmt_kpi_value
+
+        return fmt_kpi_value(kpi_id, value, self.lang, self.currency)
+
+    def kpi_name(self, kpi_id: str) -> str:
+        """:func:`amtools.i18n.kpi_name` in the context's language."""
+        from ..i18n import kpi_name
+
+        return kpi_name(kpi_id, self.lang)
+
+    def with_lang(self, lang: str) -> RunContext:
+        """The same results shown in another language (nothing is recomputed)."""
+        return dataclasses.replace(self, lang=check_lang(lang))
+
+    def meta(self) -> dict[str, Any]:
+        """JSON-friendly description of the run (written next to the saved context)."""
+        return {
+            "format": _FORMAT,
+            "period": self.period,
+            "freq": self.freq,
+            "lang": self.lang,
+            "currency": self.currency,
+            "source": self.source,
+            "fingerprint": self.fingerprint,
+            "generated_at": self.generated_at.isoformat(),
+            "version": self.version,
+            "params": _jsonable(self.params),
+            "notes": list(self.notes),
+            "managers": int(len(self.dataset.managers)) if "managers" in self.dataset else 0,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"<RunContext {self.period} {self.lang} {self.currency} source={self.source!r} "
+            f"kpis={len(self.kpis):,} rows, forecast={'yes' if self.forecast is not None else 'no'}, "
+            f"budget={'yes' if self.budget is not None else 'no'}>"
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """Make ``value`` JSON-serialisable (params may hold dates, numpy numbers, tuples)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+# -- building --------------------------------------------------------------------------
+
+
+def _data_end(dataset: Dataset) -> pd.Timestamp | None:
+    """The last date the activity data reaches (closed/created deals, activities)."""
+    stamps: list[pd.Timestamp] = []
+    for table, columns in (("deals", ("closed_date", "created_date")), ("activities", ("date",))):
+        df = dataset.get(table)
+        if df is None:
+            continue
+        for column in columns:
+            if column in df:
+                value = pd.to_datetime(df[column], errors="coerce").max()
+                if pd.notna(value):
+                    stamps.append(pd.Timestamp(value))
+    return max(stamps) if stamps else None
+
+
+def default_period(dataset: Dataset, freq: str = "Q", fiscal_year_start: int = 1) -> pd.Period:
+    """The last complete period present in the data.
+
+    Uses ``dataset.meta["period_end"]`` when the loader or generator set it, else the latest
+    deal or activity date: the period containing it if that date is the period's last day,
+    otherwise the period before.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> from amtools.dataset import Dataset
+    >>> ds = Dataset({}, meta={"period_end": pd.Timestamp("2026-09-30")})
+    >>> str(default_period(ds))
+    '2026Q3'
+    """
+    end = dataset.meta.get("period_end")
+    end = pd.Timestamp(end) if end is not None and pd.notna(end) else _data_end(dataset)
+    if end is None:
+        raise ParameterError(
+            "cannot tell the reporting period: the data has no deal or activity dates and "
+            "dataset.meta has no 'period_end'; pass period='2026Q3'"
+        )
+    period = pd.Period(end, freq=period_freq(freq, fiscal_year_start))
+    if end.normalize() < period.end_time.normalize():
+        period -= 1
+    return period
+
+
+def _history(period: pd.Period, freq: str, history_quarters: int) -> list[str]:
+    n = {"Q": history_quarters, "M": history_quarters * 3, "Y": max(1, history_quarters // 4)}[freq]
+    return [period_label(period - i) for i in range(max(1, n) - 1, -1, -1)]
+
+
+def _read_param(name: str, params: dict[str, Any]) -> Any:
+    """A parameter set from ``params`` (a dict override) or ``params/<name>.yaml`` (or None)."""
+    if name in params:
+        return params[name]
+    from ..params import read_params
+
+    try:
+        return read_params(name)
+    except ParameterError:
+        return None
+
+
+def _empty_kpis(first: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in [first, *KPI_COLUMNS]})
+
+
+def build_context(
+    dataset: Dataset,
+    period: str | pd.Period | None = None,
+    *,
+    lang: str = "en",
+    currency: str | None = None,
+    freq: str = "Q",
+    history_quarters: int = 8,
+    forecast_horizon: int = 12,
+    params: dict[str, Any] | None = None,
+) -> RunContext:
+    """Compute everything a report pack needs, once.
+
+    Parameters
+    ----------
+    dataset : the loaded and validated data.
+    period : the reporting period ("2026Q3"); default: the last complete one in the data.
+    lang : "en" or "ru".
+    currency : display currency; default ``dataset.meta["currency"]`` or RUB.
+    freq : KPI period frequency ("Q", "M", "Y").
+    history_quarters : how many quarters of KPI history to compute (trends in reviews).
+    forecast_horizon : months to forecast (at least the months the budget's next fiscal year
+        needs); 0 skips the forecast and the budget (reports that do not use them).
+    params : overrides of the parameter files by name (``targets``, ``kpi_profiles``,
+        ``training_catalog``, ``budget``, ``kpi``, ``forecast``) and ``fiscal_year_start``.
+
+    Returns
+    -------
+    RunContext
+
+    Raises
+    ------
+    ParameterError
+        For an unknown language or frequency, or a period outside the data.
+
+    Example
+    -------
+    >>> from amtools.datasets import make_demo
+    >>> ctx = build_context(make_demo(n_managers=6), lang="ru")  # doctest: +SKIP
+    >>> ctx.period  # doctest: +SKIP
+    '2026Q3'
+    """
+    check_lang(lang)
+    if freq not in FREQS:
+        raise ParameterError(f"unknown frequency {freq!r}; use one of {', '.join(FREQS)}")
+    params = dict(params or {})
+    fiscal = int(params.get("fiscal_year_start", 1))
+    last = default_period(dataset, freq, fiscal)
+    if period is None or str(period) == "":
+        target = last
+    else:
+        try:
+            target = parse_period(period, fiscal)
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
+        if period_freq(freq, fiscal).split("-")[0][0] != target.freqstr[0]:
+            raise ParameterError(f"period {period!r} does not match frequency {freq!r}")
+        if target > last:
+            raise ParameterError(
+                f"period {period_label(target)} is after the last complete period in the data "
+                f"({period_label(last)}); choose {period_label(last)} or earlier"
+            )
+    label = period_label(target)
+    currency = currency or str(dataset.meta.get("currency") or DEFAULT_CURRENCY)
+    notes: list[str] = []
+    history = _history(target, freq, history_quarters)
+    used: dict[str, Any] = {"history": history, "forecast_horizon": forecast_horizon}
+
+    kpis, kpis_team, kpis_segment, kpis_company = _compute_kpis(
+        dataset, history, freq, fiscal, params, notes, used
+    )
+    scorecard, scores, training = _compute_scores(dataset, kpis, label, params, notes, used)
+    forecast, pipeline, budget = _compute_plans(
+        dataset, target, forecast_horizon, scores, params, notes, used
+    )
+    return RunContext(
+        dataset=dataset,
+        period=label,
+        freq=freq,
+        lang=lang,
+        currency=currency,
+        source=dataset.source,
+        fingerprint=dataset.fingerprint(),
+        kpis=kpis,
+        kpis_team=kpis_team,
+        kpis_segment=kpis_segment,
+        kpis_company=kpis_company,
+        scorecard=scorecard,
+        scores=scores,
+        training=training,
+        forecast=forecast,
+        pipeline=pipeline,
+        budget=budget,
+        params=_jsonable({**used, "fiscal_year_start": fiscal}),
+        generated_at=pd.Timestamp.now(tz="UTC").floor("s"),
+        version=__version__,
+        notes=notes,
+    )
+
+
+def _compute_kpis(
+    dataset: Dataset,
+    history: list[str],
+    freq: str,
+    fiscal: int,
+    params: dict[str, Any],
+    notes: list[str],
+    used: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    try:
+        from ..kpi import compute
+    except ImportError as exc:
+        notes.append(f"KPIs not computed: the KPI engine is unavailable ({exc})")
+        return (
+            _empty_kpis("manager_id"),
+            _empty_kpis("team"),
+            _empty_kpis("segment"),
+            _empty_kpis("company"),
+        )
+    kpi_params = _read_param("kpi", params)
+    used["kpi"] = kpi_params
+    tables = []
+    for level in ("manager", "team", "segment", "company"):
+        tables.append(
+            compute(
+                dataset,
+                freq=freq,
+                periods=history,
+                fiscal_year_start=fiscal,
+                level=level,
+                params=kpi_params,
+            )
+        )
+    return tables[0], tables[1], tables[2], tables[3]
+
+
+def _compute_scores(
+    dataset: Dataset,
+    kpis: pd.DataFrame,
+    period: str,
+    params: dict[str, Any],
+    notes: list[str],
+    used: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    try:
+        from ..kpi import scoring
+    except ImportError as exc:
+        notes.append(f"Scores not computed: the scoring module is unavailable ({exc})")
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    if kpis.empty:
+        notes.append("Scores not computed: there are no KPI values")
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    targets = _read_param("targets", params)
+    profiles = _read_param("kpi_profiles", params)
+    used.update(targets=targets, kpi_profiles=profiles)
+    card = scoring.scorecard(
+        kpis,
+        dataset.managers,
+        targets=targets,
+        profiles=profiles,
+        targets_table=dataset.get("targets"),
+    )
+    manager_scores = scoring.scores(card)
+    try:
+        from ..kpi import training
+    except ImportError as exc:
+        notes.append(f"Training plans not built: the training module is unavailable ({exc})")
+        return card, manager_scores, pd.DataFrame()
+    catalog = _read_param("training_catalog", params)
+    used["training_catalog"] = catalog
+    plan = training.training_plan(
+        card, trainings=dataset.get("trainings"), catalog=catalog, period=period
+    )
+    return card, manager_scores, plan
+
+
+def _compute_plans(
+    dataset: Dataset,
+    period: pd.Period,
+    horizon: int,
+    scores: pd.DataFrame,
+    params: dict[str, Any],
+    notes: list[str],
+    used: dict[str, Any],
+) -> tuple[Any, pd.DataFrame, Any]:
+    try:
+        from .. import forecast as fc
+    except ImportError as exc:
+        notes.append(f"Forecast not computed: the forecasting module is unavailable ({exc})")
+        return None, pd.DataFrame(), None
+    end = period.end_time.normalize()
+    try:
+        pipeline = fc.pipeline_view(dataset, asof=end)
+    except (AmtoolsError, ValueError) as exc:
+        notes.append(f"Pipeline view not computed: {exc}")
+        pipeline = pd.DataFrame()
+    if horizon <= 0:
+        return None, pipeline, None
+    try:
+        from .. import budget as budgeting
+    except ImportError as exc:
+        budgeting = None
+        notes.append(f"Budget not planned: the budget module is unavailable ({exc})")
+    policy = _read_param("budget", params) if budgeting is not None else None
+    if budgeting is not None:
+        # Forecast far enough for the budget to cover the whole next fiscal year.
+        fys = int((policy or {}).get("fiscal_year_start", 1))
+        horizon = max(horizon, budgeting.required_horizon(end, fys))
+        used["budget"] = policy
+    # Model options come only from ``params["forecast"]``: params/forecast.yaml holds the
+    # forecast notebook's display parameters, not the models'.
+    options = dict(params.get("forecast") or {})
+    used["forecast"] = options
+    used["forecast_horizon"] = horizon
+    result = None
+    try:
+        series = fc.monthly_series(dataset, "revenue", end=end)
+        allowed = {"models", "folds", "levels", "reconcile", "season_length"}
+        result = fc.forecast(
+            series, h=horizon, **{k: v for k, v in options.items() if k in allowed}
+        )
+    except (AmtoolsError, ValueError) as exc:
+        notes.append(f"Forecast not computed: {exc}")
+    budget = None
+    if result is not None and budgeting is not None:
+        try:
+            budget = budgeting.plan(
+                result, dataset, policy=policy, scores=scores if not scores.empty else None
+            )
+        except AmtoolsError as exc:
+            notes.append(f"Budget not planned: {exc}")
+    return result, pipeline, budget
+
+
+# -- saving and loading ---------------------------------------------------------------------
+
+
+def save_context(ctx: RunContext, folder: str | Path) -> Path:
+    """Write ``ctx`` to ``folder`` (a pickle of the results plus a readable ``meta.json``).
+
+    Files are written atomically, so a notebook never opens a half-written context.
+
+    Example
+    -------
+    >>> save_context(ctx, "reports/2026Q3/_context")  # doctest: +SKIP
+    PosixPath('reports/2026Q3/_context')
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic_write(folder / CONTEXT_FILE, pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL))
+    meta = json.dumps(ctx.meta(), ensure_ascii=False, indent=2).encode("utf-8")
+    _atomic_write(folder / META_FILE, meta)
+    return folder
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_context(folder: str | Path) -> RunContext:
+    """Read a context written by :func:`save_context`.
+
+    The pickle is only read from folders that hold amtools' ``meta.json`` of the same format;
+    like any pickle, open only contexts your own runs wrote.
+
+    Raises
+    ------
+    ParameterError
+        If ``folder`` holds no saved context.
+
+    Example
+    -------
+    >>> ctx = load_context("reports/2026Q3/_context")  # doctest: +SKIP
+    """
+    folder = Path(folder)
+    meta_path = folder / META_FILE
+    if not meta_path.is_file() or not (folder / CONTEXT_FILE).is_file():
+        raise ParameterError(
+            f"no saved run context in {folder}; run `amtools run` or pass context='' to build one"
+        )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("format") != _FORMAT:
+        raise ParameterError(
+            f"the context in {folder} was saved by another amtools version "
+            f"({meta.get('version')}); rerun `amtools run`"
+        )
+    with open(folder / CONTEXT_FILE, "rb") as fh:
+        ctx = pickle.load(fh)
+    if not isinstance(ctx, RunContext):
+        raise ParameterError(f"{folder / CONTEXT_FILE} does not hold an amtools RunContext")
+    return ctx
+
+
+# -- opening from a notebook -------------------------------------------------------------------
+
+_CACHE: dict[Any, RunContext] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _detached(value: Any) -> Any:
+    """A copy sharing data (pandas copy-on-write): edits in one notebook never reach the cache."""
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return value.copy(deep=False)
+    if isinstance(value, Dataset):
+        return Dataset(
+            {name: df.copy(deep=False) for name, df in value.tables.items()},
+            source=value.source,
+            meta=dict(value.meta),
+        )
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _detached(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.init and isinstance(getattr(value, f.name), pd.DataFrame | pd.Series | Dataset)
+        }
+        if isinstance(value, RunContext):
+            changes["forecast"] = _detached(value.forecast)
+            changes["budget"] = _detached(value.budget)
+            changes["params"] = json.loads(json.dumps(value.params))
+            changes["notes"] = list(value.notes)
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def open_context(context: str | Path = "", *, period: str = "", lang: str = "en") -> RunContext:
+    """The run context a notebook works on: the call right after every parameters cell.
+
+    Parameters
+    ----------
+    context : folder of a context saved by the runner; empty -> build one from the demo
+        dataset (``amtools.io.load_demo()``), for working in JupyterLab.
+    period : the reporting period; empty -> the context's (or the data's last complete) one.
+    lang : "en" or "ru".
+
+    The loaded context is cached per process (a warm report kernel reads it once), and each
+    call returns a detached copy, so one notebook's edits never leak into the next.
+
+    Raises
+    ------
+    ParameterError
+        If ``period`` differs from the saved context's period or ``lang`` is unknown.
+
+    Example
+    -------
+    >>> ctx = open_context("", lang="ru")  # doctest: +SKIP
+    >>> ctx.kpis.head()  # doctest: +SKIP
+    """
+    check_lang(lang)
+    if context:
+        folder = Path(context).resolve()
+        meta = folder / META_FILE
+        stamp = meta.stat().st_mtime_ns if meta.is_file() else None
+        key: Any = ("saved", str(folder), stamp)
+        with _CACHE_LOCK:
+            ctx = _CACHE.get(key)
+            if ctx is None:
+                ctx = load_context(folder)
+                _CACHE.clear()
+                _CACHE[key] = ctx
+        if period and str(period) != ctx.period:
+            try:
+                wanted = period_label(parse_period(period))
+            except ValueError as exc:
+                raise ParameterError(str(exc)) from None
+            if wanted != ctx.period:
+                raise ParameterError(
+                    f"the context in {folder} was built for {ctx.period}, not {wanted}; "
+                    f"run `amtools run --period {wanted}` or leave period empty"
+                )
+    else:
+        key = ("demo", str(period or ""))
+        with _CACHE_LOCK:
+            ctx = _CACHE.get(key)
+            if ctx is None:
+                from ..io import load_demo
+
+                log.info("no context given: building one from the demo dataset")
+                ctx = build_context(load_demo(), period or None, lang=lang)
+                _CACHE[key] = ctx
+    detached = _detached(ctx)
+    return detached if detached.lang == lang else detached.with_lang(lang)

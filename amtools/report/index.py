@@ -1,0 +1,200 @@
+"""The pack's ``index.html``: every report of the run, failures with their cell, data quality."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..i18n import fmt_number, fmt_period, t
+from .context import RunContext
+from .html import TEMPLATES_DIR, generated_text, report_css, write_atomic
+from .jobs import JobResult
+from .kinds import REPORTS
+
+__all__ = ["render_index", "write_index"]
+
+
+@functools.cache
+def _template() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+    return env.get_template("index.html.j2")
+
+
+def _href(path: Path | None, folder: Path) -> str | None:
+    if path is None:
+        return None
+    return Path(os.path.relpath(path, folder)).as_posix()
+
+
+def _labels(lang: str) -> dict[str, str]:
+    keys = {
+        "period": "header.period",
+        "source": "header.source",
+        "generated": "header.generated",
+        "reproducibility": "header.reproducibility",
+        "fingerprint": "header.fingerprint",
+        "version": "header.version",
+        "parameters": "header.parameters",
+        "audience": "index.audience",
+        "failures": "index.failures",
+        "error": "index.error",
+        "failed_cell": "index.failed_cell",
+        "executed_notebook": "index.executed_notebook",
+        "team_reports": "index.team_reports",
+        "manager_reviews": "index.manager_reviews",
+        "other_reports": "index.other_reports",
+        "data_quality": "index.data_quality",
+        "no_problems": "index.no_problems",
+        "notes": "index.notes",
+    }
+    labels = {name: t(key, lang) for name, key in keys.items()}
+    for col in ("report", "manager", "segment", "team", "score", "rank", "status", "seconds"):
+        labels[f"col_{col}"] = t(f"index.col.{col}", lang)
+    for col in ("table", "column", "problem", "rows", "fix"):
+        labels[f"col_{col}"] = t(f"index.col.{col}", lang)
+    return labels
+
+
+def _problem_row(problem: Any) -> dict[str, Any]:
+    get = problem.get if isinstance(problem, dict) else lambda k, d=None: getattr(problem, k, d)
+    examples = get("examples", ()) or ()
+    return {
+        "table": get("table", ""),
+        "column": get("column", "") or "",
+        "message": get("message", str(problem)),
+        "count": get("count", ""),
+        "fix": get("fix", ""),
+        "examples": ", ".join(map(str, examples)),
+        "severity": get("severity", "warning"),
+    }
+
+
+def render_index(
+    ctx: RunContext,
+    results: Sequence[JobResult],
+    folder: str | Path,
+    *,
+    parameters: dict[str, Any] | None = None,
+) -> str:
+    """The index page of a run as HTML (all values escaped).
+
+    Example
+    -------
+    >>> page = render_index(ctx, results, "reports/2026Q3")  # doctest: +SKIP
+    """
+    folder = Path(folder)
+    lang = ctx.lang
+    status = {True: t("index.status.ok", lang), False: t("index.status.failed", lang)}
+    managers = ctx.dataset.managers if "managers" in ctx.dataset else pd.DataFrame()
+    by_id = {str(r["manager_id"]): r for r in managers.to_dict("records")} if len(managers) else {}
+    scores: dict[str, dict[str, Any]] = {}
+    if not ctx.scores.empty and {"manager_id", "period"} <= set(ctx.scores.columns):
+        current = ctx.scores[ctx.scores["period"].astype(str) == ctx.period]
+        scores = {str(r["manager_id"]): r for r in current.to_dict("records")}
+
+    team_rows, manager_rows, other_rows, failures = [], [], [], []
+    for res in results:
+        kind = REPORTS.get(res.kind)
+        section = kind.section if kind else "other"
+        row: dict[str, Any] = {
+            "title": res.title,
+            "href": _href(res.html_path, folder) if res.ok else None,
+            "ok": res.ok,
+            "status": status[res.ok],
+            "seconds": fmt_number(res.seconds, lang, digits=1),
+        }
+        if section == "manager" and res.entity is not None:
+            info = by_id.get(res.entity, {})
+            score = scores.get(res.entity, {})
+            row.update(
+                manager_id=res.entity,
+                name=_text(info.get("name")) or res.entity,
+                segment=_text(info.get("segment")),
+                team=_text(info.get("team")),
+                score=fmt_number(score.get("score"), lang, digits=1),
+                rank=fmt_number(score.get("rank"), lang),
+            )
+            manager_rows.append(row)
+        elif section == "other":
+            other_rows.append(row)
+        else:
+            team_rows.append(row)
+        if not res.ok:
+            failures.append(
+                {
+                    "title": res.title,
+                    "error": res.error or "",
+                    "ipynb_href": _href(res.ipynb_path, folder),
+                    "cell_source": res.cell_source,
+                    "cell_label": f"In [{res.execution_count}]" if res.execution_count else "",
+                }
+            )
+    manager_rows.sort(key=lambda r: (r["segment"], r["team"], r["name"]))
+    problems = [_problem_row(p) for p in ctx.problems]
+    ok = sum(r.ok for r in results)
+    params = {k: v for k, v in (parameters or {}).items() if k != "context"}
+    return str(
+        _template().render(
+            lang=lang,
+            version=ctx.version,
+            title=t("index.title", lang, period=fmt_period(ctx.period, lang)),
+            css=report_css(),
+            L=_labels(lang),
+            period_text=fmt_period(ctx.period, lang),
+            source=ctx.source,
+            generated_text=generated_text(ctx.generated_at, lang),
+            fingerprint=ctx.fingerprint,
+            parameters_text=json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
+            summary=t("index.summary", lang, ok=ok, total=len(results)),
+            failures=failures,
+            team_rows=team_rows,
+            manager_rows=manager_rows,
+            other_rows=other_rows,
+            problems=problems,
+            problems_text=t("index.problems_count", lang, n=len(problems)),
+            notes=list(ctx.notes),
+        )
+    )
+
+
+def _text(value: Any) -> str:
+    if value is None or value is pd.NA:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def write_index(
+    ctx: RunContext,
+    results: Sequence[JobResult],
+    folder: str | Path,
+    *,
+    parameters: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``<folder>/index.html`` atomically and return its path.
+
+    Example
+    -------
+    >>> write_index(ctx, results, "reports/2026Q3")  # doctest: +SKIP
+    PosixPath('reports/2026Q3/index.html')
+    """
+    folder = Path(folder)
+    page = render_index(ctx, results, folder, parameters=parameters)
+    return write_atomic(folder / "index.html", page)

@@ -1,0 +1,524 @@
+"""``amtools run``: load once, compute once, render every report of a period in parallel."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import hashlib
+import logging
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from .. import __version__
+from ..config import NOTEBOOKS_DIR, PARAMS_DIR, REPORTS_DIR
+from ..dataset import Dataset
+from ..errors import ParameterError, ReportError
+from ..i18n import LANGS, check_lang, t
+from ..periods import parse_period, period_label
+from .context import build_context, default_period, save_context
+from .html import ReportHeader
+from .jobs import Job, JobResult, execute_job
+from .kernels import WarmKernel
+from .kinds import DEFAULT_REPORTS, ReportKind, get_report
+from .paramcheck import notebook_parameters, validate_parameters
+
+__all__ = ["run", "RunResult", "plan_jobs", "load_source", "KernelPool"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """What a run produced.
+
+    Attributes
+    ----------
+    period : the period label.
+    folder : ``<out>/<period>``.
+    index : path of ``index.html``.
+    context_dir : where the run context was saved.
+    results : one :class:`~amtools.report.jobs.JobResult` per report.
+    seconds : wall time of the whole run.
+    """
+
+    period: str
+    folder: Path
+    index: Path
+    context_dir: Path
+    results: list[JobResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[JobResult]:
+        """The reports that failed."""
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every report rendered."""
+        return not self.failed
+
+
+# -- loading --------------------------------------------------------------------------------
+
+
+def load_source(source: str | Path | Dataset | None = None, mapping: Any = None) -> Dataset:
+    """Load and validate the data once: a source, a Dataset, or (``None``) the demo dataset.
+
+    Example
+    -------
+    >>> ds = load_source(None)  # doctest: +SKIP
+    """
+    from .. import io
+
+    if source is None:
+        return io.load_demo()
+    return io.load(source, mapping=mapping)
+
+
+# -- planning -------------------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "x"
+    if slug != text:  # keep names unique when characters were replaced
+        slug = f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
+    return slug
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _check_entities(values: dict[str, Any], managers: set[str], teams: set[str], name: str) -> None:
+    manager_id = values.get("manager_id")
+    if manager_id and str(manager_id) not in managers:
+        raise ParameterError(
+            f"{name}: unknown manager_id {manager_id!r}; it is not in the managers table"
+        )
+    team = values.get("team")
+    if team and str(team) not in teams:
+        raise ParameterError(
+            f"{name}: unknown team {team!r}; teams in the data: {', '.join(sorted(teams)) or 'none'}"
+        )
+    lang = values.get("lang")
+    if lang is not None and lang not in LANGS:
+        raise ParameterError(f"{name}: unknown lang {lang!r}; use one of {', '.join(LANGS)}")
+
+
+def plan_jobs(
+    dataset: Dataset,
+    period: str,
+    *,
+    reports: Sequence[str] = DEFAULT_REPORTS,
+    managers: Sequence[str] | None = None,
+    lang: str = "en",
+    folder: Path,
+    context_dir: Path,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    params_dir: Path = PARAMS_DIR,
+    per_team: bool = False,
+    header: dict[str, Any],
+) -> list[Job]:
+    """Expand report kinds into jobs and validate every notebook's parameters before running.
+
+    Parameters from ``params/<report>.yaml`` are overridden by the run's context path,
+    period, language and the entity (manager id, team). A manager review receives only its
+    own manager's id.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown report, manager, team or language, a missing notebook, or parameter
+        names or types the notebook's parameters cell does not declare.
+    """
+    from ..params import read_params
+
+    check_lang(lang)
+    table = dataset.managers
+    ids = table["manager_id"].astype(str).tolist()
+    names = dict(zip(ids, table["name"].map(_text), strict=False)) if "name" in table else {}
+    teams = sorted({_text(v) for v in table["team"]} - {""}) if "team" in table else []
+    if managers:
+        unknown = [m for m in managers if m not in set(ids)]
+        if unknown:
+            raise ParameterError(
+                f"unknown manager id(s) {', '.join(map(repr, unknown))}; "
+                f"the managers table has {len(ids)} managers, e.g. {', '.join(ids[:5])}"
+            )
+        ids = [m for m in ids if m in set(managers)]
+    kinds: list[ReportKind] = [get_report(name) for name in reports]
+    jobs: list[Job] = []
+    for kind in kinds:
+        notebook = Path(notebooks_dir) / kind.notebook
+        if not notebook.is_file():
+            raise ParameterError(f"report {kind.name!r}: notebook {notebook} not found")
+        declared = notebook_parameters(notebook)
+        yaml_path = Path(params_dir) / f"{kind.params_name}.yaml"
+        base = read_params(yaml_path) if yaml_path.is_file() else {}
+        title = t(kind.title_key, lang)
+        if kind.per == "manager":
+            entities: list[str | None] = list(ids)
+        elif kind.per == "team":
+            entities = list(teams)
+        else:
+            entities = [None]
+            if per_team and kind.entity_param == "team":
+                entities += list(teams)
+        for entity in entities:
+            values = {**base, "context": str(context_dir), "period": period, "lang": lang}
+            stem = kind.name
+            shown = title
+            if entity is not None and kind.entity_param:
+                values[kind.entity_param] = entity
+                stem = f"{kind.name}-{_slug(entity)}"
+                label = names.get(entity, entity) if kind.per == "manager" else entity
+                shown = t("report.entity", lang, title=title, entity=label)
+            name = f"{kind.name}/{entity}" if entity is not None else kind.name
+            validate_parameters(declared, values, notebook=f"{kind.notebook} ({name})")
+            _check_entities(values, set(table["manager_id"].astype(str)), set(teams), name)
+            if values.get("period") and str(values["period"]) != period:
+                raise ParameterError(
+                    f"{name}: period {values['period']!r} is not the run's {period}"
+                )
+            jobs.append(
+                Job(
+                    name=name,
+                    kind=kind.name,
+                    entity=entity,
+                    notebook=notebook,
+                    parameters=values,
+                    header=ReportHeader(
+                        title=shown, lang=lang, period=period, parameters=values, **header
+                    ),
+                    html_path=folder / f"{stem}.html",
+                    ipynb_path=folder / "_executed" / f"{stem}.ipynb",
+                )
+            )
+    return jobs
+
+
+# -- executing --------------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(cwd: str, log_path: str) -> None:
+    """Process-pool initializer: start this worker's warm kernel (errors are kept, not raised)."""
+    from multiprocessing.util import Finalize
+
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    try:
+        logfile: IO[str] = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the worker
+        kernel = WarmKernel(cwd=cwd, stderr=logfile)
+        _WORKER["kernel"] = kernel
+        kernel.start()
+        Finalize(kernel, kernel.shutdown, exitpriority=10)
+    except Exception as exc:
+        _WORKER["error"] = f"report kernel failed to start: {type(exc).__name__}: {exc}"
+
+
+def _worker_ping() -> int:
+    return os.getpid()
+
+
+def _worker_run(job: Job, timeout: float | None) -> JobResult:
+    kernel: WarmKernel | None = _WORKER.get("kernel")
+    if kernel is None or (kernel.km is None and "error" in _WORKER):
+        return JobResult(
+            job.name, job.kind, job.entity, job.header.title, False, 0.0, None, None,
+            error=_WORKER.get("error", "report kernel unavailable"),
+        )  # fmt: skip
+    return execute_job(kernel, job, timeout=timeout)
+
+
+def _mp_context() -> Any:
+    """Spawned workers (safe with the threads pandas and duckdb start), unless ``__main__``
+    cannot be re-imported by a child (code piped to ``python -``): then fork."""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file and not os.path.exists(main_file) and sys.platform != "win32":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+class KernelPool:
+    """``workers`` processes, each holding a warm kernel, rendering jobs in parallel.
+
+    With ``workers=1`` the kernel runs in this process (no pool). Call :meth:`start` early:
+    kernels warm up while the run context is being computed.
+
+    Example
+    -------
+    >>> with KernelPool(2, cwd="notebooks", log_dir="reports/_logs") as pool:  # doctest: +SKIP
+    ...     results = list(pool.run(jobs))
+    """
+
+    def __init__(self, workers: int, *, cwd: str | Path, log_dir: str | Path) -> None:
+        self.workers = max(1, int(workers))
+        self.cwd = str(cwd)
+        self.log_dir = Path(log_dir)
+        self._executor: cf.ProcessPoolExecutor | None = None
+        self._kernel: WarmKernel | None = None
+        self._log: IO[str] | None = None
+
+    def start(self) -> KernelPool:
+        """Start the worker processes and their kernels (returns at once)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.workers == 1:
+            return self
+        self._executor = cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=_mp_context(),
+            initializer=_worker_init,
+            initargs=(self.cwd, str(self.log_dir / "kernels.log")),
+        )
+        for _ in range(self.workers):  # spawn every worker now; each warms its kernel
+            self._executor.submit(_worker_ping)
+        return self
+
+    def run(self, jobs: Sequence[Job], *, timeout: float | None = None) -> Iterator[JobResult]:
+        """Render ``jobs``; yield results as they finish (longest kinds are scheduled first)."""
+        if self._executor is None:
+            yield from self._run_here(jobs, timeout)
+            return
+        futures = {self._executor.submit(_worker_run, job, timeout): job for job in jobs}
+        for future in cf.as_completed(futures):
+            job = futures[future]
+            try:
+                yield future.result()
+            except Exception as exc:  # a worker process died (out of memory, killed)
+                yield JobResult(
+                    job.name, job.kind, job.entity, job.header.title, False, 0.0, None, None,
+                    error=f"report worker failed: {type(exc).__name__}: {exc}",
+                )  # fmt: skip
+
+    def _run_here(self, jobs: Sequence[Job], timeout: float | None) -> Iterator[JobResult]:
+        if self._kernel is None:
+            self._log = open(self.log_dir / "kernels.log", "a", encoding="utf-8")  # noqa: SIM115
+            self._kernel = WarmKernel(cwd=self.cwd, stderr=self._log)
+            try:
+                self._kernel.start()
+            except Exception as exc:
+                error = f"report kernel failed to start: {type(exc).__name__}: {exc}"
+                for job in jobs:
+                    yield JobResult(
+                        job.name, job.kind, job.entity, job.header.title, False, 0.0, None, None,
+                        error=error,
+                    )  # fmt: skip
+                return
+        for job in jobs:
+            yield execute_job(self._kernel, job, timeout=timeout)
+
+    def close(self) -> None:
+        """Stop the workers and their kernels."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        if self._kernel is not None:
+            self._kernel.shutdown()
+            self._kernel = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> KernelPool:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Progress:
+    """A tqdm bar on a terminal, plain log lines otherwise (CI)."""
+
+    def __init__(self, total: int, enabled: bool | None, desc: str) -> None:
+        self.total = total
+        self.done = 0
+        tty = sys.stderr.isatty() if enabled is None else enabled
+        self.bar = None
+        if tty:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="report", desc=desc, file=sys.stderr)
+
+    def update(self, res: JobResult) -> None:
+        self.done += 1
+        status = "ok" if res.ok else "FAILED"
+        line = f"[{self.done}/{self.total}] {status:6} {res.name} ({res.seconds:.1f} s)"
+        if not res.ok:
+            line += f": {res.error}"
+        if self.bar is not None:
+            if not res.ok:
+                self.bar.write(line, file=sys.stderr)
+            self.bar.update(1)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def run(
+    source: str | Path | Dataset | None = None,
+    *,
+    mapping: Any = None,
+    period: str | None = None,
+    reports: Sequence[str] | None = None,
+    managers: Sequence[str] | None = None,
+    lang: str = "en",
+    workers: int | None = None,
+    out: str | Path = REPORTS_DIR,
+    notebooks_dir: str | Path = NOTEBOOKS_DIR,
+    params_dir: str | Path = PARAMS_DIR,
+    per_team: bool = False,
+    currency: str | None = None,
+    timeout: float | None = 1800,
+    progress: bool | None = None,
+    context_params: dict[str, Any] | None = None,
+    forecast_horizon: int | None = None,
+) -> RunResult:
+    """Render a quarterly pack: index, team review, forecast, budget, one review per manager.
+
+    Loads and validates the data once, builds the run context once (KPIs for all managers,
+    scores, forecast, budget) and saves it to ``<out>/<period>/_context``, then executes the
+    notebooks on warm kernels in parallel and writes ``<out>/<period>/*.html`` plus
+    ``index.html``; executed notebooks are kept in ``<out>/<period>/_executed``.
+
+    Parameters
+    ----------
+    source : data source for :func:`amtools.io.load`, a Dataset, or ``None`` for the demo data.
+    mapping : column mapping for the source.
+    period : "2026Q3"; default the last complete quarter in the data.
+    reports : report kinds (default: team_review, forecast, budget, manager_review).
+    managers : only these managers' reviews (default: all).
+    lang : "en" or "ru".
+    workers : parallel kernels (default: the number of CPUs).
+    out : reports folder.
+    notebooks_dir, params_dir : where notebooks and their parameter files live.
+    per_team : also render one team review per team.
+    currency : display currency (default: the data's, else RUB).
+    timeout : seconds a single notebook cell may run.
+    progress : progress bar (``None``: only on a terminal; plain lines otherwise).
+    context_params : overrides for :func:`~amtools.report.context.build_context` ``params``.
+    forecast_horizon : months to forecast; default 12 (extended to the budget's fiscal year)
+        when a requested report needs the forecast, else 0 (not computed).
+
+    Returns
+    -------
+    RunResult
+        A failing report does not stop the others; check ``result.ok``.
+
+    Raises
+    ------
+    ParameterError
+        Before anything runs, for unknown reports, managers, periods, languages or
+        parameters the notebooks do not declare.
+
+    Example
+    -------
+    >>> result = run(period="2026Q3", lang="ru", workers=2)  # doctest: +SKIP
+    >>> result.index  # doctest: +SKIP
+    PosixPath('reports/2026Q3/index.html')
+    """
+    started = time.perf_counter()
+    check_lang(lang)
+    dataset = (
+        source if isinstance(source, Dataset) and _io_missing() else load_source(source, mapping)
+    )
+    fiscal = int((context_params or {}).get("fiscal_year_start", 1))
+    if period:
+        try:
+            label = period_label(parse_period(period, fiscal))
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
+    else:
+        label = period_label(default_period(dataset, "Q", fiscal))
+    folder = Path(out) / label
+    context_dir = folder / "_context"
+    generated = pd.Timestamp.now(tz="UTC").floor("s")
+    header = {
+        "source": dataset.source,
+        "generated_at": generated,
+        "fingerprint": dataset.fingerprint(),
+        "version": __version__,
+    }
+    kinds = list(reports or DEFAULT_REPORTS)
+    jobs = plan_jobs(
+        dataset,
+        label,
+        reports=kinds,
+        managers=managers,
+        lang=lang,
+        folder=folder,
+        context_dir=context_dir.resolve(),
+        notebooks_dir=Path(notebooks_dir),
+        params_dir=Path(params_dir),
+        per_team=per_team,
+        header=header,
+    )
+    if not jobs:
+        raise ReportError("nothing to render: no reports or no managers selected")
+    workers = workers or os.cpu_count() or 1
+    pool = KernelPool(
+        min(workers, len(jobs)), cwd=Path(notebooks_dir).resolve(), log_dir=folder / "_executed"
+    )
+    results: list[JobResult] = []
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(pool)  # kernels warm up while the context is computed
+        if forecast_horizon is None:
+            needed = any("forecast" in get_report(name).needs for name in kinds)
+            forecast_horizon = 12 if needed else 0
+        ctx = build_context(
+            dataset,
+            label,
+            lang=lang,
+            currency=currency,
+            params=context_params,
+            forecast_horizon=forecast_horizon,
+        )
+        ctx.generated_at = generated
+        save_context(ctx, context_dir)
+        # Long single reports first: they then overlap with the many short manager reviews.
+        ordered = sorted(jobs, key=lambda j: get_report(j.kind).per == "manager")
+        progress_bar = _Progress(len(ordered), progress, desc=label)
+        try:
+            for res in pool.run(ordered, timeout=timeout):
+                results.append(res)
+                progress_bar.update(res)
+        finally:
+            progress_bar.close()
+    order = {job.name: i for i, job in enumerate(jobs)}
+    results.sort(key=lambda r: order[r.name])
+    from .index import write_index
+
+    run_params = {"period": label, "lang": lang, "reports": kinds}
+    index = write_index(ctx, results, folder, parameters=run_params)
+    return RunResult(
+        period=label,
+        folder=folder,
+        index=index,
+        context_dir=context_dir,
+        results=results,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _io_missing() -> bool:
+    try:
+        import amtools.io  # noqa: F401
+    except ImportError:
+        return True
+    return False
