@@ -128,7 +128,7 @@ _SEG: dict[str, dict[str, float]] = {
         "renewal": 0.88,
         "hazard": 0.011,
         "acq_age_days": 4 * 365.0,
-        "referral": 0.12,
+        "referral": 0.15,
         "disc_share": 0.85,
         "disc_mean": 0.11,
         "breadth": 0.35,
@@ -157,14 +157,14 @@ _SEG: dict[str, dict[str, float]] = {
         "renewal": 0.75,
         "hazard": 0.022,
         "acq_age_days": 2 * 365.0,
-        "referral": 0.06,
+        "referral": 0.08,
         "disc_share": 0.08,
         "disc_mean": 0.0,
         "breadth": 0.15,
         "response_hours": 2.5,
         "resolve_hours": 10.0,
         "salary": 78_000.0,
-        "project_share": 0.05,
+        "project_share": 0.12,
         "project_days": 14.0,
     },
 }
@@ -1551,7 +1551,7 @@ class _Builder:
             "B2C": {SKILLS[5]: 2.0, SKILLS[0]: 1.5},
         }
         skills = [c[2] for c in COURSES]
-        rate = 2.4 / 12 * np.exp(0.3 * self.trait("initiative"))
+        rate = 4.0 / 12 * np.exp(0.3 * self.trait("initiative"))
         mgr, t = _events(rng, rate[:, None] * self.employed[:, : self.n_hist])
         day = self.day_in_month(t)
         lo = np.array([self.window(m)[0] for m in range(self.n)])
