@@ -993,10 +993,24 @@ def _latest_scores(
             ]
         )
     frame = frame.dropna(subset=["score"])
-    frame["end"] = [
-        pd.Period(str(p)).end_time if not isinstance(p, pd.Period) else p.end_time
-        for p in frame["period"]
-    ]
+    try:
+        frame["end"] = [
+            pd.Period(p if isinstance(p, pd.Period) else str(p)).end_time for p in frame["period"]
+        ]
+    except ValueError:
+        raise DataValidationError(
+            [
+                Problem(
+                    "scores",
+                    "period",
+                    "bad_value",
+                    "period labels must look like 2026Q3, 2026-07 or 2026",
+                    len(frame),
+                    tuple(frame["period"].astype(str).head(3)),
+                    fix="pass the frame from amtools.kpi.scoring.scores()",
+                )
+            ]
+        ) from None
     latest = frame.sort_values("end").groupby(frame["manager_id"].astype(str))["score"].last()
     found = latest.reindex(ids)
     return found.fillna(default), int(found.notna().sum())
@@ -1153,6 +1167,13 @@ def plan(
                     f"{_SOURCE}: company_target is given per segment but has no target for "
                     f"{', '.join(missing_seg)}; add it or give one company-wide number."
                 )
+            unstaffed = sorted(set(target) - set(annual["segment"]))
+            if unstaffed:
+                raise PolicyError(
+                    f"{_SOURCE}: company_target has a target for {', '.join(unstaffed)} but no "
+                    "active manager serves that segment, so nobody could carry it; remove the "
+                    "target or mark the segment's managers active."
+                )
             scope_total = annual.groupby("segment")["forecast"].transform("sum")
             scope_target = annual["segment"].map(target).astype("float64")
         else:
@@ -1223,7 +1244,7 @@ def plan(
     currency = pol["currency"] or dataset.meta.get("currency") or DEFAULT_CURRENCY
     if (
         currency != "RUB"
-        and managers["base_salary"].isna().any()
+        and active["base_salary"].isna().any()
         and pol["default_salary"] is not None
     ):
         notes.append(

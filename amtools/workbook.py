@@ -20,7 +20,16 @@ from .errors import ParameterError, ReportError
 
 __all__ = ["write_budget_workbook", "currency_format", "SHEETS"]
 
-SHEETS = ("summary", "revenue", "quotas", "costs", "scenarios", "assumptions", "plan_vs_actual")
+SHEETS = (
+    "summary",
+    "revenue",
+    "quotas",
+    "costs",
+    "bonuses",
+    "scenarios",
+    "assumptions",
+    "plan_vs_actual",
+)
 """Sheet keys in workbook order (``plan_vs_actual`` only when actuals are given)."""
 
 _LABELS: dict[str, dict[str, str]] = {
@@ -29,6 +38,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "revenue": "Revenue plan",
         "quotas": "Quotas",
         "costs": "Costs",
+        "bonuses": "Bonus pool",
+        "attainment": "Attainment",
+        "score": "KPI score",
+        "salary": "Monthly salary",
         "scenarios": "Scenarios",
         "assumptions": "Assumptions",
         "plan_vs_actual": "Plan vs actual",
@@ -78,6 +91,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "revenue": "План выручки",
         "quotas": "Квоты",
         "costs": "Затраты",
+        "bonuses": "Премиальный фонд",
+        "attainment": "Выполнение плана",
+        "score": "KPI-балл",
+        "salary": "Оклад в месяц",
         "scenarios": "Сценарии",
         "assumptions": "Допущения",
         "plan_vs_actual": "План-факт",
@@ -126,6 +143,7 @@ _LABELS: dict[str, dict[str, str]] = {
 
 _SYMBOLS = {"RUB": "₽", "USD": "$", "EUR": "€", "GBP": "£", "KZT": "₸", "CNY": "¥"}
 _PERCENT = "0.0%"
+_DECIMAL = "#,##0.00"
 _HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 _TOTAL_FONT = Font(bold=True)
 
@@ -188,8 +206,11 @@ def _write_table(
         fmt = formats.get(col)
         width = len(str(headers[j - 1]))
         for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-            if fmt and isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
-                cell.number_format = fmt
+            if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                if fmt:
+                    cell.number_format = fmt
+                elif isinstance(cell.value, float):
+                    cell.number_format = _DECIMAL
             shown = (
                 f"{cell.value:,.0f} ₽" if isinstance(cell.value, float) else str(cell.value or "")
             )
@@ -247,8 +268,9 @@ def write_budget_workbook(
 
     Sheets: Summary (one row per scenario), Revenue plan (quotas by month for every manager
     with team, segment and company subtotals), Quotas (annual and monthly per manager),
-    Costs (scenario x category x segment by month), Scenarios (revenue, costs and margin by
-    month), Assumptions, and Plan vs actual when ``plan_vs_actual`` is given. Amounts are
+    Costs (scenario x category x segment by month), Bonus pool (attainment, score and bonus
+    per manager and scenario), Scenarios (revenue, costs and margin by month), Assumptions,
+    and Plan vs actual when ``plan_vs_actual`` is given. Amounts are
     stored as numbers with a currency format, fractions with a percent format; header rows
     are bold and frozen.
 
@@ -330,6 +352,19 @@ def write_budget_workbook(
     wide["category"] = [lab.get(str(c), str(c)) for c in wide["category"]]
     headers = [lab["scenario"], lab["category"], lab["segment"], *months, lab["total"]]
     _write_table(wb.create_sheet(lab["costs"]), wide, headers, money_months, freeze_cols=3)
+
+    bonuses = plan.bonuses.merge(
+        plan.managers[["manager_id", "segment", "team", "salary"]], on="manager_id", how="left"
+    )
+    bonuses = bonuses.assign(scenario=[_scenario_label(x, lab) for x in bonuses["scenario"]])
+    cols = ["scenario", "manager_id", "segment", "team", "salary", "score", "attainment", "bonus"]
+    _write_table(
+        wb.create_sheet(lab["bonuses"]),
+        bonuses[cols],
+        [lab[c] for c in cols],
+        {"salary": money, "score": "0", "attainment": _PERCENT, "bonus": money},
+        freeze_cols=2,
+    )
 
     _write_table(
         wb.create_sheet(lab["scenarios"]),

@@ -496,6 +496,24 @@ def test_shipped_params_file_matches_defaults() -> None:
     assert resolve_policy(None)["default_salary"] == 90_000.0
 
 
+def test_per_segment_target_for_unstaffed_segment(fc: pd.DataFrame) -> None:
+    managers = make_managers(active=[True, True, False, False])  # no active B2C manager
+    pol = {"method": "top_down", "company_target": {"B2B": 6e6, "B2C": 3e6}}
+    with pytest.raises(PolicyError, match="target for B2C but no active manager"):
+        plan(fc, make_dataset(managers), policy=pol)
+
+
+def test_bad_scores_are_data_errors(ds: Dataset, fc: pd.DataFrame) -> None:
+    bad = pd.DataFrame({"manager_id": ["M1"], "period": ["2026Q3"], "score": [140.0]})
+    with pytest.raises(DataValidationError, match=r"scores\.score.*0\.\.100"):
+        plan(fc, ds, scores=bad)
+    bad = pd.DataFrame({"manager_id": ["M1"], "period": ["Q3 of 2026"], "score": [40.0]})
+    with pytest.raises(DataValidationError, match=r"scores\.period"):
+        plan(fc, ds, scores=bad)
+    with pytest.raises(DataValidationError, match=r"scores\.score"):
+        plan(fc, ds, scores=pd.DataFrame({"manager_id": ["M1"], "period": ["2026Q3"]}))
+
+
 def test_negative_salary_is_a_data_error(fc: pd.DataFrame) -> None:
     managers = make_managers(base_salary=[100_000.0, -5.0, 90_000.0, 80_000.0])
     with pytest.raises(DataValidationError) as err:

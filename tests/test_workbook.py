@@ -33,6 +33,7 @@ def test_workbook_sheets_sums_and_formats(budget: BudgetPlan, tmp_path: Path) ->
         "Revenue plan",
         "Quotas",
         "Costs",
+        "Bonus pool",
         "Scenarios",
         "Assumptions",
     ]
@@ -88,12 +89,30 @@ def test_workbook_sheets_sums_and_formats(budget: BudgetPlan, tmp_path: Path) ->
         got = sum(r[total_col] for r in body if r[0] == name)
         assert got == pytest.approx(summary.loc[name, "costs"])
 
+    # Bonus pool: per scenario the managers' bonuses add up to the summary's bonus line.
+    ws = wb["Bonus pool"]
+    header, *body = _rows(ws)
+    col = header.index("Bonus")
+    for name in budget.scenarios:
+        got = sum(r[col] for r in body if r[0] == name)
+        assert got == pytest.approx(summary.loc[name, "bonus"])
+    assert ws.cell(row=2, column=header.index("Attainment") + 1).number_format == "0.0%"
+
     # Scenarios: revenue - costs = margin per scenario and month.
     ws = wb["Scenarios"]
     header, *body = _rows(ws)
     base = {r[1]: r for r in body if r[0] == "base"}
     assert base["Revenue"][-1] == pytest.approx(summary.loc["base", "revenue"])
     assert base["Margin"][-1] == pytest.approx(summary.loc["base", "margin"])
+
+    # Every float cell in every sheet carries a number format; headers are bold and frozen.
+    for ws in wb:
+        assert ws.freeze_panes is not None and ws.freeze_panes.endswith("2")
+        assert all(cell.font.bold for cell in ws[1])
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, float):
+                    assert cell.number_format != "General", (ws.title, cell.coordinate)
 
     # Assumptions: flattened keys, including the policy.
     keys = {r[0]: r[1] for r in _rows(wb["Assumptions"])[1:]}
