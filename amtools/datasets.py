@@ -795,7 +795,7 @@ class _Builder:
         self.s0 = bounds[0]
         self.pe = float(np.datetime64(self.period_end.date(), "D").astype(np.int64))
         cal = months.month.to_numpy()[:-1] - 1
-        growth = self.rng.uniform(0.09, 0.13)
+        growth = self.rng.uniform(0.06, 0.10)
         t = np.arange(self.n_months) / 12.0
         # Revenue growth = more clients (leads grow at ``growth``) + a little more business per
         # client + ~4 % price increases a year.
@@ -1060,7 +1060,7 @@ class _Builder:
         # Good up-sellers grow their accounts over time (revenue growth from existing clients).
         t_years = np.arange(self.n_months)[None, :] / 12.0
         upsell = self.trait("upsell")[self.c_mgr][:, None]
-        growing = np.exp(0.07 * upsell * t_years)
+        growing = np.exp(0.04 * upsell * t_years)
         ec, et = _events(rng, rate[:, None] * intensity * growing * self.active)
         e_close = self.day_in_month(et)
         ok = ~self.in_gap(ec, e_close)
