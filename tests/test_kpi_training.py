@@ -24,7 +24,10 @@ Q = "2026Q3"
 
 
 def card_rows(rows: list[tuple]) -> pd.DataFrame:
-    """(manager_id, segment, kpi, value, target, attainment, quartile, weight, kpi_score[, status])."""
+    """Scorecard rows from tuples.
+
+    (manager_id, segment, kpi, value, target, attainment, quartile, weight, kpi_score[, status])
+    """
     records = []
     for manager_id, segment, kpi, value, target, att, quartile, weight, score, *rest in rows:
         records.append(

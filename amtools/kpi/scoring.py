@@ -180,7 +180,8 @@ def scoring_settings(profiles: Mapping[str, Any] | None = None) -> dict[str, Any
     bad = {k: v for k, v in offsets.items() if not isinstance(v, int | float) or v < 0}
     if bad:
         raise ParameterError(
-            f"kpi_profiles.yaml: scoring.attainment_offsets must map KPI ids to numbers >= 0, got {bad}"
+            "kpi_profiles.yaml: scoring.attainment_offsets must map KPI ids to numbers >= 0, "
+            f"got {bad}"
         )
     settings["attainment_offsets"] = {k: float(v) for k, v in offsets.items()}
     return settings
@@ -403,7 +404,8 @@ def resolve_targets(
     unknown_keys = sorted(set(targets) - set(_TARGET_KEYS))
     if unknown_keys:
         raise ParameterError(
-            f"targets.yaml: unknown top-level key(s) {unknown_keys}; allowed: {', '.join(_TARGET_KEYS)}"
+            f"targets.yaml: unknown top-level key(s) {unknown_keys}; "
+            f"allowed: {', '.join(_TARGET_KEYS)}"
         )
     base_freq = str(targets.get("base_freq", "Q"))
     if base_freq not in ("M", "Q", "Y"):
@@ -495,7 +497,8 @@ def attainment(
     >>> attainment(pd.Series([50.0, 5.0]), pd.Series([40.0, 4.0]),
     ...            pd.Series(["higher", "lower"])).round(2).tolist()
     [1.25, 0.8]
-    >>> attainment(pd.Series([-0.12]), pd.Series([0.10]), pd.Series(["higher"]), offset=1.0).round(2).tolist()
+    >>> growth = attainment(pd.Series([-0.12]), pd.Series([0.10]), pd.Series(["higher"]), offset=1.0)
+    >>> growth.round(2).tolist()  # (1 - 0.12) / (1 + 0.10)
     [0.8]
     """
     shift = np.asarray(offset, dtype="float64")

@@ -266,59 +266,83 @@ def classify(scorecard: pd.DataFrame) -> pd.Series:
 _REASON_COLUMNS = ["kpi", "segment", "value", "target", "attainment", "quartile"]
 
 
+# One sentence per case; {worse} is "below"/"above" target by the KPI's direction and {meets}
+# "meets"/"exceeds". Attainment is the scorecard's (capped), hence "(120% attainment)".
+_REASONS: dict[str, dict[str, str]] = {
+    "below_and_bottom": {
+        "en": "{name} {value} is {worse} target {target} "
+        "and in the bottom quartile of {segment} peers",
+        "ru": "{name} {value} {worse} цели {target}, нижний квартиль среди менеджеров {segment}",
+    },
+    "below": {
+        "en": "{name} {value} is {worse} target {target} ({att} attainment)",
+        "ru": "{name} {value} {worse} цели {target} (выполнение {att})",
+    },
+    "met_but_bottom": {
+        "en": "{name} {value} meets target {target} "
+        "but is in the bottom quartile of {segment} peers",
+        "ru": "{name} {value} соответствует цели {target}, но в нижнем квартиле среди "
+        "менеджеров {segment}",
+    },
+    "bottom": {
+        "en": "{name} {value} is in the bottom quartile of {segment} peers",
+        "ru": "{name} {value} в нижнем квартиле среди менеджеров {segment}",
+    },
+    "met_and_top": {
+        "en": "{name} {value} {meets} target {target} ({att} attainment) "
+        "and is in the top quartile of {segment} peers",
+        "ru": "{name} {value} {meets} {target} (выполнение {att}), верхний квартиль среди "
+        "менеджеров {segment}",
+    },
+    "met": {
+        "en": "{name} {value} {meets} target {target} ({att} attainment)",
+        "ru": "{name} {value} {meets} {target} (выполнение {att})",
+    },
+    "top": {
+        "en": "{name} {value} is in the top quartile of {segment} peers",
+        "ru": "{name} {value} в верхнем квартиле среди менеджеров {segment}",
+    },
+}
+_WORDS = {
+    "en": {"higher": "below", "lower": "above", "exceeds": "exceeds", "meets": "meets"},
+    "ru": {
+        "higher": "ниже",
+        "lower": "выше",
+        "exceeds": "превышает цель",
+        "meets": "соответствует цели",
+    },
+}
+
+
+def _reason_case(kind: str, has_target: bool, below: bool, quartile: int | None) -> str:
+    if kind == "development":
+        if below:
+            return "below_and_bottom" if quartile == 4 else "below"
+        return "met_but_bottom" if has_target else "bottom"
+    if has_target and not below:
+        return "met_and_top" if quartile == 1 else "met"
+    return "top"
+
+
 def _reason(row: Mapping[str, Any], kind: str, lang: str, currency: str) -> str:
     from ..i18n import fmt_kpi_value, fmt_percent
     from .registry import KPIS
 
     kpi = KPIS[row["kpi"]]
-    name = kpi.name(lang)
-    value = fmt_kpi_value(kpi.id, row["value"], lang, currency)
     has_target = not pd.isna(row["target"]) and not pd.isna(row["attainment"])
-    target = fmt_kpi_value(kpi.id, row["target"], lang, currency) if has_target else ""
-    att = fmt_percent(row["attainment"], lang) if has_target else ""
-    quartile = None if pd.isna(row["quartile"]) else int(row["quartile"])
-    segment = row["segment"]
-    worse = "above" if kpi.direction == "lower" else "below"
-    worse_ru = "выше" if kpi.direction == "lower" else "ниже"
     below = has_target and row["attainment"] < 1
-    if lang == "en":
-        peers = f"{segment} peers"
-        if kind == "development":
-            if below and quartile == 4:
-                return f"{name} {value} is {worse} target {target} and in the bottom quartile of {peers}"
-            if below:
-                return f"{name} {value} is {worse} target {target} ({att} attainment)"
-            if has_target:
-                return (
-                    f"{name} {value} meets target {target} but is in the bottom quartile of {peers}"
-                )
-            return f"{name} {value} is in the bottom quartile of {peers}"
-        meets = "exceeds" if has_target and row["attainment"] > 1 else "meets"
-        if has_target and quartile == 1:
-            return (
-                f"{name} {value} {meets} target {target} ({att} attainment) "
-                f"and is in the top quartile of {peers}"
-            )
-        if has_target and not below:
-            return f"{name} {value} {meets} target {target} ({att} attainment)"
-        return f"{name} {value} is in the top quartile of {peers}"
-    peers = f"менеджеров {segment}"
-    if kind == "development":
-        if below and quartile == 4:
-            return f"{name} {value} {worse_ru} цели {target}, нижний квартиль среди {peers}"
-        if below:
-            return f"{name} {value} {worse_ru} цели {target} (выполнение {att})"
-        if has_target:
-            return f"{name} {value} соответствует цели {target}, но в нижнем квартиле среди {peers}"
-        return f"{name} {value} в нижнем квартиле среди {peers}"
-    meets_ru = "превышает цель" if has_target and row["attainment"] > 1 else "соответствует цели"
-    if has_target and quartile == 1:
-        return (
-            f"{name} {value} {meets_ru} {target} (выполнение {att}), верхний квартиль среди {peers}"
-        )
-    if has_target and not below:
-        return f"{name} {value} {meets_ru} {target} (выполнение {att})"
-    return f"{name} {value} в верхнем квартиле среди {peers}"
+    quartile = None if pd.isna(row["quartile"]) else int(row["quartile"])
+    words = _WORDS[lang]
+    case = _reason_case(kind, has_target, below, quartile)
+    return _REASONS[case][lang].format(
+        name=kpi.name(lang),
+        value=fmt_kpi_value(kpi.id, row["value"], lang, currency),
+        target=fmt_kpi_value(kpi.id, row["target"], lang, currency) if has_target else "",
+        att=fmt_percent(row["attainment"], lang) if has_target else "",
+        segment=row["segment"],
+        worse=words[kpi.direction],
+        meets=words["exceeds" if has_target and row["attainment"] > 1 else "meets"],
+    )
 
 
 _NO_COURSE = {
@@ -354,11 +378,12 @@ def training_plan(
 
     Development areas are KPIs with status "ok" below target or in the bottom quartile of the
     segment's peers, ranked by profile weight x gap (gap = 1 - kpi_score / 100: the score points
-    the KPI costs). Each gets the first skill that moves it and fits the manager's segment
-    (segment-specific skills first) and that skill's first course the manager has not completed
-    (from ``trainings``) and is not already planned. Strengths are the other "ok" KPIs at or
-    above target or in the top quartile, ranked by weight x kpi_score. Insufficient-data and
-    not-available KPIs never enter a plan.
+    the KPI costs). Each gets a course from the catalogue skills that move it and fit the
+    manager's segment (segment-specific skills first): one the manager has not completed (per
+    ``trainings``) and that is not already in the plan, preferring courses aimed at that KPI
+    over general ones and never proposing courses aimed only at other KPIs. Strengths are the
+    other "ok" KPIs at or above target or in the top quartile, ranked by weight x kpi_score.
+    Insufficient-data and not-available KPIs never enter a plan.
 
     Parameters
     ----------
