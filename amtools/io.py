@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -139,7 +139,7 @@ def parse_numbers(
     if native.any():
         values[native] = pd.to_numeric(series[native].astype(object), errors="coerce").astype(float)
     empty = _is_empty(text) & ~native
-    todo = ~native & ~empty
+    todo = (~native & ~empty).to_numpy(dtype=bool)
     if not todo.any():
         return values, pd.Series(False, index=series.index)
     t = text[todo].str.replace(_GROUPING, "", regex=True).str.replace("\u2212", "-", regex=False)
@@ -155,9 +155,9 @@ def parse_numbers(
         t = t.str.replace(",", "", regex=False)
     parsed = pd.to_numeric(t, errors="coerce").astype("float64")
     parsed = parsed.where(~negative, -parsed).where(~percent, parsed / 100)
-    values[todo] = parsed
+    values[todo] = parsed.to_numpy(dtype="float64", na_value=np.nan)
     bad = pd.Series(False, index=series.index)
-    bad[todo] = parsed.isna()
+    bad[todo] = parsed.isna().to_numpy(dtype=bool)
     return values, bad
 
 
@@ -235,16 +235,16 @@ def parse_dates(
             nat = pd.to_datetime(series[native].astype(object), errors="coerce", utc=True)
             values[native] = nat.dt.tz_convert(None).astype("datetime64[ns]")
         empty = _is_empty(text) & ~native
-        todo = ~native & ~empty
+        todo = (~native & ~empty).to_numpy(dtype=bool)
         if todo.any():
             t = text[todo]
             if fmt:
                 parsed = pd.to_datetime(t, format=fmt, errors="coerce").astype("datetime64[ns]")
             else:
                 parsed, note = _detect_and_parse(t)
-            values[todo] = parsed
+            values[todo] = parsed.to_numpy(dtype="datetime64[ns]")
         bad = pd.Series(False, index=series.index)
-        bad[todo] = values[todo].isna()
+        bad[todo] = values[todo].isna().to_numpy(dtype=bool)
     if kind == "date":
         values = values.dt.normalize()
     return values, bad, note
@@ -279,21 +279,18 @@ def _parse_bools(series: pd.Series) -> tuple[pd.Series, pd.Series]:
         values = series.where(ok).astype("Float64").astype("boolean")
         return values, ~ok
     obj = series.astype(object)
+    native = obj.map(lambda v: isinstance(v, bool | np.bool_))
+    key = obj.map(
+        lambda v: None if v is None or v is pd.NA or v != v else str(v).strip().lower()
+    ).astype("string")
+    true = key.isin(_TRUE).fillna(False).astype(bool)
+    false = key.isin(_FALSE).fillna(False).astype(bool)
+    empty = key.isna() | key.isin(_EMPTY_TOKENS).fillna(False).astype(bool)
     out = pd.Series(pd.NA, index=series.index, dtype="boolean")
-    bad = pd.Series(False, index=series.index)
-    for idx, v in obj.items():
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            continue
-        if isinstance(v, bool | np.bool_):
-            out[idx] = bool(v)
-            continue
-        key = str(v).strip().lower()
-        if key in _TRUE:
-            out[idx] = True
-        elif key in _FALSE:
-            out[idx] = False
-        elif key not in _EMPTY_TOKENS:
-            bad[idx] = True
+    out = out.mask(true, True).mask(false, False)
+    if native.any():
+        out = out.mask(native, obj.where(native).astype("boolean"))
+    bad = ~(true | false | empty | native)
     return out, bad
 
 
@@ -413,7 +410,7 @@ def coerce_table(
         values, bad, note = _coerce_column(
             column, raw, formats.get(column.name), decimal, decimal_hint
         )
-        out[column.name] = values.astype(PANDAS_DTYPES[column.kind])
+        out[column.name] = values.astype(cast(Any, PANDAS_DTYPES[column.kind]))
         if bad.any():
             problems.append(
                 _unparseable(table, column, frame, raw, bad, where, formats.get(column.name))

@@ -841,7 +841,8 @@ def _aggregate(
     keys = list(tm.group_by)
     work = df.copy()
     for key in keys:
-        work[key] = work[key].astype("string").str.strip().replace("", pd.NA)
+        stripped = work[key].astype("string").str.strip()
+        work[key] = stripped.mask(stripped.eq("").fillna(False).astype(bool))
     # A row without a key value describes no entity (e.g. an open deal without a client):
     # it stays in its own table but does not become a row of the derived one.
     keyless = work[keys].isna().all(axis=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 import pandas as pd
 import pandera.pandas as pa
@@ -179,8 +180,10 @@ def _from_pandera(name: str, df: pd.DataFrame, cases: pd.DataFrame) -> list[Prob
     cases = cases.copy()
     cases["check"] = cases["check"].astype(str).map(_check_name)
     positions = pd.Series(range(len(df)), index=df.index)
-    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
-        column = None if pd.isna(column) else str(column)
+    for keys, group in cases.groupby(["column", "check"], dropna=False, sort=False):
+        raw_column, raw_check = cast(tuple[Any, Any], keys)
+        column = None if raw_column is None or raw_column != raw_column else str(raw_column)
+        check = str(raw_check)
         idx = group["index"].dropna()
         mask = pd.Series(False, index=range(len(df)))
         if len(idx):
@@ -470,7 +473,7 @@ def _date_order_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
 
 def _usage_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     deals = tables.get("deals")
-    problems = []
+    problems: list[Problem] = []
     if deals is None:
         return problems
     for name, key, check, what in (
