@@ -258,11 +258,13 @@ def _detect_and_parse(text: pd.Series) -> tuple[pd.Series, str | None]:
     scores = {
         name: int(_parse_family(sample, f).notna().sum()) for name, f in _DATE_FAMILIES.items()
     }
-    best = max(scores, key=lambda k: scores[k])  # dict order breaks ties: iso, dmy, mdy
-    parsed = _parse_family(text, _DATE_FAMILIES[best])
+    # ISO is unambiguous and can mix with one local layout (hand-edited cells);
+    # day-first wins a tie with month-first.
+    local = "dmy" if scores["dmy"] >= scores["mdy"] else "mdy"
+    parsed = _parse_family(text, (*_DATE_FAMILIES["iso"], *_DATE_FAMILIES[local]))
     note = None
-    if best == "dmy" and scores["mdy"] == scores["dmy"]:
-        other = _parse_family(text, _DATE_FAMILIES["mdy"])
+    if local == "dmy" and scores["mdy"] == scores["dmy"] > 0:
+        other = _parse_family(text, (*_DATE_FAMILIES["iso"], *_DATE_FAMILIES["mdy"]))
         if not parsed.equals(other):
             note = (
                 "day/month order is ambiguous (every value reads both ways); read as day-first. "

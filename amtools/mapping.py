@@ -934,6 +934,15 @@ def _most_common(frame: pd.DataFrame, n_keys: int) -> pd.Series:
     return best.set_index(keys)["value"]
 
 
+def _value_text(value: Any) -> str | None:
+    """Text of a source value for matching: Excel's 2.0 matches a mapping key 2."""
+    if value is None or value is pd.NA or value != value:
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _match_values(series: pd.Series, rule: Mapping[Any, Any]) -> pd.Series:
     table: dict[str, Any] = {}
     for key, value in rule.items():
@@ -945,7 +954,7 @@ def _match_values(series: pd.Series, rule: Mapping[Any, Any]) -> pd.Series:
                 table.setdefault(word, value)
             continue
         table[str(key).strip().lower()] = value
-    text = series.map(lambda v: None if v is None or v is pd.NA or v != v else str(v))
+    text = series.map(_value_text)
     lowered = text.astype("string").str.strip().str.lower()
     mapped = lowered.map(table)
     known = lowered.isin(list(table)).fillna(False).astype(bool)

@@ -325,6 +325,9 @@ def test_parse_dates_layouts():
     assert us.tolist() == [pd.Timestamp("2025-12-31"), pd.Timestamp("2026-01-02")] and note is None
     _, _, note = io.parse_dates(pd.Series(["01/02/2026", "03/04/2026"]))
     assert note and "ambiguous" in note
+    mixed, bad, _ = io.parse_dates(pd.Series(["31.12.2025", "2026-01-05", "5.1.2026"]))
+    assert mixed.tolist() == [pd.Timestamp(d) for d in ("2025-12-31", "2026-01-05", "2026-01-05")]
+    assert not bad.any()
     fixed, _, _ = io.parse_dates(pd.Series(["2026-01-02 23:59"]), kind="date")
     assert fixed.iloc[0] == pd.Timestamp("2026-01-02")
 

@@ -463,3 +463,39 @@ def test_mapping_yaml_file_with_read_options(tmp_path):
     assert ds.deals["amount"].tolist() == [1234.5]
     assert ds.meta["mapping"] == "m"
     assert ds.source.endswith("mapping m")
+
+
+def test_excel_workbook_with_mapping_and_numeric_codes(tmp_path):
+    path = tmp_path / "export.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame(
+            {
+                "ID": [101, 102],
+                "Статус": [2.0, 1.0],
+                "Сумма": [1500.5, 200],
+                "Дата": ["01.03.2025", "02.03.2025"],
+            }
+        ).to_excel(writer, sheet_name="Сделки", index=False)
+        pd.DataFrame({"x": [1]}).to_excel(writer, sheet_name="Notes", index=False)
+    spec = {
+        "tables": {
+            "deals": {
+                "from": "Сделки",
+                "columns": {
+                    "deal_id": "ID",
+                    "stage": "Статус",
+                    "amount": "Сумма",
+                    "closed_date": "Дата",
+                },
+                "values": {"stage": {1: "open", 2: "won"}},
+            }
+        }
+    }
+    ds = io.load(path, mapping=spec, validate=False)
+    assert ds.deals["deal_id"].tolist() == ["101", "102"]  # numeric ids become text
+    assert ds.deals["stage"].tolist() == ["won", "open"]  # 2.0 in the sheet matches key 2
+    assert ds.deals["closed_date"].tolist() == [
+        pd.Timestamp("2025-03-01"),
+        pd.Timestamp("2025-03-02"),
+    ]
+    assert "Notes" in problems_by_check(ds)["unmatched_table"].message
