@@ -556,3 +556,32 @@ def test_scorecard_with_shipped_params_reads_them_by_default():
     assert cell(card, "m1", "sales_volume", "target") > 100_000
     total = scores(card).set_index("manager_id")["score"]
     assert total.notna().all()
+
+
+# --------------------------------------------------------------------------- demo data
+def test_demo_scores_are_consistent_and_spread():
+    datasets = pytest.importorskip("amtools.datasets", reason="amtools.datasets is missing")
+    if not hasattr(datasets, "make_demo"):
+        pytest.skip("amtools.datasets.make_demo is not implemented yet")
+    from amtools.kpi import compute
+
+    ds = datasets.make_demo(seed=2, n_managers=12, years=2, end="2026-10-15")
+    card = scorecard(compute(ds, freq="Q"), ds.managers, targets_table=ds.get("targets"))
+    assert card["kpi"].isin(list(KPIS)).all()
+    flagged = card["status"] != "ok"
+    assert card.loc[flagged, "contribution"].isna().all()
+    assert card["attainment"].dropna().between(0, 2).all()  # capped at 2
+    assert card.loc[flagged, ["attainment", "percentile", "kpi_score"]].isna().all().all()
+    sc = scores(card)
+    sums = card.groupby(["manager_id", "period"])["contribution"].sum(min_count=1)
+    merged = sc.set_index(["manager_id", "period"])["score"]
+    np.testing.assert_allclose(merged.sort_index(), sums.reindex(merged.index).sort_index())
+    last = sc[sc["period"] == sc["period"].max()]
+    assert last["score"].between(0, 100).all()
+    assert last["score"].std() > 5  # managers are told apart
+    assert last["coverage"].between(0, 1).all()
+    for _, seg in last.groupby("segment"):
+        assert sorted(seg["rank"]) == list(range(1, len(seg) + 1))
+    # the demo's targets table wins over the YAML for sales volume
+    table_rows = card["target_source"] == "table"
+    assert table_rows.any() and (card.loc[table_rows, "kpi"] == "sales_volume").all()
