@@ -144,7 +144,7 @@ class BudgetPlan:
         if level not in keys:
             raise ValueError(f"level must be one of {list(keys)}, got {level!r}")
         by = keys[level] + ["month"]
-        return self.quotas.groupby(by, as_index=False, sort=True)["quota"].sum()
+        return self.quotas.groupby(by, sort=True)["quota"].sum().reset_index()
 
 
 # -- policy ---------------------------------------------------------------------------------
@@ -808,11 +808,11 @@ def _reallocate_inactive(
     annual = cube["yhat"].groupby(level="manager_id").sum()
     moves: list[dict[str, Any]] = []
     result = cube.loc[active_ids].copy()
-    for mid in managers.loc[~managers["active"], "manager_id"]:
+    for mid in managers.loc[~managers["active"], "manager_id"].astype(str).tolist():
         src = cube.loc[mid]
         if float(src.to_numpy().sum()) == 0.0:
             continue
-        team, seg = info.at[mid, "team"], info.at[mid, "segment"]
+        team, seg = str(info.at[mid, "team"]), str(info.at[mid, "segment"])
         scopes = (
             ("team", (managers["team"] == team) & (managers["segment"] == seg)),
             ("segment", managers["segment"] == seg),
@@ -1148,7 +1148,7 @@ def plan(
     base = base.sort_values(["segment", "team", "manager_id", "month"]).reset_index(drop=True)
 
     # -- quotas
-    annual = base.groupby(["manager_id", "segment", "team"], as_index=False)["yhat"].sum()
+    annual = base.groupby(["manager_id", "segment", "team"])["yhat"].sum().reset_index()
     annual = annual.rename(columns={"yhat": "forecast"})
     if pol["method"] == "bottom_up":
         uplift = pol["uplift"]
@@ -1213,26 +1213,27 @@ def plan(
         dataset, hist_end, window_months=pol["cost_of_sales"]["window_months"]
     )
     ratio_map: dict[str, float] = {}
-    for row in ratios.itertuples(index=False):
-        seg_has_plan = (active["segment"] == row.segment).any()
-        if np.isfinite(row.ratio):
-            ratio_map[row.segment] = float(row.ratio)
+    for record in ratios.to_dict("records"):
+        seg, ratio = str(record["segment"]), float(record["ratio"])
+        seg_has_plan = bool((active["segment"] == seg).any())
+        if np.isfinite(ratio):
+            ratio_map[seg] = ratio
         elif pol["cost_of_sales"]["default_ratio"] is not None:
-            ratio_map[row.segment] = float(pol["cost_of_sales"]["default_ratio"])
+            ratio_map[seg] = float(pol["cost_of_sales"]["default_ratio"])
             if seg_has_plan:
                 notes.append(
-                    f"{row.segment}: no won deals with a cost in the trailing window; "
-                    f"cost of sales uses default_ratio {ratio_map[row.segment]:.1%}"
+                    f"{seg}: no won deals with a cost in the trailing window; "
+                    f"cost of sales uses default_ratio {ratio_map[seg]:.1%}"
                 )
         elif seg_has_plan:
             raise PolicyError(
-                f"cost of sales for {row.segment}: no won deal closed in the "
+                f"cost of sales for {seg}: no won deal closed in the "
                 f"{pol['cost_of_sales']['window_months']} months to {hist_end.date()} has a cost "
                 "(deals.cost). Fix: load deals with a cost column, or set "
                 "cost_of_sales.default_ratio in params/budget.yaml (e.g. 0.6)."
             )
         else:
-            ratio_map[row.segment] = 0.0
+            ratio_map[seg] = 0.0
 
     salary = _salaries(managers, pol, notes)
     score, n_scored = _latest_scores(
@@ -1345,9 +1346,8 @@ def _costs(
         .reindex(index=scenario_names, columns=ids)
         .fillna(0.0)
     )
-    quota = annual_quota.to_numpy()
-    att = mgr_rev / np.where(quota > 0, quota, np.nan)
-    att = att.where(~np.isnan(att.to_numpy()), 1.0)  # no quota: budgeted at target
+    quota = annual_quota.where(annual_quota > 0)
+    att = mgr_rev.div(quota, axis=1).fillna(1.0)  # no quota: budgeted at target
     bonus_cfg = pol["bonus"]
     factor = att.clip(upper=bonus_cfg["cap"]).where(att >= bonus_cfg["threshold"], 0.0)
     per_year = (
@@ -1413,15 +1413,12 @@ def _costs(
     )
     if other["fixed_month"] > 0:
         fixed = pd.MultiIndex.from_product([scenario_names, months], names=["scenario", "month"])
-        costs = pd.concat(
-            [
-                costs,
-                fixed.to_frame(index=False).assign(
-                    segment=pd.NA, category="other", amount=other["fixed_month"]
-                ),
-            ],
-            ignore_index=True,
-        )
+        fixed_rows = fixed.to_frame(index=False)
+        fixed_rows["segment"] = pd.Series(pd.NA, index=fixed_rows.index, dtype="string")
+        fixed_rows["category"] = "other"
+        fixed_rows["amount"] = float(other["fixed_month"])
+        parts: list[pd.DataFrame] = [costs, fixed_rows]
+        costs = pd.concat(parts, ignore_index=True)
     costs = costs.astype(
         {"scenario": "string", "segment": "string", "category": "string", "amount": "float64"}
     )
@@ -1439,25 +1436,17 @@ def _costs(
 
 
 def _summary(revenue: pd.DataFrame, costs: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
-    rev = revenue.groupby("scenario")["revenue"].sum()
+    rev = revenue.groupby("scenario")["revenue"].sum().reindex(scenarios, fill_value=0.0)
     by_cat = costs.pivot_table(
         index="scenario", columns="category", values="amount", aggfunc="sum", fill_value=0.0
-    )
-    rows = []
-    for name in scenarios:
-        row: dict[str, Any] = {"scenario": name, "revenue": float(rev.get(name, 0.0))}
-        for cat in COST_CATEGORIES:
-            row[cat] = (
-                float(by_cat.at[name, cat])
-                if cat in by_cat.columns and name in by_cat.index
-                else 0.0
-            )
-        row["costs"] = sum(row[c] for c in COST_CATEGORIES)
-        row["margin"] = row["revenue"] - row["costs"]
-        row["margin_pct"] = row["margin"] / row["revenue"] if row["revenue"] > 0 else np.nan
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    out["scenario"] = out["scenario"].astype("string")
+    ).reindex(index=scenarios, columns=list(COST_CATEGORIES), fill_value=0.0)
+    out = pd.DataFrame({"scenario": pd.array(scenarios, dtype="string")})
+    out["revenue"] = rev.to_numpy(dtype="float64")
+    for cat in COST_CATEGORIES:
+        out[cat] = by_cat[cat].to_numpy(dtype="float64")
+    out["costs"] = out[list(COST_CATEGORIES)].sum(axis=1)
+    out["margin"] = out["revenue"] - out["costs"]
+    out["margin_pct"] = (out["margin"] / out["revenue"]).where(out["revenue"] > 0)
     return out
 
 
@@ -1569,11 +1558,11 @@ def plan_vs_actual(
         in_range = (won["closed"] >= first) & (won["closed"] <= asof_ts)
         won = won[in_range]
         won = won.assign(month=won["closed"].dt.to_period("M").dt.start_time)
-        actual = won.groupby(["manager_id", "month"], as_index=False)["actual"].sum()
+        actual = won.groupby(["manager_id", "month"])["actual"].sum().reset_index()
     else:
         actual = won
     planned = (
-        q[q["month"].isin(months)].groupby(["manager_id", "month"], as_index=False)["quota"].sum()
+        q[q["month"].isin(months)].groupby(["manager_id", "month"])["quota"].sum().reset_index()
     )
     planned = planned.rename(columns={"quota": "plan"})
     out = planned.merge(actual, on=["manager_id", "month"], how="outer")
