@@ -368,11 +368,12 @@ def _frame(name: str, data: Mapping[str, Any]) -> pd.DataFrame:
         values = data[col.name]
         dtype = PANDAS_DTYPES[col.kind]
         if col.kind in ("date", "datetime"):
+            # days (dates) or seconds (datetimes) since 1970-01-01, NaN for missing
             arr = np.asarray(values, dtype=float)
-            unit = "D" if col.kind == "date" else "s"
-            series = pd.Series(pd.to_datetime(arr, unit=unit)).astype(dtype)
-            if col.kind == "date":
-                series = series.dt.normalize()
+            arr = np.floor(arr) * (86_400 if col.kind == "date" else 1) * 1_000_000_000
+            nat = np.iinfo(np.int64).min  # numpy's NaT
+            ns = np.where(np.isnan(arr), nat, arr).astype(np.int64)
+            series = pd.Series(ns.view("datetime64[ns]"))
         elif col.kind == "bool":
             arr = np.asarray(values, dtype=float)  # 0/1 with NaN for unknown
             series = pd.Series(pd.array(arr == 1, dtype="boolean"))
