@@ -684,21 +684,25 @@ def _excel_source(path: Path) -> RawSource:
 def _duckdb_source(path: Path) -> RawSource:
     import duckdb
 
+    # Short-lived read-only connections: DuckDB caches open databases per path within a
+    # process, and a lingering connection would keep serving a file replaced since.
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except Exception as exc:
+        with duckdb.connect(str(path), read_only=True) as con:
+            rows = con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'main' ORDER BY 1"
+            ).fetchall()
+            stored = []
+            if any(r[0] == META_TABLE for r in rows):
+                stored = con.execute(f'SELECT key, value FROM "{META_TABLE}"').fetchall()
+    except duckdb.Error as exc:
         raise SourceError(f"cannot open DuckDB file {path}: {exc}") from None
-    rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
-    ).fetchall()
     names = {r[0]: r[0] for r in rows if r[0] != META_TABLE}
-    meta: dict[str, Any] = {}
-    if any(r[0] == META_TABLE for r in rows):
-        for key, value in con.execute(f'SELECT key, value FROM "{META_TABLE}"').fetchall():
-            meta[key] = _meta_decode(json.loads(value))
+    meta = {key: _meta_decode(json.loads(value)) for key, value in stored}
 
     def reader(name: str) -> pd.DataFrame:
-        return con.execute(f'SELECT * FROM "{names[name]}"').df()
+        with duckdb.connect(str(path), read_only=True) as con:
+            return con.execute(f'SELECT * FROM "{names[name]}"').df()
 
     return RawSource(f"DuckDB database {path}", names, reader, meta=meta)
 
