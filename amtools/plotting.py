@@ -551,7 +551,8 @@ def segment_comparison(
     segments = [s for s in ("B2B", "B2C") if s in set(frame["segment"].astype(str))]
     for ax, metric in zip(axes, metrics, strict=False):
         unit = _kpi_meta(metric)[0]
-        sub = frame[frame["metric"].astype(str) == metric].set_index(frame["segment"].astype(str))
+        sub = frame[frame["metric"].astype(str) == metric]
+        sub = sub.set_index(sub["segment"].astype(str))
         values = [float(sub["value"].get(s, np.nan)) for s in segments]
         bars = ax.bar(
             segments,
@@ -647,7 +648,11 @@ def kpi_heatmap(
     )
     ax.set_xticks(np.arange(len(kpis)) + 0.5)
     ax.set_xticklabels(
-        [_wrap(_metric_name(k, lang), 16) for k in kpis], rotation=60, ha="right", fontsize=6.5
+        [_metric_name(k, lang) for k in kpis],
+        rotation=40,
+        ha="right",
+        rotation_mode="anchor",
+        fontsize=7,
     )
     ax.set_yticks(np.arange(len(labels)) + 0.5)
     ax.set_yticklabels(labels, rotation=0, fontsize=7)
@@ -759,7 +764,15 @@ def revenue_trend(
     )
     _sparse_ticks(ax, periods, max_labels=12)
     _style(ax)
-    ax.legend(fontsize=7.5, frameon=False, ncols=3)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        fontsize=7.5,
+        frameon=False,
+        ncols=min(len(labels), 5),
+    )
     fig.suptitle(title or _t("plot.revenue_trend.title", lang), fontsize=11)
     return fig
 
@@ -788,7 +801,15 @@ def retention_churn(frame: pd.DataFrame, lang: str = "en", *, title: str | None 
         ax.yaxis.set_major_formatter(axis_formatter("ratio", lang))
         _sparse_ticks(ax, periods, max_labels=5)
         _style(ax)
-    axes[0].legend(fontsize=7.5, frameon=False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        fontsize=7.5,
+        frameon=False,
+        ncols=len(labels) or 1,
+    )
     fig.suptitle(title or _t("plot.retention_churn.title", lang), fontsize=11)
     return fig
 
@@ -882,6 +903,11 @@ def lost_deals(
     label = lost[by].astype("string").fillna("").str.strip()
     not_recorded = _t("plot.lost.not_recorded", lang)
     label = label.mask(label == "", not_recorded)
+    if by == "lost_reason":
+        # common reasons get a translation; anything else is shown as recorded
+        label = label.map(lambda v: _t_or(f"lost_reason.{str(v).lower()}", lang, str(v))).astype(
+            "string"
+        )
     leaders = [v for v in label.value_counts().index if v != not_recorded][:top]
     other = _t("plot.lost.other", lang)
     label = label.where(label.isin([*leaders, not_recorded]), other)

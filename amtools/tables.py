@@ -463,9 +463,8 @@ def strengths_list(plan: pd.DataFrame, lang: str = "en") -> HTML:
     rows = plan[plan["kind"].astype(str) == "strength"].sort_values("priority")
     items = []
     for _, row in rows.iterrows():
-        reason = _reason(row, lang)
-        name = kpi_label(str(row["kpi"]), lang)
-        items.append(f"{name}: {reason}" if reason else name)
+        # the engine's reason already names the KPI ("Conversion rate 43% meets target 35%")
+        items.append(_reason(row, lang) or kpi_label(str(row["kpi"]), lang))
     return bullets(items, empty=_t("tbl.no_strengths", lang))
 
 
@@ -474,9 +473,8 @@ def development_list(plan: pd.DataFrame, lang: str = "en") -> HTML:
     rows = plan[plan["kind"].astype(str) == "development"].sort_values("priority")
     items = []
     for _, row in rows.drop_duplicates("kpi").iterrows():
-        reason = _reason(row, lang)
-        name = kpi_label(str(row["kpi"]), lang)
-        items.append(f"{name}: {reason}" if reason else name)
+        # the engine's reason already names the KPI ("Conversion rate 43% meets target 35%")
+        items.append(_reason(row, lang) or kpi_label(str(row["kpi"]), lang))
     return bullets(items, empty=_t("tbl.no_development", lang))
 
 
@@ -501,8 +499,8 @@ def training_plan_table(plan: pd.DataFrame, lang: str = "en") -> HTML:
     rows = rows.assign(
         kpi_text=[kpi_label(str(k), lang) for k in rows["kpi"]],
         skill_text=[
-            _t_or(f"skill.{s}", lang, str(s)) if not _missing(s) else i18n.MISSING
-            for s in rows["skill"]
+            i18n.MISSING if _missing(s) else str(s)
+            for s in rows["skill_ru" if lang == "ru" and "skill_ru" in rows else "skill"]
         ],
         course=rows[course_col],
         reason=[_reason(r, lang) for _, r in rows.iterrows()],
@@ -836,6 +834,9 @@ def totals_vs_targets(
                 target = np.nan
             elif unit in ("currency", "count"):
                 target = float(targets.sum())
+            elif part.loc[part["kpi"] == kpi].groupby("segment")["target"].mean().nunique() > 1:
+                # a mean of different segments' rate targets is no one's target
+                target = np.nan
             else:
                 target = float(targets.mean())
             value = com.get(kpi, np.nan) if scope == "all" else seg.get((scope, kpi), np.nan)
@@ -859,7 +860,8 @@ def totals_vs_targets(
 
 
 def totals_table(totals: pd.DataFrame, lang: str = "en", *, currency: str = "RUB") -> HTML:
-    """Format :func:`totals_vs_targets` as one row per KPI with value/target per scope.
+    """Format :func:`totals_vs_targets`: one row per KPI, one column per scope, each cell the
+    value over "target · attainment" (so three scopes fit an A4-wide page).
 
     Example
     -------
@@ -867,6 +869,7 @@ def totals_table(totals: pd.DataFrame, lang: str = "en", *, currency: str = "RUB
     """
     scopes = [s for s in ("all", "B2B", "B2C") if s in set(totals["scope"])]
     kpis = list(dict.fromkeys(totals["kpi"]))
+    target_word = _t("tbl.col.target", lang)
     records = []
     for kpi in kpis:
         record: dict[str, Any] = {"kpi": kpi_label(kpi, lang)}
@@ -875,28 +878,19 @@ def totals_table(totals: pd.DataFrame, lang: str = "en", *, currency: str = "RUB
             value = hit["value"].iloc[0] if len(hit) else np.nan
             target = hit["target"].iloc[0] if len(hit) else np.nan
             att = hit["attainment"].iloc[0] if len(hit) else np.nan
-            record[f"{scope}_value"] = _value(kpi, value, lang, currency)
-            record[f"{scope}_target"] = _value(kpi, target, lang, currency)
-            record[f"{scope}_att"] = att
+            cell = f"<div>{_esc(_value(kpi, value, lang, currency))}</div>"
+            if not _missing(target):
+                cls = _attainment_class(att)
+                cell += (
+                    f'<div class="amt-muted">{_esc(target_word)} {_esc(_value(kpi, target, lang, currency))}'
+                    f' · <span class="{cls}">{_esc(i18n.fmt_percent(att, lang))}</span></div>'
+                )
+            record[scope] = cell
         records.append(record)
     frame = pd.DataFrame(records)
     headers = {"kpi": _t("tbl.col.kpi", lang)}
-    formatters: dict[str, Callable[[Any], str]] = {}
-    classes: dict[str, Callable[[Any], str]] = {}
-    numeric = []
-    for scope in scopes:
-        name = _t("tbl.scope.all", lang) if scope == "all" else scope
-        headers[f"{scope}_value"] = f"{name}: {_t('tbl.col.value', lang)}"
-        headers[f"{scope}_target"] = f"{name}: {_t('tbl.col.target', lang)}"
-        headers[f"{scope}_att"] = f"{name}: {_t('tbl.col.attainment', lang)}"
-        formatters[f"{scope}_att"] = lambda x: i18n.fmt_percent(x, lang)
-        classes[f"{scope}_att"] = _attainment_class
-        numeric += [f"{scope}_value", f"{scope}_target", f"{scope}_att"]
-    return HTML(
-        html_table(
-            frame, headers=headers, formatters=formatters, cell_classes=classes, numeric=numeric
-        )
-    )
+    headers |= {s: _t("tbl.scope.all", lang) if s == "all" else s for s in scopes}
+    return HTML(html_table(frame, headers=headers, numeric=scopes, raw_html=scopes))
 
 
 def alerts(
@@ -1443,10 +1437,13 @@ def heatmap_frame(
     period: str,
     *,
     value: str = "percentile",
+    max_kpis: int = 16,
 ) -> pd.DataFrame:
     """Input of :func:`amtools.plotting.kpi_heatmap`: label (name), kpi, value; best score first.
 
-    Only KPIs with profile weight are kept; ``value`` is ``"percentile"`` or ``"attainment"``.
+    ``value`` is ``"percentile"`` or ``"attainment"``. To keep the chart legible only KPIs
+    with profile weight and a value for at least half the managers are kept, at most
+    ``max_kpis`` of them (largest mean weight first), in catalogue order.
 
     Example
     -------
@@ -1461,6 +1458,12 @@ def heatmap_frame(
         .astype(str)
         .tolist()
     )
+    n_managers = card["manager_id"].nunique()
+    per_kpi = card.groupby(card["kpi"].astype(str)).agg(
+        filled=(value, lambda v: v.notna().sum()), weight=("weight", "mean")
+    )
+    keep = per_kpi[per_kpi["filled"] >= n_managers / 2].nlargest(max_kpis, "weight").index
+    card = card[card["kpi"].astype(str).isin(keep)]
     names = managers.set_index(managers["manager_id"].astype(str))["name"].astype(str)
     card = card.assign(
         _rank=card["manager_id"]
@@ -1479,33 +1482,39 @@ def heatmap_frame(
 
 
 def segment_series(
-    kpis_segment: pd.DataFrame, kpis_company: pd.DataFrame, kpi: str
+    kpis_segment: pd.DataFrame, kpis_company: pd.DataFrame, kpi: str | Sequence[str]
 ) -> pd.DataFrame:
-    """One KPI per period for each segment plus the company total (``segment == "all"``).
+    """KPI values per period for each segment plus the total (``segment == "all"``).
+
+    ``kpis_company`` may be one team's rows of ``kpis_team`` (any frame with period, kpi,
+    value) and ``kpis_segment`` may be empty.
+
+    Returns
+    -------
+    DataFrame[period, segment, kpi, value]
 
     Example
     -------
     >>> plotting.revenue_trend(segment_series(ctx.kpis_segment, ctx.kpis_company, "sales_volume"))  # doctest: +SKIP
     """
-    seg = kpis_segment[kpis_segment["kpi"].astype(str) == kpi]
-    com = kpis_company[kpis_company["kpi"].astype(str) == kpi]
-    parts = [
+    wanted = [kpi] if isinstance(kpi, str) else list(kpi)
+    seg = kpis_segment[kpis_segment["kpi"].astype(str).isin(wanted)]
+    com = kpis_company[kpis_company["kpi"].astype(str).isin(wanted)]
+    frames = [
         pd.DataFrame(
             {
-                "period": seg["period"].astype(str),
-                "segment": seg["segment"].astype(str),
-                "value": seg["value"],
+                "period": frame["period"].astype(str).to_numpy(),
+                "segment": frame["segment"].astype(str).to_numpy() if label is None else label,
+                "kpi": frame["kpi"].astype(str).to_numpy(),
+                "value": frame["value"].astype("float64").to_numpy(),
             }
-        ),
-        pd.DataFrame(
-            {"period": com["period"].astype(str), "segment": "all", "value": com["value"]}
-        ),
+        )
+        for frame, label in ((seg, None), (com, "all"))
+        if len(frame)
     ]
-    return (
-        pd.concat([p for p in parts if len(p)], ignore_index=True)
-        if any(len(p) for p in parts)
-        else parts[0]
-    )
+    if not frames:
+        return pd.DataFrame(columns=["period", "segment", "kpi", "value"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def segment_targets(scorecard: pd.DataFrame, kpi: str) -> pd.DataFrame:
