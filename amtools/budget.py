@@ -86,7 +86,7 @@ _MARKETING_KINDS = {
     "fixed": ("amount",),
 }
 _SEGMENTS = ("B2B", "B2C")
-_SOURCE = "params/budget.yaml"
+_SOURCE = "budget policy (params/budget.yaml)"
 
 
 @dataclass
@@ -154,7 +154,7 @@ def _unknown_key_error(where: str, key: str, known: list[str]) -> PolicyError:
     close = difflib.get_close_matches(key, known, n=1)
     hint = f" — did you mean {close[0]!r}?" if close else ""
     return PolicyError(
-        f"{_SOURCE}: unknown key {where}{key!r}{hint} Known keys: {', '.join(known)}. "
+        f"{_SOURCE}: unknown key '{where}{key}'{hint} Known keys: {', '.join(known)}. "
         "Fix the spelling or remove the key."
     )
 

@@ -459,7 +459,7 @@ def test_required_horizon_sizes_the_forecast() -> None:
     ("policy", "match"),
     [
         ({"uplfit": 0.1}, r"unknown key 'uplfit'.*did you mean 'uplift'"),
-        ({"bonus": {"shares": 0.2}}, r"unknown key bonus\.'shares'"),
+        ({"bonus": {"shares": 0.2}}, r"unknown key 'bonus\.shares'.*did you mean 'share'"),
         ({"method": "top_down"}, r"needs 'company_target'"),
         ({"method": "top_down", "company_target": 0}, r"'company_target' must be > 0"),
         ({"method": "top_down", "company_target": -5}, r"'company_target' must be > 0"),
