@@ -507,6 +507,7 @@ class RawSource:
     reader : callable reading one raw table by name (returns a DataFrame, all as found).
     decimal_hint : per raw table, the decimal mark suggested by the file (``","`` for ``;`` CSVs).
     meta : metadata stored in the source itself (DuckDB files written by ``save_duckdb``).
+    closer : releases the connection (DuckDB) when loading is done.
     """
 
     description: str
@@ -514,9 +515,16 @@ class RawSource:
     reader: Callable[[str], pd.DataFrame]
     decimal_hint: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    closer: Callable[[], None] | None = None
 
     def read(self, name: str) -> pd.DataFrame:
         return self.reader(name)
+
+    def close(self) -> None:
+        """Release the connection or file handle, if any (load() calls it when done)."""
+        if self.closer is not None:
+            self.closer()
+            self.closer = None
 
 
 def _quick_encoding(raw: bytes) -> str | None:
@@ -684,27 +692,27 @@ def _excel_source(path: Path) -> RawSource:
 def _duckdb_source(path: Path) -> RawSource:
     import duckdb
 
-    # Short-lived read-only connections: DuckDB caches open databases per path within a
-    # process, and a lingering connection would keep serving a file replaced since.
+    # One read-only connection, closed by load() when done: DuckDB caches open databases
+    # per path within a process, and a lingering connection would keep serving a file
+    # that has been replaced since.
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            rows = con.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = 'main' ORDER BY 1"
-            ).fetchall()
-            stored = []
-            if any(r[0] == META_TABLE for r in rows):
-                stored = con.execute(f'SELECT key, value FROM "{META_TABLE}"').fetchall()
+        con = duckdb.connect(str(path), read_only=True)
+        rows = con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' ORDER BY 1"
+        ).fetchall()
+        stored = []
+        if any(r[0] == META_TABLE for r in rows):
+            stored = con.execute(f'SELECT key, value FROM "{META_TABLE}"').fetchall()
     except duckdb.Error as exc:
         raise SourceError(f"cannot open DuckDB file {path}: {exc}") from None
     names = {r[0]: r[0] for r in rows if r[0] != META_TABLE}
     meta = {key: _meta_decode(json.loads(value)) for key, value in stored}
 
     def reader(name: str) -> pd.DataFrame:
-        with duckdb.connect(str(path), read_only=True) as con:
-            return con.execute(f'SELECT * FROM "{names[name]}"').df()
+        return con.execute(f'SELECT * FROM "{names[name]}"').df()
 
-    return RawSource(f"DuckDB database {path}", names, reader, meta=meta)
+    return RawSource(f"DuckDB database {path}", names, reader, meta=meta, closer=con.close)
 
 
 def _sql_source(url: str) -> RawSource:
@@ -870,6 +878,37 @@ def load(
     sep = sep or read_opts.get("sep")
     decimal = decimal or read_opts.get("decimal")
     raw = read_source(source, encoding=encoding, sep=sep)
+    try:
+        tables, problems = _read_tables(raw, spec, decimal)
+    finally:
+        raw.close()
+    tables = _fill_defaults(tables)
+    meta: dict[str, Any] = {"currency": config.DEFAULT_CURRENCY}
+    if isinstance(source, Dataset):
+        meta.update(source.meta)
+    meta.update(raw.meta)
+    if spec is not None:
+        meta["mapping"] = spec.name
+        if spec.currency:
+            meta["currency"] = spec.currency
+    meta["load_problems"] = list(problems)
+    meta["problems"] = list(problems)
+    description = raw.description + (f", mapping {spec.name}" if spec is not None else "")
+    ds = Dataset(tables, source=description, meta=meta)
+    if validate:
+        from .validate import validate as run_checks
+
+        everything = problems + run_checks(ds)
+        if any(p.severity == "error" for p in everything):
+            raise DataValidationError(everything)
+        ds.meta["problems"] = everything
+    return ds
+
+
+def _read_tables(
+    raw: RawSource, spec: Any, decimal: str | None
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Read, map and coerce every table of ``raw`` (see :func:`load`)."""
     problems: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
     if spec is not None:
@@ -908,27 +947,7 @@ def load(
             )
             tables[name] = coerced
             problems += found
-    tables = _fill_defaults(tables)
-    meta: dict[str, Any] = {"currency": config.DEFAULT_CURRENCY}
-    if isinstance(source, Dataset):
-        meta.update(source.meta)
-    meta.update(raw.meta)
-    if spec is not None:
-        meta["mapping"] = spec.name
-        if spec.currency:
-            meta["currency"] = spec.currency
-    meta["load_problems"] = list(problems)
-    meta["problems"] = list(problems)
-    description = raw.description + (f", mapping {spec.name}" if spec is not None else "")
-    ds = Dataset(tables, source=description, meta=meta)
-    if validate:
-        from .validate import validate as run_checks
-
-        everything = problems + run_checks(ds)
-        if any(p.severity == "error" for p in everything):
-            raise DataValidationError(everything)
-        ds.meta["problems"] = everything
-    return ds
+    return tables, problems
 
 
 def _unmatched_problem(unmatched: list[str], description: str) -> Problem:
