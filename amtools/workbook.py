@@ -217,6 +217,8 @@ def _write_table(
             width = max(width, len(shown))
         ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 48)
     ws.freeze_panes = ws.cell(row=2, column=freeze_cols + 1)
+    if len(frame):
+        ws.auto_filter.ref = ws.dimensions
 
 
 def _month_pivot(

@@ -109,6 +109,7 @@ def test_workbook_sheets_sums_and_formats(budget: BudgetPlan, tmp_path: Path) ->
     for ws in wb:
         assert ws.freeze_panes is not None and ws.freeze_panes.endswith("2")
         assert all(cell.font.bold for cell in ws[1])
+        assert ws.auto_filter.ref == ws.dimensions
         for row in ws.iter_rows(min_row=2):
             for cell in row:
                 if isinstance(cell.value, float):
