@@ -420,6 +420,38 @@ def test_freq_scaling_of_yaml_targets():
     assert t[("2026", "churn_rate")] == pytest.approx(1 - 0.9**4)
 
 
+def test_additive_targets_prorated_for_new_hires():
+    managers = pd.DataFrame(
+        {
+            "manager_id": ["old", "new", "later"],
+            "segment": ["B2C"] * 3,
+            # 2026Q3 has 92 days; from 16 August to 30 September are 46 of them
+            "hire_date": pd.to_datetime(["2020-01-01", "2026-08-16", "2026-11-01"]),
+        }
+    )
+    rows = [
+        (m, Q, kpi, 1.0, "ok")
+        for m in ("old", "new", "later")
+        for kpi in ("sales_volume", "conversion_rate")
+    ]
+    rows.append(("new", "2026Q4", "sales_volume", 1.0, "ok"))
+    got = resolve_targets(kpi_frame(rows), managers, targets=TARGETS)
+    t = got.set_index(["manager_id", "period", "kpi"])["target"]
+    assert t[("old", Q, "sales_volume")] == 1000.0
+    assert t[("new", Q, "sales_volume")] == pytest.approx(500.0)  # 1000 x 46 / 92
+    assert t[("later", Q, "sales_volume")] == 0.0  # hired after the period
+    assert t[("new", "2026Q4", "sales_volume")] == 1000.0  # a full quarter later on
+    # ratios are not prorated
+    assert t[("new", Q, "conversion_rate")] == 0.25
+    off = resolve_targets(
+        kpi_frame(rows), managers, targets={**TARGETS, "prorate_new_hires": False}
+    )
+    assert (
+        off.set_index(["manager_id", "period", "kpi"])["target"][("new", Q, "sales_volume")]
+        == 1000.0
+    )
+
+
 def test_targets_table_not_scaled_and_validated():
     kpis = kpi_frame([("m1", "2026", "sales_volume", 1.0, "ok")])
     table = pd.DataFrame(

@@ -95,7 +95,7 @@ SCORES_COLUMNS = [
 _KPI_FRAME_COLUMNS = ("manager_id", "period", "kpi", "value", "status")
 _MONTHS = {"M": 1, "Q": 3, "Y": 12, "A": 12}
 _SCALINGS = ("additive", "survival", "hazard")
-_TARGET_KEYS = ("base_freq", "scaling", "defaults", "teams", "managers")
+_TARGET_KEYS = ("base_freq", "scaling", "prorate_new_hires", "defaults", "teams", "managers")
 
 
 # --------------------------------------------------------------------------- registry
@@ -281,6 +281,25 @@ def _scaling_of(targets: Mapping[str, Any]) -> dict[str, str]:
     return kinds
 
 
+def _tenure_share(frame: pd.DataFrame) -> pd.Series:
+    """Share of each row's period after the manager's hire date (1.0 when unknown)."""
+    labels = frame["period"].drop_duplicates()
+    bounds = {label: parse_period(label) for label in labels}
+    start = (
+        frame["period"].map({k: p.start_time for k, p in bounds.items()}).astype("datetime64[ns]")
+    )
+    end = (
+        frame["period"]
+        .map({k: p.end_time.normalize() for k, p in bounds.items()})
+        .astype("datetime64[ns]")
+    )
+    hired = pd.to_datetime(frame["hire_date"], errors="coerce").astype("datetime64[ns]")
+    first_day = hired.where(hired > start, start)
+    days = (end - start).dt.days + 1
+    share = ((end - first_day).dt.days + 1).clip(lower=0) / days
+    return share.fillna(1.0).clip(0.0, 1.0).astype("float64")
+
+
 def _scale(target: pd.Series, kind: pd.Series, factor: pd.Series) -> pd.Series:
     """Convert base-frequency targets to the period's length (``factor`` = months / base)."""
     out = target.copy()
@@ -376,7 +395,9 @@ def resolve_targets(
     declared under ``targets["scaling"]``: ``additive`` KPIs (sums and counts) scale with the
     number of months, ``survival`` rates (retention) as ``t ** k`` and ``hazard`` rates (churn)
     as ``1 - (1 - t) ** k``, ``k`` = months / base months; every other KPI (ratios, averages,
-    medians, scores) keeps its target.
+    medians, scores) keeps its target. Unless ``targets["prorate_new_hires"]`` is false,
+    additive YAML targets of a manager hired during the period are cut to the share of the
+    period's days from the hire date on (``managers.hire_date``).
 
     Parameters
     ----------
@@ -452,6 +473,9 @@ def resolve_targets(
     factor = frame["period"].map(months).astype("float64") / _MONTHS[base_freq]
     kind = frame["kpi"].map(kinds).astype("string").fillna("")
     target = _scale(target, kind, factor)
+    if targets.get("prorate_new_hires", True):
+        additive = (kind == "additive").to_numpy()
+        target[additive] = target[additive] * _tenure_share(frame)[additive]
 
     if targets_table is not None and len(targets_table):
         table = _targets_table(targets_table)
@@ -568,11 +592,17 @@ def _managers(managers: pd.DataFrame) -> pd.DataFrame:
             ]
         )
     team = managers["team"] if "team" in managers else pd.Series(pd.NA, index=managers.index)
+    hired = (
+        managers["hire_date"]
+        if "hire_date" in managers
+        else pd.Series(pd.NaT, index=managers.index)
+    )
     info = pd.DataFrame(
         {
             "manager_id": managers["manager_id"].astype("string"),
             "segment": managers["segment"].astype("string"),
             "team": team.astype("string"),
+            "hire_date": pd.to_datetime(hired, errors="coerce").astype("datetime64[ns]"),
         }
     )
     return info.drop_duplicates("manager_id")
