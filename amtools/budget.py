@@ -127,6 +127,35 @@ class BudgetPlan:
         """Scenario names in summary order."""
         return [str(s) for s in self.summary["scenario"]]
 
+    def segment_summary(self) -> pd.DataFrame:
+        """Summary per scenario and segment (B2B vs B2C), same columns as :attr:`summary`.
+
+        Costs not tied to a segment (``other.fixed_month``) form a row with an empty segment,
+        so each scenario's rows add up to its line in :attr:`summary`.
+
+        Example
+        -------
+        >>> budget.segment_summary().query("scenario == 'base'")  # doctest: +SKIP
+        """
+        keys = ["scenario", "segment"]
+        rev = self.revenue.groupby(keys, dropna=False)["revenue"].sum()
+        cats = self.costs.pivot_table(
+            index=keys, columns="category", values="amount", aggfunc="sum", dropna=False
+        )
+        out = cats.reindex(columns=list(COST_CATEGORIES)).join(rev, how="outer").fillna(0.0)
+        out = out.reset_index()
+        order = {name: i for i, name in enumerate(self.scenarios)}
+        out = out.sort_values(
+            ["scenario", "segment"],
+            key=lambda c: c.map(order) if c.name == "scenario" else c,
+            na_position="last",
+        ).reset_index(drop=True)
+        out["costs"] = out[list(COST_CATEGORIES)].sum(axis=1)
+        out["margin"] = out["revenue"] - out["costs"]
+        out["margin_pct"] = (out["margin"] / out["revenue"]).where(out["revenue"] > 0)
+        cols = ["scenario", "segment", "revenue", *COST_CATEGORIES, "costs", "margin", "margin_pct"]
+        return out[cols]
+
     def quota_rollup(self, level: str = "team") -> pd.DataFrame:
         """Monthly quotas summed to ``level`` (manager, team, segment or company).
 

@@ -22,6 +22,7 @@ __all__ = ["write_budget_workbook", "currency_format", "SHEETS"]
 
 SHEETS = (
     "summary",
+    "segments",
     "revenue",
     "quotas",
     "costs",
@@ -35,6 +36,7 @@ SHEETS = (
 _LABELS: dict[str, dict[str, str]] = {
     "en": {
         "summary": "Summary",
+        "segments": "By segment",
         "revenue": "Revenue plan",
         "quotas": "Quotas",
         "costs": "Costs",
@@ -88,6 +90,7 @@ _LABELS: dict[str, dict[str, str]] = {
     },
     "ru": {
         "summary": "Итоги",
+        "segments": "По сегментам",
         "revenue": "План выручки",
         "quotas": "Квоты",
         "costs": "Затраты",
@@ -268,7 +271,7 @@ def write_budget_workbook(
 ) -> Path:
     """Write ``plan`` to an Excel workbook, atomically (temp file + rename).
 
-    Sheets: Summary (one row per scenario), Revenue plan (quotas by month for every manager
+    Sheets: Summary (one row per scenario), By segment (B2B vs B2C), Revenue plan (quotas by month for every manager
     with team, segment and company subtotals), Quotas (annual and monthly per manager),
     Costs (scenario x category x segment by month), Bonus pool (attainment, score and bonus
     per manager and scenario), Scenarios (revenue, costs and margin by month), Assumptions,
@@ -315,6 +318,19 @@ def write_budget_workbook(
     headers += [lab["costs_col"], lab["margin"], lab["margin_pct"]]
     formats = dict.fromkeys(summary_cols[1:-1], money) | {"margin_pct": _PERCENT}
     _write_table(ws, summary, headers, formats)
+
+    segments = plan.segment_summary()
+    segments["scenario"] = [_scenario_label(x, lab) for x in segments["scenario"]]
+    segments["segment"] = (
+        segments["segment"].astype("object").where(segments["segment"].notna(), lab["unallocated"])
+    )
+    _write_table(
+        wb.create_sheet(lab["segments"]),
+        segments,
+        [headers[0], lab["segment"], *headers[1:]],
+        formats,
+        freeze_cols=2,
+    )
 
     revenue = _revenue_view(plan, months, lab)
     headers = [lab["level"], lab["segment"], lab["team"], lab["manager_id"], *months, lab["total"]]

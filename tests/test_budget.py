@@ -398,6 +398,22 @@ def test_marketing_kinds_and_other_costs(ds: Dataset, fc: pd.DataFrame) -> None:
     assert fixed.groupby("scenario")["amount"].sum().unique().tolist() == pytest.approx([600_000.0])
 
 
+def test_segment_summary_adds_up_to_summary(ds: Dataset, fc: pd.DataFrame) -> None:
+    pol = {"other": {"fixed_month": 10_000}}
+    b = plan(fc, ds, policy=pol)
+    seg = b.segment_summary()
+    # Per scenario: B2B, B2C and the unallocated fixed costs (empty segment).
+    assert len(seg) == 3 * len(b.scenarios)
+    totals = seg.groupby("scenario", sort=False)[["revenue", "costs", "margin"]].sum()
+    expected = b.summary.set_index("scenario")[["revenue", "costs", "margin"]]
+    assert totals.loc[expected.index].to_numpy() == pytest.approx(expected.to_numpy())
+    base = seg[seg["scenario"] == "base"].set_index("segment", drop=False)
+    # base revenue: B2B (125k + 375k) x 12 = 6M, B2C 200k x 12 = 2.4M
+    assert base.loc["B2B", "revenue"] == pytest.approx(6_000_000.0)
+    assert base.loc["B2C", "revenue"] == pytest.approx(2_400_000.0)
+    assert base["segment"].isna().sum() == 1
+
+
 def test_cost_of_sales_without_cost_data(fc: pd.DataFrame) -> None:
     deals = make_deals().assign(cost=np.nan)
     with pytest.raises(PolicyError, match=r"deals\.cost.*default_ratio"):

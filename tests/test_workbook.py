@@ -30,6 +30,7 @@ def test_workbook_sheets_sums_and_formats(budget: BudgetPlan, tmp_path: Path) ->
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == [
         "Summary",
+        "By segment",
         "Revenue plan",
         "Quotas",
         "Costs",
@@ -53,6 +54,17 @@ def test_workbook_sheets_sums_and_formats(budget: BudgetPlan, tmp_path: Path) ->
     assert ws.cell(row=2, column=len(header)).number_format == "0.0%"
     assert ws.freeze_panes == "B2"
     assert ws["A1"].font.bold
+
+    # By segment: each scenario's segment rows add up to its summary line.
+    header, *body = _rows(wb["By segment"])
+    assert header[:3] == ("Scenario", "Segment", "Revenue")
+    for name in budget.scenarios:
+        rows = [r for r in body if r[0] == name]
+        assert {r[1] for r in rows} == {"B2B", "B2C"}
+        assert sum(r[2] for r in rows) == pytest.approx(summary.loc[name, "revenue"])
+        assert sum(r[header.index("Margin")] for r in rows) == pytest.approx(
+            summary.loc[name, "margin"]
+        )
 
     # Revenue plan: manager rows add up to the total quota; the company row holds it too.
     ws = wb["Revenue plan"]
