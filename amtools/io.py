@@ -442,7 +442,12 @@ def _coerce_column(
 ) -> tuple[pd.Series, pd.Series, str | None]:
     kind = column.kind
     if kind in ("id", "text", "category"):
-        return _to_text(raw), pd.Series(False, index=raw.index), None
+        text = _to_text(raw)
+        if column.allowed:
+            # "Won", "WON" -> "won", "b2b" -> "B2B": only the case differs, nothing is guessed.
+            canonical = {v.lower(): v for v in column.allowed}
+            text = text.str.lower().map(canonical).astype("string").fillna(text)
+        return text, pd.Series(False, index=raw.index), None
     if kind == "float":
         values, bad = parse_numbers(raw, decimal=decimal, hint=hint)
         return values, bad, None

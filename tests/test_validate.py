@@ -112,10 +112,10 @@ def test_missing_values_in_non_nullable_columns():
 
 
 def test_unknown_category_values():
-    deals = with_column("deals", "stage", ["Won", "lost", "in progress"])
+    deals = with_column("deals", "stage", ["closed", "lost", "in progress"])
     p = only(validate(dataset(deals=deals)), "unknown_value")
     assert (p.table, p.column, p.count, p.examples) == ("deals", "stage", 2, ("D1", "D3"))
-    assert "'Won'" in p.message and "'in progress'" in p.message
+    assert "'closed'" in p.message and "'in progress'" in p.message
     assert "values: {stage:" in p.fix
     clients = with_column("clients", "segment", ["B2B", "retail"])
     assert only(validate(dataset(clients=clients)), "unknown_value").column == "segment"
@@ -137,6 +137,16 @@ def test_unknown_category_values():
         }
     )
     assert only(validate(dataset(proposals=proposals)), "unknown_value").table == "proposals"
+
+
+def test_category_case_is_normalised_at_load():
+    # Only the case differs: "Won" -> "won", "b2c" -> "B2C"; nothing else is guessed.
+    deals = with_column("deals", "stage", ["Won", "LOST", "open"])
+    managers = with_column("managers", "segment", ["b2b", "B2C"])
+    ds = dataset(deals=deals, managers=managers)
+    assert ds.deals["stage"].tolist() == ["won", "lost", "open"]
+    assert ds.managers["segment"].tolist() == ["B2B", "B2C"]
+    assert validate(ds) == []
 
 
 def test_duplicate_keys():
@@ -304,7 +314,7 @@ def test_load_raises_with_every_problem_and_keeps_warnings_otherwise():
 def test_format_problems_groups_by_table_errors_first():
     deals = with_column("deals", "client_id", ["C1", "C2", None])
     deals = deals.assign(amount=[100.0, -1.0, 70.0])
-    managers = with_column("managers", "segment", ["B2B", "b2c"])
+    managers = with_column("managers", "segment", ["B2B", "retail"])
     problems = validate(dataset(deals=deals, managers=managers))
     report = format_problems(problems)
     lines = report.splitlines()
