@@ -839,3 +839,35 @@ def test_rollup_sums_equal_manager_sums(tiny: Dataset, kq: pd.DataFrame) -> None
         for p in PERIODS:
             total = kq[(kq["kpi"] == kpi) & (kq["period"] == p)]["value"].sum()
             assert val(c, "all", p, kpi) == pytest.approx(total), (kpi, p)
+
+
+def test_client_shared_by_two_managers_counts_once_each(tiny: Dataset) -> None:
+    # D5 (C4, M2, Q1) is re-booked under M1 too: C4 now has Q1 won deals from both managers
+    deals = tiny["deals"]
+    extra = deals[deals["deal_id"] == "D5"].assign(deal_id="D5b", manager_id="M1")
+    ds = tiny.replace(deals=pd.concat([deals, extra], ignore_index=True))
+    k = compute(ds, "Q", PERIODS)
+    # M1 Q1 margin: 1200 + (100 - 50) = 1250 over clients C1, C3, C4 -> 416.67
+    assert val(k, "M1", "2025Q1", "margin_per_client") == pytest.approx(1250 / 3)
+    # M2 still counts C4 once: 50 / 1
+    assert val(k, "M2", "2025Q1", "margin_per_client") == pytest.approx(50)
+    # company: distinct clients C1, C3, C4 -> (1250 + 50) / 3
+    c = compute(ds, "Q", PERIODS, level="company")
+    assert val(c, "all", "2025Q1", "margin_per_client") == pytest.approx(1300 / 3)
+
+
+def test_demo_data_every_kpi_has_a_value_or_a_reason() -> None:
+    datasets = pytest.importorskip("amtools.datasets")
+    ds = datasets.make_demo(seed=1, n_managers=6, end="2026-10-01", years=2)
+    k = compute(ds, "Q")
+    assert k["period"].nunique() == 8
+    assert (k["reason"].notna() == (k["status"] == "not_available")).all()
+    assert k.loc[k["status"] != "not_available", "value"].notna().all()
+    # every KPI is computed for at least one manager-quarter on the demo data
+    has_value = k[k["status"] != "not_available"].groupby("kpi").size()
+    assert set(has_value.index) == set(KPIS)
+    # company roll-up: sums equal manager sums
+    c = compute(ds, "Q", level="company")
+    sv = k[k["kpi"] == "sales_volume"].groupby("period")["value"].sum()
+    csv = c[c["kpi"] == "sales_volume"].set_index("period")["value"]
+    pd.testing.assert_series_equal(sv, csv, check_names=False)

@@ -55,7 +55,27 @@ def as_datetime(df: pd.DataFrame, table: str, column: str) -> np.ndarray:
             ) from None
         if isinstance(s.dtype, pd.DatetimeTZDtype):
             s = s.dt.tz_localize(None)
-    return s.to_numpy()
+    return s.to_numpy().astype("datetime64[ns]", copy=False)
+
+
+def codes_in(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """Positions of ``values`` in ``index`` (-1 where absent or empty), via factorisation."""
+    codes, uniques = pd.factorize(values)
+    if len(uniques) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    pos = index.get_indexer(pd.Index(uniques).astype(index.dtype)).astype(np.int64)
+    # code -1 (empty) picks the appended -1: one gather instead of a where
+    return np.append(pos, -1)[codes]
+
+
+def _min_max_months(values: np.ndarray) -> np.ndarray | None:
+    """[first, last] month index of the non-missing dates, or None."""
+    ns = values.view(np.int64)
+    present = ns[ns != _NAT]
+    if not len(present):
+        return None
+    lo, hi = present.min(), present.max()
+    return month_index(np.array([lo, hi], dtype="datetime64[ns]"))
 
 
 def month_index(values: np.ndarray) -> np.ndarray:
@@ -105,6 +125,8 @@ class Context:
         self.k = _MONTHS_PER[freq]
         self.level = level
         self.params = params
+        self._mgr_cache: dict[tuple[str, str, int], np.ndarray] = {}
+        self.cache: dict[str, Any] = {}
 
         managers = ds["managers"]
         self.mgr_index = pd.Index(managers["manager_id"].astype("string"))
@@ -157,9 +179,14 @@ class Context:
         return pd.Period(ts, freq=self.pfreq)
 
     def _event_months(self) -> list[np.ndarray]:
+        """Month ranges of the dated events that define the reporting window.
+
+        Dates that describe history rather than activity in the window (deal creation,
+        proposal sending for old deals, contacts back-filled at acquisition) are left out,
+        so a 2023 deal created in 2022 does not open an empty 2022 period.
+        """
         spans = {
-            "deals": ("created_date", "closed_date"),
-            "proposals": ("sent_date",),
+            "deals": ("closed_date",),
             "activities": ("date",),
             "requests": ("opened_at",),
             "surveys": ("date",),
@@ -168,7 +195,6 @@ class Context:
             "compliance": ("date",),
             "product_ideas": ("date",),
             "trainings": ("date",),
-            "contacts": ("added_date",),
         }
         out = []
         for table, cols in spans.items():
@@ -177,10 +203,13 @@ class Context:
                 continue
             for c in cols:
                 if c in df:
-                    m = month_index(as_datetime(df, table, c))
-                    m = m[m != _NAT]
-                    if len(m):
-                        out.append(np.array([m.min(), m.max()]))
+                    m = _min_max_months(self.dates(table, c))
+                    if m is not None:
+                        out.append(m)
+        if not out and "created_date" in self.ds["deals"]:
+            m = _min_max_months(self.dates("deals", "created_date"))
+            if m is not None:
+                out.append(m)
         return out
 
     def _build_periods(self, periods: Any) -> None:
@@ -246,26 +275,53 @@ class Context:
         ]
         self.start = np.array(starts, dtype="datetime64[ns]")  # start[i+1] = exclusive end of i
 
+    def dates(self, table: str, column: str) -> np.ndarray:
+        """``table.column`` as datetime64 (cached: several KPIs read the same dates)."""
+        key = f"dates:{table}.{column}"
+        if key not in self.cache:
+            self.cache[key] = as_datetime(self.ds[table], table, column)
+        return self.cache[key]
+
+    def periods_of(self, table: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """Relative period codes of ``table.column`` and the in-range mask (cached)."""
+        key = f"periods:{table}.{column}"
+        if key not in self.cache:
+            self.cache[key] = self.rel_codes(self.dates(table, column))
+        per, ok = self.cache[key]
+        return per, ok.copy()
+
     def rel_codes(self, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Relative period codes of dates and the mask of dates inside the period range."""
-        m = month_index(dates)
-        code = self.code_of_months(m) - self.c0
-        ok = (m != _NAT) & (code >= 0) & (code < self.n_per)
+        """Relative period codes of dates and the mask of dates inside the period range.
+
+        A binary search over the period starts: any time of day stays inside its own day,
+        so a timestamp late on a period's last day belongs to that period. Dates before the
+        range get -1, after it ``n_per``; missing dates -1.
+        """
+        ns = np.asarray(dates).astype("datetime64[ns]", copy=False).view(np.int64)
+        code = np.searchsorted(self.start.view(np.int64), ns, side="right").astype(np.int64) - 1
+        ok = (code >= 0) & (code < self.n_per) & (ns != _NAT)
+        code[ns == _NAT] = -1
         return code, ok
 
     # -- managers and groups ---------------------------------------------------------
     def mgr_codes(self, df: pd.DataFrame, table: str, column: str = "manager_id") -> np.ndarray:
-        """Positions of ``df[column]`` in the managers table; unknown ids are an error."""
-        ids = df[column]
-        codes = self.mgr_index.get_indexer(ids)
+        """Positions of ``df[column]`` in the managers table; unknown ids are an error.
+
+        Factorising first keeps this fast on millions of rows: only the distinct ids are
+        looked up in the managers index.
+        """
+        key = (table, column, id(df))
+        cached = self._mgr_cache.get(key)
+        if cached is not None:
+            return cached
+        codes = codes_in(self.mgr_index, df[column])
         bad = codes < 0
         if bad.any():
-            vals = pd.Series(ids[bad]).astype("string")
-            missing = vals.isna()
+            vals = df[column][bad].astype("string")
             ex = tuple(vals.dropna().unique()[:5].tolist())
             msg = (
                 f"{int(bad.sum())} row(s) with an empty {column}"
-                if missing.all()
+                if vals.isna().all()
                 else f"{column} values not in managers.manager_id"
             )
             raise DataValidationError(
@@ -282,7 +338,8 @@ class Context:
                     )
                 ]
             )
-        return codes.astype(np.int64)
+        self._mgr_cache[key] = codes
+        return codes
 
     @property
     def size(self) -> int:
@@ -298,20 +355,62 @@ class Context:
         return np.bincount(keys, weights=weights, minlength=self.size)
 
     def median(self, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Median of pooled values per cell (NaN where none)."""
+        """Median of pooled values per cell (NaN where none).
+
+        Whole-number values with a modest range (days of a sales cycle) use a counting
+        median: one bincount over cell x value and a binary search, linear in the rows.
+        Other values fall back to a pandas groupby median.
+        """
         out = np.full(self.size, np.nan)
-        if len(keys):
-            med = pd.Series(values).groupby(keys).median()
-            out[med.index.to_numpy()] = med.to_numpy()
+        if not len(keys):
+            return out
+        lo, hi = float(values.min()), float(values.max())
+        width = hi - lo + 1
+        if width * self.size <= 5e7 and bool(np.all(values == np.floor(values))):
+            w = int(width)
+            offs = (values - lo).astype(np.int64)
+            counts = np.bincount(keys * w + offs, minlength=self.size * w)
+            cum = np.cumsum(counts)
+            n = counts.reshape(self.size, w).sum(axis=1)
+            has = np.flatnonzero(n > 0)
+            base = np.where(has > 0, cum[np.maximum(has * w - 1, 0)], 0)
+            lower = np.searchsorted(cum, base + (n[has] - 1) // 2, side="right") - has * w
+            upper = np.searchsorted(cum, base + n[has] // 2, side="right") - has * w
+            out[has] = lo + (lower + upper) / 2
+            return out
+        med = pd.Series(values).groupby(keys).median()
+        out[med.index.to_numpy()] = med.to_numpy()
         return out
 
-    def distinct(self, keys: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Number of distinct ``items`` per cell."""
+    def distinct(self, keys: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarray:
+        """Number of distinct ``items`` (dense codes 0..n_items-1) per cell.
+
+        Items are mostly seen by one group per period (a client served by one manager), so
+        the min and max group of each item x period pair are recorded with ``ufunc.at``;
+        pairs seen by several groups (rare) are counted exactly with ``np.unique``.
+        """
+        counts = np.zeros(self.size)
         if not len(keys):
-            return np.zeros(self.size)
-        width = int(items.max()) + 1
-        pairs = np.unique(keys * width + items)
-        return np.bincount(pairs // width, minlength=self.size).astype(np.float64)
+            return counts
+        n_per = self.n_per
+        per = keys % n_per
+        grp = keys // n_per
+        pair = items * n_per + per
+        big = np.iinfo(np.int64).max
+        gmin = np.full(n_items * n_per, big, dtype=np.int64)
+        gmax = np.full(n_items * n_per, -1, dtype=np.int64)
+        np.minimum.at(gmin, pair, grp)
+        np.maximum.at(gmax, pair, grp)
+        seen = np.flatnonzero(gmin != big)
+        single = seen[gmin[seen] == gmax[seen]]
+        counts += np.bincount(gmin[single] * n_per + single % n_per, minlength=self.size)
+        multi = np.zeros(n_items * n_per, dtype=bool)
+        multi[seen[gmin[seen] != gmax[seen]]] = True
+        if multi.any():
+            m = multi[pair]
+            uniq = np.unique(keys[m] * n_items + items[m])
+            counts += np.bincount(uniq // n_items, minlength=self.size)
+        return counts
 
     def group_has(self, mgr_mask: np.ndarray) -> np.ndarray:
         """Per cell: the group has at least one manager in ``mgr_mask``."""

@@ -12,7 +12,7 @@ from scipy import stats
 from ..dataset import Dataset
 from ..errors import ParameterError
 from ..params import read_params
-from ._engine import Context, Result, as_datetime, assemble
+from ._engine import Context, Result, assemble, codes_in
 from .registry import KPIS
 
 __all__ = ["compute", "DEFAULT_PARAMS", "kpi_params"]
@@ -76,8 +76,24 @@ def kpi_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 
 
+_BIG = np.iinfo(np.int64).max
+_NAT_I = np.iinfo(np.int64).min
+
+
+def _min_at(size: int, index: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Minimum of ``values`` per dense code ``index`` (``_BIG`` where none), via ufunc.at."""
+    out = np.full(size, _BIG, dtype=np.int64)
+    np.minimum.at(out, index, values)
+    return out
+
+
 def _has_values(df: pd.DataFrame | None, column: str) -> bool:
     return df is not None and column in df and bool(df[column].notna().any())
+
+
+def _equals(values: pd.Series, text: str) -> np.ndarray:
+    """Vectorised ``values == text`` as a numpy bool array (missing -> False)."""
+    return (values == text).to_numpy(dtype=bool, na_value=False)
 
 
 def _bool(df: pd.DataFrame, column: str) -> np.ndarray:
@@ -86,32 +102,47 @@ def _bool(df: pd.DataFrame, column: str) -> np.ndarray:
 
 
 class _Prep:
-    """Arrays shared by several KPIs, computed once per call."""
+    """Arrays shared by several KPIs, computed once per call.
+
+    Most deal KPIs read only won deals with a close date, so their columns are extracted
+    once into compact ``w_*`` arrays (one pass over the deals table per column).
+    """
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         ds = ctx.ds
         deals = ds["deals"]
         self.deals = deals
-        stage = deals["stage"].astype("string").to_numpy(dtype=object, na_value="")
-        self.won = stage == "won"
-        self.lost = stage == "lost"
-        self.d_mgr = ctx.mgr_codes(deals, "deals")
-        self.amount = deals["amount"].to_numpy(dtype=np.float64, na_value=np.nan)
-        self.closed = (
-            as_datetime(deals, "deals", "closed_date")
-            if "closed_date" in deals
-            else np.full(len(deals), np.datetime64("NaT"), dtype="datetime64[ns]")
-        )
-        self.c_per, self.c_ok = ctx.rel_codes(self.closed)
-        # closed in range, won / lost
-        self.won_in = self.won & self.c_ok
-        self.won_keys = ctx.keys(self.d_mgr[self.won_in], self.c_per[self.won_in])
+        won = _equals(deals["stage"], "won")
+        lost = _equals(deals["stage"], "lost")
+        d_mgr = ctx.mgr_codes(deals, "deals")
+        if "closed_date" in deals:
+            closed = ctx.dates("deals", "closed_date")
+            c_per, c_ok = ctx.periods_of("deals", "closed_date")
+        else:
+            closed = np.full(len(deals), np.datetime64("NaT"), dtype="datetime64[ns]")
+            c_per, c_ok = ctx.rel_codes(closed)
+        closed_ns = closed.view(np.int64)
         # client codes by client_id inside deals (independent of the clients table)
-        cid = deals["client_id"].astype("string")
-        codes, uniq = pd.factorize(cid)
-        self.d_client = codes.astype(np.int64)  # -1 where empty
-        self.deal_client_ids = uniq
+        codes, uniq = pd.factorize(deals["client_id"])
+        self.n_dc = len(uniq)
+
+        # won deals with a close date (in or out of the reporting range)
+        w = np.flatnonzero(won & (closed_ns != _NAT_I))
+        self.w = w
+        self.w_mgr = d_mgr[w]
+        self.w_client = codes[w].astype(np.int64)  # -1 where the client is empty
+        self.w_closed = closed_ns[w]
+        self.w_per = c_per[w]
+        self.w_ok = c_ok[w]
+        self.w_amt = deals["amount"].to_numpy(dtype=np.float64, na_value=np.nan)[w]
+        self.won_keys = ctx.keys(self.w_mgr[self.w_ok], self.w_per[self.w_ok])
+        self.won_amt = self.w_amt[self.w_ok]
+        lost_in = np.flatnonzero(lost & c_ok)
+        self.lost_keys = ctx.keys(d_mgr[lost_in], c_per[lost_in])
+        # first won close per deal client, as int64 ns (_BIG where none)
+        has_client = self.w_client >= 0
+        self.first_won_dc = _min_at(self.n_dc, self.w_client[has_client], self.w_closed[has_client])
 
         clients = ds.get("clients")
         self.clients = clients
@@ -119,47 +150,43 @@ class _Prep:
             self.cl_index = pd.Index(clients["client_id"].astype("string"))
             self.cl_mgr = ctx.mgr_codes(clients, "clients")
             n_cl = len(clients)
-            # map deal client codes onto clients-table positions
-            pos_of_code = self.cl_index.get_indexer(pd.Index(uniq))
-            self.d_cl = np.where(self.d_client >= 0, pos_of_code[np.maximum(self.d_client, 0)], -1)
+            # deal client codes -> clients-table positions (-1 when not in the clients table)
+            pos_of_code = (
+                self.cl_index.get_indexer(pd.Index(uniq).astype("string")).astype(np.int64)
+                if len(uniq)
+                else np.zeros(0, dtype=np.int64)
+            )
+            self.w_cl = np.append(pos_of_code, -1)[self.w_client]
             acq = (
-                as_datetime(clients, "clients", "acquired_date")
+                ctx.dates("clients", "acquired_date")
                 if "acquired_date" in clients
                 else np.full(n_cl, np.datetime64("NaT"), dtype="datetime64[ns]")
             )
-            acq = acq.astype("datetime64[ns]")
-            first_won = self._first_won_by_client(n_cl)
-            self.cl_acq = np.where(np.isnat(acq), first_won, acq)
-            churn = (
-                as_datetime(clients, "clients", "churned_date")
+            first_won = np.full(n_cl, _BIG, dtype=np.int64)
+            known = pos_of_code >= 0
+            np.minimum.at(first_won, pos_of_code[known], self.first_won_dc[known])
+            first_won_dt = np.where(first_won == _BIG, _NAT_I, first_won).view("datetime64[ns]")
+            self.cl_acq = np.where(np.isnat(acq), first_won_dt, acq)
+            self.cl_churn = (
+                ctx.dates("clients", "churned_date")
                 if "churned_date" in clients
                 else np.full(n_cl, np.datetime64("NaT"), dtype="datetime64[ns]")
             )
-            self.cl_churn = churn.astype("datetime64[ns]")
             self.cl_react = self._reactivation(n_cl)
 
-    def _first_won_by_client(self, n_cl: int) -> np.ndarray:
-        sel = self.won & (self.d_cl >= 0) & ~np.isnat(self.closed)
-        out = np.full(n_cl, np.datetime64("NaT"), dtype="datetime64[ns]")
-        if sel.any():
-            first = pd.Series(self.closed[sel]).groupby(self.d_cl[sel]).min()
-            out[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
-        return out
+    def won_column(self, column: str) -> np.ndarray:
+        """A float column of the deals table restricted to the won, dated deals."""
+        return self.deals[column].to_numpy(dtype=np.float64, na_value=np.nan)[self.w]
 
     def _reactivation(self, n_cl: int) -> np.ndarray:
         """First won deal strictly after the client's churn date (a win-back), else NaT."""
-        out = np.full(n_cl, np.datetime64("NaT"), dtype="datetime64[ns]")
-        sel = self.won & (self.d_cl >= 0) & ~np.isnat(self.closed)
-        if not sel.any():
-            return out
-        cl = self.d_cl[sel]
-        closed = self.closed[sel].astype("datetime64[ns]")
-        churn = self.cl_churn[cl]
-        after = ~np.isnat(churn) & (closed > churn)
-        if after.any():
-            first = pd.Series(closed[after]).groupby(cl[after]).min()
-            out[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
-        return out
+        sel = self.w_cl >= 0
+        cl = self.w_cl[sel]
+        closed = self.w_closed[sel]
+        churn = self.cl_churn.view(np.int64)[cl]
+        after = (churn != _NAT_I) & (closed > churn)
+        first = _min_at(n_cl, cl[after], closed[after])
+        return np.where(first == _BIG, _NAT_I, first).view("datetime64[ns]")
 
     def active_at(self, t: np.datetime64) -> np.ndarray:
         """Clients active at instant ``t`` (acquired before it, not churned or won back since)."""
@@ -189,31 +216,32 @@ def _needs(ctx: Context, kpi_id: str, prep: _Prep) -> str | None:
 
 def _sales_volume(ctx: Context, p: _Prep) -> Result:
     keys = p.won_keys
-    return ctx.count_result(ctx.total(keys, p.amount[p.won_in]), n=ctx.total(keys))
+    return ctx.count_result(ctx.total(keys, p.won_amt), n=ctx.total(keys))
 
 
 def _revenue_growth_existing(ctx: Context, p: _Prep) -> Result:
     lag = {"M": 12, "Q": 4, "Y": 1}[ctx.freq] if ctx.params["comparison"] == "year_ago" else 1
-    sel = p.won & ~np.isnat(p.closed) & (p.d_cl >= 0)
-    cl = p.d_cl[sel]
-    per = p.c_per[sel]  # relative code, may be outside range
-    amt = p.amount[sel]
-    acq = p.cl_acq[cl]
+    sel = p.w_cl >= 0
+    cl = p.w_cl[sel]
+    per = p.w_per[sel]  # relative code: -1 before the range, n_per after it
+    amt = p.w_amt[sel]
+    acq = p.cl_acq.view(np.int64)[cl]
     grp = ctx.grp[p.cl_mgr[cl]]
     n_per = ctx.n_per
-    starts = ctx.start  # start[i] for i in 0..n_per
+    starts = ctx.start.view(np.int64)  # start[i] for i in 0..n_per
+    known = acq != _NAT_I
     # current period: deals in period q from clients acquired before q's start
-    cur_ok = (per >= 0) & (per < n_per)
-    cur_ok[cur_ok] &= ~np.isnat(acq[cur_ok]) & (acq[cur_ok] < starts[per[cur_ok]])
+    cur_ok = known & (per >= 0) & (per < n_per)
+    cur_ok[cur_ok] &= acq[cur_ok] < starts[per[cur_ok]]
     cur = np.bincount(grp[cur_ok] * n_per + per[cur_ok], weights=amt[cur_ok], minlength=ctx.size)
-    # comparison: deals in period q contribute to period q + lag when the client was acquired
+    # comparison: deals in period q count for period q + lag when the client was acquired
     # before the start of q + lag (the "existing clients" of that later period)
     tgt = per + lag
-    cmp_ok = (tgt >= 0) & (tgt < n_per) & (per >= 0)
-    cmp_ok[cmp_ok] &= ~np.isnat(acq[cmp_ok]) & (acq[cmp_ok] < starts[tgt[cmp_ok]])
+    cmp_ok = known & (per >= 0) & (tgt < n_per)
+    cmp_ok[cmp_ok] &= acq[cmp_ok] < starts[tgt[cmp_ok]]
     cmp_keys = grp[cmp_ok] * n_per + tgt[cmp_ok]
     base = np.bincount(cmp_keys, weights=amt[cmp_ok], minlength=ctx.size)
-    n_clients = ctx.distinct(cmp_keys, cl[cmp_ok])
+    n_clients = ctx.distinct(cmp_keys, cl[cmp_ok], len(p.cl_index))
     r = ctx.empty()
     ok = base > 0
     r.value[ok] = cur[ok] / base[ok] - 1
@@ -228,15 +256,17 @@ def _revenue_growth_existing(ctx: Context, p: _Prep) -> Result:
     return r
 
 
-def _profit_parts(ctx: Context, p: _Prep) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    cost = p.deals["cost"].to_numpy(dtype=np.float64, na_value=np.nan)
-    sel = p.won_in & ~np.isnan(cost)
-    keys = ctx.keys(p.d_mgr[sel], p.c_per[sel])
-    return keys, p.amount[sel], cost[sel]
+def _profit_parts(p: _Prep) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (within the won arrays) of in-range won deals with a cost, and the costs."""
+    cost = p.won_column("cost")
+    sel = np.flatnonzero(p.w_ok & ~np.isnan(cost))
+    return sel, cost[sel]
 
 
 def _client_profitability(ctx: Context, p: _Prep) -> Result:
-    keys, amt, cost = _profit_parts(ctx, p)
+    sel, cost = _profit_parts(p)
+    keys = ctx.keys(p.w_mgr[sel], p.w_per[sel])
+    amt = p.w_amt[sel]
     return ctx.ratio_result(
         ctx.total(keys, amt - cost),
         ctx.total(keys, amt),
@@ -246,45 +276,49 @@ def _client_profitability(ctx: Context, p: _Prep) -> Result:
 
 
 def _margin_per_client(ctx: Context, p: _Prep) -> Result:
-    cost = p.deals["cost"].to_numpy(dtype=np.float64, na_value=np.nan)
-    sel = p.won_in & ~np.isnan(cost) & (p.d_client >= 0)
-    keys = ctx.keys(p.d_mgr[sel], p.c_per[sel])
-    margin = ctx.total(keys, p.amount[sel] - cost[sel])
-    n_clients = ctx.distinct(keys, p.d_client[sel])
+    sel, cost = _profit_parts(p)
+    has_client = p.w_client[sel] >= 0
+    sel, cost = sel[has_client], cost[has_client]
+    keys = ctx.keys(p.w_mgr[sel], p.w_per[sel])
+    margin = ctx.total(keys, p.w_amt[sel] - cost)
+    n_clients = ctx.distinct(keys, p.w_client[sel], p.n_dc)
     return ctx.ratio_result(margin, n_clients, "no won deals with a cost")
 
 
 def _average_check(ctx: Context, p: _Prep) -> Result:
     return ctx.mean_result(
-        p.won_keys, p.amount[p.won_in], "no won deals", t_interval=True, bounds=(0.0, np.inf)
+        p.won_keys, p.won_amt, "no won deals", t_interval=True, bounds=(0.0, np.inf)
     )
 
 
 def _conversion_rate(ctx: Context, p: _Prep) -> Result:
-    lost_in = p.lost & p.c_ok
     won = ctx.total(p.won_keys)
-    lost = ctx.total(ctx.keys(p.d_mgr[lost_in], p.c_per[lost_in]))
+    lost = ctx.total(p.lost_keys)
     return ctx.ratio_result(won, won + lost, "no closed deals", wilson=True)
 
 
 def _cross_sales(ctx: Context, p: _Prep) -> Result:
-    prod_codes, _ = pd.factorize(p.deals["product"].astype("string"))
-    sel = p.won & ~np.isnat(p.closed) & (p.d_client >= 0)
-    cl = p.d_client[sel]
-    closed = p.closed[sel].astype("datetime64[ns]").astype(np.int64)
-    prod = prod_codes[sel].astype(np.int64)
-    first_client = pd.Series(closed).groupby(cl).transform("min").to_numpy()
-    has_prod = prod >= 0
-    pair = cl * (int(prod.max()) + 2) + prod
-    first_pair = pd.Series(closed).groupby(pair).transform("min").to_numpy()
-    cross = has_prod & (closed == first_pair) & (closed > first_client)
-    in_range = p.c_ok[sel]
-    keys = ctx.keys(p.d_mgr[sel][in_range], p.c_per[sel][in_range])
-    amt = p.amount[sel][in_range]
+    prod_codes, prods = pd.factorize(p.deals["product"])
+    has_client = p.w_client >= 0
+    cl = p.w_client[has_client]
+    closed = p.w_closed[has_client]
+    prod = prod_codes[p.w[has_client]].astype(np.int64)
+    width = len(prods) + 1
+    if p.n_dc * width <= 5e7:
+        pair = cl * width + (prod + 1)
+        n_pairs = p.n_dc * width
+    else:  # very many clients x products: factorise the pairs instead
+        pair, uniq_pairs = pd.factorize(cl * width + (prod + 1))
+        n_pairs = len(uniq_pairs)
+    first_pair = _min_at(n_pairs, pair, closed)[pair]
+    # a cross-sale: the client's first purchase of this product, after an earlier purchase
+    cross = (prod >= 0) & (closed == first_pair) & (closed > p.first_won_dc[cl])
+    in_range = p.w_ok[has_client]
+    keys = ctx.keys(p.w_mgr[has_client][in_range], p.w_per[has_client][in_range])
+    amt = p.w_amt[has_client][in_range]
     num = ctx.total(keys, np.where(cross[in_range], amt, 0.0))
-    den_all = ctx.total(p.won_keys, p.amount[p.won_in])
-    n = ctx.total(p.won_keys)
-    return ctx.ratio_result(num, den_all, "no won deals", n=n)
+    den_all = ctx.total(p.won_keys, p.won_amt)
+    return ctx.ratio_result(num, den_all, "no won deals", n=ctx.total(p.won_keys))
 
 
 # ---------------------------------------------------------------------------------------
@@ -294,7 +328,7 @@ def _cross_sales(ctx: Context, p: _Prep) -> Result:
 
 def _survey_parts(ctx: Context, column: str) -> tuple[np.ndarray, np.ndarray]:
     s = ctx.ds["surveys"]
-    per, ok = ctx.rel_codes(as_datetime(s, "surveys", "date"))
+    per, ok = ctx.periods_of("surveys", "date")
     mgr = ctx.mgr_codes(s, "surveys")
     x = s[column].to_numpy(dtype=np.float64, na_value=np.nan)
     ok &= ~np.isnan(x)
@@ -367,7 +401,7 @@ def _cache_retention(ctx: Context, p: _Prep) -> tuple[np.ndarray, np.ndarray, np
 
 def _prolongation_rate(ctx: Context, p: _Prep) -> Result:
     c = ctx.ds["contracts"]
-    per, ok = ctx.rel_codes(as_datetime(c, "contracts", "end_date"))
+    per, ok = ctx.periods_of("contracts", "end_date")
     mgr = ctx.mgr_codes(c, "contracts")
     if "renewed" in c:
         decided = c["renewed"].notna().to_numpy(dtype=bool)
@@ -386,25 +420,21 @@ def _prolongation_rate(ctx: Context, p: _Prep) -> Result:
 
 
 def _new_clients(ctx: Context, p: _Prep) -> Result:
-    sel = p.won & ~np.isnat(p.closed) & (p.d_client >= 0)
-    idx = np.flatnonzero(sel)
-    closed = p.closed[idx].astype("datetime64[ns]").astype(np.int64)
-    cl = p.d_client[idx]
-    first = pd.Series(closed).groupby(cl).transform("min").to_numpy()
-    cand = idx[closed == first]
-    # one deal per client: the first won deal (ties on the day broken by row order)
-    _, first_pos = np.unique(p.d_client[cand], return_index=True)
-    chosen = cand[first_pos]
-    chosen = chosen[p.c_ok[chosen]]
-    keys = ctx.keys(p.d_mgr[chosen], p.c_per[chosen])
+    idx = np.flatnonzero(p.w_client >= 0)
+    cl = p.w_client[idx]
+    cand = p.w_closed[idx] == p.first_won_dc[cl]
+    # one deal per client: its first won deal (ties on the day: the first row)
+    first_row = _min_at(p.n_dc, cl[cand], idx[cand])
+    chosen = first_row[first_row != _BIG]
+    chosen = chosen[p.w_ok[chosen]]
+    keys = ctx.keys(p.w_mgr[chosen], p.w_per[chosen])
     return ctx.count_result(ctx.total(keys))
 
 
 def _contact_expansion(ctx: Context, p: _Prep) -> Result:
     contacts = ctx.ds["contacts"]
-    added = as_datetime(contacts, "contacts", "added_date")
-    per, ok = ctx.rel_codes(added)
-    cl = p.cl_index.get_indexer(contacts["client_id"].astype("string"))
+    per, ok = ctx.periods_of("contacts", "added_date")
+    cl = codes_in(p.cl_index, contacts["client_id"])
     ok &= cl >= 0
     cl_ok = cl[ok]
     acq = p.cl_acq[cl_ok]
@@ -418,7 +448,7 @@ def _contact_expansion(ctx: Context, p: _Prep) -> Result:
 
 def _referrals(ctx: Context, p: _Prep) -> Result:
     cl = p.clients
-    ref = p.cl_index.get_indexer(cl["referred_by"].astype("string"))
+    ref = codes_in(p.cl_index, cl["referred_by"])
     per, ok = ctx.rel_codes(p.cl_acq)
     ok &= ref >= 0
     idx = np.flatnonzero(ok)
@@ -437,23 +467,22 @@ def _referrals(ctx: Context, p: _Prep) -> Result:
 
 def _activity_parts(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a = ctx.ds["activities"]
-    per, ok = ctx.rel_codes(as_datetime(a, "activities", "date"))
+    per, ok = ctx.periods_of("activities", "date")
     mgr = ctx.mgr_codes(a, "activities")
     return mgr, per, ok
 
 
 def _meetings(ctx: Context, p: _Prep) -> Result:
     mgr, per, ok = _activity_parts(ctx)
-    types = ctx.ds["activities"]["type"].astype("string").str.lower()
-    ok &= types.isin([str(t).lower() for t in ctx.params["meeting_types"]]).to_numpy(
-        dtype=bool, na_value=False
-    )
+    types = ctx.ds["activities"]["type"]
+    wanted = [str(t) for t in ctx.params["meeting_types"]]
+    ok &= types.isin(wanted).to_numpy(dtype=bool, na_value=False)
     return ctx.count_result(ctx.total(ctx.keys(mgr[ok], per[ok])))
 
 
 def _proposal_parts(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pr = ctx.ds["proposals"]
-    per, ok = ctx.rel_codes(as_datetime(pr, "proposals", "sent_date"))
+    per, ok = ctx.periods_of("proposals", "sent_date")
     mgr = ctx.mgr_codes(pr, "proposals")
     return mgr, per, ok
 
@@ -465,8 +494,8 @@ def _proposals(ctx: Context, p: _Prep) -> Result:
 
 def _proposal_conversion(ctx: Context, p: _Prep) -> Result:
     mgr, per, ok = _proposal_parts(ctx)
-    out = ctx.ds["proposals"]["outcome"].astype("string").to_numpy(dtype=object, na_value="")
-    won, lost = out == "won", out == "lost"
+    outcome = ctx.ds["proposals"]["outcome"]
+    won, lost = _equals(outcome, "won"), _equals(outcome, "lost")
     sel = ok & (won | lost)
     keys = ctx.keys(mgr[sel], per[sel])
     return ctx.ratio_result(
@@ -479,10 +508,10 @@ def _proposal_conversion(ctx: Context, p: _Prep) -> Result:
 
 def _request_parts(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rq = ctx.ds["requests"]
-    opened = as_datetime(rq, "requests", "opened_at")
-    per, ok = ctx.rel_codes(opened)
+    opened = ctx.dates("requests", "opened_at")
+    per, ok = ctx.periods_of("requests", "opened_at")
     mgr = ctx.mgr_codes(rq, "requests")
-    resp = as_datetime(rq, "requests", "first_response_at")
+    resp = ctx.dates("requests", "first_response_at")
     hours = (resp - opened) / np.timedelta64(1, "h")
     return ctx.keys(mgr[ok], per[ok]), hours[ok], ok
 
@@ -507,13 +536,13 @@ def _response_sla_rate(ctx: Context, p: _Prep) -> Result:
 
 
 def _sales_cycle_days(ctx: Context, p: _Prep) -> Result:
-    created = as_datetime(p.deals, "deals", "created_date")
-    days = (p.closed - created) / np.timedelta64(1, "D")
-    sel = p.won_in & ~np.isnan(days)
-    keys = ctx.keys(p.d_mgr[sel], p.c_per[sel])
+    created = ctx.dates("deals", "created_date").view(np.int64)[p.w]
+    sel = np.flatnonzero(p.w_ok & (created != _NAT_I))
+    days = (p.w_closed[sel] - created[sel]) / (86400 * 10**9)
+    keys = ctx.keys(p.w_mgr[sel], p.w_per[sel])
     n = ctx.total(keys)
     r = ctx.empty()
-    r.value, r.n = ctx.median(keys, days[sel]), n
+    r.value, r.n = ctx.median(keys, days), n
     r.reason[n == 0] = "no won deals with a created date"
     return r
 
@@ -536,9 +565,9 @@ def _contact_frequency(ctx: Context, p: _Prep) -> Result:
 
 
 def _average_discount(ctx: Context, p: _Prep) -> Result:
-    disc = p.deals["discount"].to_numpy(dtype=np.float64, na_value=np.nan)
-    sel = p.won_in & ~np.isnan(disc)
-    keys = ctx.keys(p.d_mgr[sel], p.c_per[sel])
+    disc = p.won_column("discount")
+    sel = np.flatnonzero(p.w_ok & ~np.isnan(disc))
+    keys = ctx.keys(p.w_mgr[sel], p.w_per[sel])
     return ctx.mean_result(
         keys, disc[sel], "no won deals with a discount", t_interval=True, bounds=(0.0, 1.0)
     )
@@ -551,16 +580,15 @@ def _average_discount(ctx: Context, p: _Prep) -> Result:
 
 def _project_parts(ctx: Context) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     pj = ctx.ds["projects"]
-    end = as_datetime(pj, "projects", "actual_end")
-    per, ok = ctx.rel_codes(end)
+    per, ok = ctx.periods_of("projects", "actual_end")
     mgr = ctx.mgr_codes(pj, "projects")
     return pj, mgr, per, ok
 
 
 def _on_time_rate(ctx: Context, p: _Prep) -> Result:
     pj, mgr, per, ok = _project_parts(ctx)
-    actual = as_datetime(pj, "projects", "actual_end")
-    planned = as_datetime(pj, "projects", "planned_end")
+    actual = ctx.dates("projects", "actual_end")
+    planned = ctx.dates("projects", "planned_end")
     sel = ok & ~np.isnat(planned)
     keys = ctx.keys(mgr[sel], per[sel])
     on_time = (actual[sel] <= planned[sel]).astype(np.float64)
@@ -607,15 +635,15 @@ def _implementation_quality(ctx: Context, p: _Prep) -> Result:
 
 def _report_parts(ctx: Context) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     ir = ctx.ds["internal_reports"]
-    per, ok = ctx.rel_codes(as_datetime(ir, "internal_reports", "due_date"))
+    per, ok = ctx.periods_of("internal_reports", "due_date")
     return ir, ctx.mgr_codes(ir, "internal_reports"), per, ok
 
 
 def _reporting_timeliness(ctx: Context, p: _Prep) -> Result:
     ir, mgr, per, ok = _report_parts(ctx)
-    due = as_datetime(ir, "internal_reports", "due_date")
+    due = ctx.dates("internal_reports", "due_date")
     if "submitted_date" in ir:
-        sub = as_datetime(ir, "internal_reports", "submitted_date")
+        sub = ctx.dates("internal_reports", "submitted_date")
         timely = ~np.isnat(sub) & (sub <= due)
     else:
         timely = np.zeros(len(ir), dtype=bool)
@@ -643,7 +671,7 @@ def _reporting_quality(ctx: Context, p: _Prep) -> Result:
 
 def _compliance_violations(ctx: Context, p: _Prep) -> Result:
     c = ctx.ds["compliance"]
-    per, ok = ctx.rel_codes(as_datetime(c, "compliance", "date"))
+    per, ok = ctx.periods_of("compliance", "date")
     mgr = ctx.mgr_codes(c, "compliance")
     keys = ctx.keys(mgr[ok], per[ok])
     viol = _bool(c, "violation")[ok].astype(np.float64)
@@ -652,7 +680,7 @@ def _compliance_violations(ctx: Context, p: _Prep) -> Result:
 
 def _idea_parts(ctx: Context) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     ideas = ctx.ds["product_ideas"]
-    per, ok = ctx.rel_codes(as_datetime(ideas, "product_ideas", "date"))
+    per, ok = ctx.periods_of("product_ideas", "date")
     mgr = ctx.mgr_codes(ideas, "product_ideas")
     return ideas, ctx.keys(mgr[ok], per[ok]), ok
 
@@ -670,7 +698,7 @@ def _product_ideas_accepted(ctx: Context, p: _Prep) -> Result:
 
 def _completed_trainings(ctx: Context) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     tr = ctx.ds["trainings"]
-    date = as_datetime(tr, "trainings", "date")
+    date = ctx.dates("trainings", "date")
     done = _bool(tr, "completed") if "completed" in tr else np.ones(len(tr), dtype=bool)
     mgr = ctx.mgr_codes(tr, "trainings")
     return tr, date, done, mgr
