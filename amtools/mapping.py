@@ -578,11 +578,6 @@ def _parse_expression(name: str, where: str, expr: str) -> tuple[ast.expr, dict[
     return tree, names
 
 
-def _columns_of(expr: str) -> list[str]:
-    _, names = _parse_expression("", "", expr)
-    return list(dict.fromkeys(names.values()))
-
-
 def _evaluate(node: ast.expr, data: Mapping[str, pd.Series], names: Mapping[str, str]) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
@@ -609,7 +604,7 @@ class _Context:
         self.problems: list[Problem] = []
         self.used: set[str] = set()
 
-    def source_name(self, requested: str, where: str) -> str | None:
+    def source_name(self, requested: str) -> str | None:
         names = list(self.raw.names)
         if requested in names:
             return requested
@@ -680,7 +675,7 @@ def apply_mapping(spec: MappingSpec, raw: Any, *, decimal: str | None = None) ->
     origins: dict[str, str] = {}
     for table in _lookup_order(spec.name, spec.tables):
         tm = spec.tables[table]
-        source = ctx.source_name(tm.source, f"tables.{table}.from")
+        source = ctx.source_name(tm.source)
         if source is None:
             if TABLES[table].required:
                 raise _fail(
@@ -772,7 +767,7 @@ def _build_table(ctx: _Context, tm: TableMapping, source: str) -> pd.DataFrame:
     df = ctx.read(source)
     origin = source
     for other, left, right in tm.join:
-        other_name = ctx.source_name(other, f"tables.{tm.table}.join")
+        other_name = ctx.source_name(other)
         if other_name is None:
             raise _fail(
                 spec.name,
