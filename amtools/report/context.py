@@ -540,13 +540,24 @@ _CACHE: dict[Any, RunContext] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def _copy_on_write() -> bool:
+    """Whether pandas copies on write (always from pandas 3; opt-in in pandas 2)."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return pd.get_option("mode.copy_on_write") is True
+
+
 def _detached(value: Any) -> Any:
-    """A copy sharing data (pandas copy-on-write): edits in one notebook never reach the cache."""
+    """A copy of the cached context: edits in one notebook never reach the next.
+
+    With copy-on-write the copies share memory until written; without it they are deep.
+    """
+    deep = not _copy_on_write()
     if isinstance(value, pd.DataFrame | pd.Series):
-        return value.copy(deep=False)
+        return value.copy(deep=deep)
     if isinstance(value, Dataset):
         return Dataset(
-            {name: df.copy(deep=False) for name, df in value.tables.items()},
+            {name: df.copy(deep=deep) for name, df in value.tables.items()},
             source=value.source,
             meta=dict(value.meta),
         )
@@ -576,7 +587,8 @@ def open_context(context: str | Path = "", *, period: str = "", lang: str = "en"
     lang : "en" or "ru".
 
     The loaded context is cached per process (a warm report kernel reads it once), and each
-    call returns a detached copy, so one notebook's edits never leak into the next.
+    call returns a detached copy (``copy-on-write`` views with pandas 3, deep copies before),
+    so one notebook's edits never leak into the next.
 
     Raises
     ------

@@ -126,6 +126,7 @@ def render_index(
                 team=_text(info.get("team")),
                 score=fmt_number(score.get("score"), lang, digits=1),
                 rank=fmt_number(score.get("rank"), lang),
+                _score=_number(score.get("score")),
             )
             manager_rows.append(row)
         elif section == "other":
@@ -142,7 +143,8 @@ def render_index(
                     "cell_label": f"In [{res.execution_count}]" if res.execution_count else "",
                 }
             )
-    manager_rows.sort(key=lambda r: (r["segment"], r["team"], r["name"]))
+    # Leadership reads the table as a leaderboard: by segment, best score first.
+    manager_rows.sort(key=lambda r: (r["segment"], -r["_score"], r["name"]))
     problems = [_problem_row(p) for p in ctx.problems]
     ok = sum(r.ok for r in results)
     params = {k: v for k, v in (parameters or {}).items() if k != "context"}
@@ -168,6 +170,15 @@ def render_index(
             notes=list(ctx.notes),
         )
     )
+
+
+def _number(value: Any) -> float:
+    """A sortable score: missing scores sort last."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return float("-inf")
+    return number if number == number else float("-inf")
 
 
 def _text(value: Any) -> str:

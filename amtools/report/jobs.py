@@ -105,6 +105,7 @@ def execute_job(kernel: WarmKernel, job: Job, *, timeout: float | None = None) -
     try:
         nb = _prepare(job)
         kernel.execute(nb, timeout=timeout)
+        executed = time.perf_counter()
         html = export_html(nb, job.header)
         write_atomic(job.html_path, html)
         write_atomic(job.ipynb_path, nbformat.writes(nb))
@@ -117,6 +118,11 @@ def execute_job(kernel: WarmKernel, job: Job, *, timeout: float | None = None) -
             time.perf_counter() - started,
             job.html_path,
             job.ipynb_path,
+            extra={
+                "execute_s": executed - started,
+                "export_s": time.perf_counter() - executed,
+                "kernel_pid": kernel.pid,
+            },
         )
     except Exception as exc:  # one failing report never stops the pack
         job.html_path.unlink(missing_ok=True)

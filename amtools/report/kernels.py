@@ -256,7 +256,9 @@ class WarmKernel:
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
         # No history database: executions counts restart at 1 for each notebook, and parallel
         # kernels never contend for ~/.ipython's sqlite file.
-        kwargs: dict[str, Any] = {"extra_arguments": ["--HistoryManager.enabled=False"]}
+        kwargs: dict[str, Any] = {
+            "extra_arguments": ["--HistoryManager.enabled=False", "--IPKernelApp.log_level=ERROR"]
+        }
         if self.cwd:
             kwargs["cwd"] = self.cwd
         if self.stderr is not None:
@@ -303,6 +305,13 @@ class WarmKernel:
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the kernel (changes when it is restarted)."""
+        provisioner = getattr(self.km, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        return getattr(process, "pid", None)
 
     @property
     def alive(self) -> bool:
@@ -357,6 +366,10 @@ class WarmKernel:
         """
         from papermill.execute import raise_for_execution_errors
 
+        # papermill's bookkeeping expects these, as load_notebook_node would set them
+        nb.metadata.setdefault("papermill", {})
+        for cell in nb.cells:
+            cell.metadata.setdefault("tags", [])
         if self.km is None:
             self.start()
         elif self._dirty:
