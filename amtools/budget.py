@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     },
     "other": {"per_head_month": 25000.0, "fixed_month": 0.0, "share_of_revenue": 0.0},
     "cost_of_sales": {"window_months": 12, "default_ratio": None},
+    "hires": [],
     "currency": None,
 }
 """Built-in policy; ``params/budget.yaml`` documents every key and ships the same values."""
@@ -449,7 +451,65 @@ def resolve_policy(policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
         raise PolicyError(
             f"{_SOURCE}: 'currency' must be a currency code like RUB, got {pol['currency']!r}."
         )
+    pol["hires"] = _check_hires(pol["hires"], pol["default_salary"])
     return pol
+
+
+def _check_hires(hires: Any, default_salary: float | None) -> list[dict[str, Any]]:
+    """Validate planned hires: [{segment, month, count, salary, team}, ...]."""
+    if hires is None:
+        return []
+    if not isinstance(hires, list):
+        raise PolicyError(
+            f"{_SOURCE}: 'hires' must be a list of {{segment, month, count, salary, team}}, "
+            f"got {hires!r}."
+        )
+    out = []
+    known = ["segment", "month", "count", "salary", "team"]
+    for i, hire in enumerate(hires):
+        where = f"hires[{i}]"
+        if not isinstance(hire, Mapping):
+            raise PolicyError(
+                f"{_SOURCE}: {where} must be a mapping like {{segment: B2B, month: 2027-04}}."
+            )
+        for key in hire:
+            if key not in known:
+                raise _unknown_key_error(f"{where}.", str(key), known)
+        if hire.get("segment") not in _SEGMENTS:
+            raise PolicyError(
+                f"{_SOURCE}: {where}.segment must be B2B or B2C, got {hire.get('segment')!r}."
+            )
+        text = str(hire.get("month"))
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
+                raise ValueError(text)
+            month = pd.Period(text[:7], freq="M")
+        except ValueError:
+            raise PolicyError(
+                f"{_SOURCE}: {where}.month must be a month like 2027-04, got {hire.get('month')!r}."
+            ) from None
+        count = hire.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise PolicyError(
+                f"{_SOURCE}: {where}.count must be a whole number >= 1, got {count!r}."
+            )
+        salary = hire.get("salary")
+        if salary is None:
+            if default_salary is None:
+                raise PolicyError(
+                    f"{_SOURCE}: {where} has no salary and default_salary is null; give one."
+                )
+            salary = default_salary
+        out.append(
+            {
+                "segment": hire["segment"],
+                "month": f"{month.year:04d}-{month.month:02d}",
+                "count": count,
+                "salary": _number(salary, f"{where}.salary", low=0.0),
+                "team": None if hire.get("team") is None else str(hire["team"]),
+            }
+        )
+    return out
 
 
 # -- periods --------------------------------------------------------------------------------
@@ -1271,6 +1331,12 @@ def plan(
     if not pol["bonus"]["use_score"]:
         score = pd.Series(pol["bonus"]["default_score"], index=score.index)
     clients = _active_clients(dataset, managers, hist_end)
+    per_client = [seg for seg, spec in pol["marketing"].items() if spec["kind"] == "per_client"]
+    if per_client and dataset.get("clients") is None:
+        notes.append(
+            f"marketing per client for {', '.join(per_client)}: the dataset has no clients "
+            "table, so no client is counted and that marketing is 0"
+        )
     currency = pol["currency"] or dataset.meta.get("currency") or DEFAULT_CURRENCY
     if (
         currency != "RUB"
@@ -1317,6 +1383,7 @@ def plan(
         "method": pol["method"],
         "policy": pol,
         "headcount": {str(k): int(v) for k, v in heads.items()},
+        "hires": pol["hires"],
         "inactive_managers": sorted(managers.loc[~managers["active"], "manager_id"].astype(str)),
         "reallocations": moves,
         "managers_without_forecast": no_forecast,
@@ -1448,6 +1515,17 @@ def _costs(
         fixed_rows["amount"] = float(other["fixed_month"])
         parts: list[pd.DataFrame] = [costs, fixed_rows]
         costs = pd.concat(parts, ignore_index=True)
+    hires = _hire_costs(pol, months)
+    if len(hires):
+        per_scenario = [hires.assign(scenario=name) for name in scenario_names]
+        costs = pd.concat([costs, *per_scenario], ignore_index=True)
+        costs = (
+            costs.groupby(["scenario", "segment", "month", "category"], dropna=False, sort=False)[
+                "amount"
+            ]
+            .sum()
+            .reset_index()
+        )
     costs = costs.astype(
         {"scenario": "string", "segment": "string", "category": "string", "amount": "float64"}
     )
@@ -1462,6 +1540,32 @@ def _costs(
         .reset_index(drop=True)
     )
     return costs, bonuses
+
+
+def _hire_costs(pol: dict[str, Any], months: list[pd.Timestamp]) -> pd.DataFrame:
+    """Monthly payroll, tax, target bonus and per-head costs of planned hires.
+
+    A hire costs from its start month (or the fiscal year's first month) to the year's end;
+    the bonus accrues at target (attainment 1, ``bonus.default_score``). Hires bring no
+    revenue or quota: their sales are not in the forecast (raise ``uplift`` for them).
+    """
+    rows = []
+    bonus_rate = pol["bonus"]["share"] * pol["bonus"]["default_score"] / 100.0
+    tax = pol["payroll_tax_rate"]
+    for hire in pol["hires"]:
+        start = pd.Period(hire["month"], freq="M").start_time
+        salary = hire["salary"] * (1.0 + pol["salary_indexation"]) * hire["count"]
+        bonus = salary * bonus_rate
+        for month in months:
+            if month < start:
+                continue
+            rows += [
+                (hire["segment"], month, "payroll", salary),
+                (hire["segment"], month, "payroll_tax", (salary + bonus) * tax),
+                (hire["segment"], month, "bonus", bonus),
+                (hire["segment"], month, "other", pol["other"]["per_head_month"] * hire["count"]),
+            ]
+    return pd.DataFrame(rows, columns=["segment", "month", "category", "amount"])
 
 
 def _summary(revenue: pd.DataFrame, costs: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:

@@ -414,6 +414,43 @@ def test_segment_summary_adds_up_to_summary(ds: Dataset, fc: pd.DataFrame) -> No
     assert base["segment"].isna().sum() == 1
 
 
+def test_planned_hires_add_costs_from_their_start_month(ds: Dataset, fc: pd.DataFrame) -> None:
+    before = plan(fc, ds).summary.set_index("scenario")
+    hires = [
+        {"segment": "B2C", "month": "2027-04", "count": 2, "salary": 100_000},
+        {"segment": "B2B", "month": "2026-01"},  # before the year: costs all 12 months
+    ]
+    after = plan(fc, ds, policy={"hires": hires}).summary.set_index("scenario")
+    # B2C pair, April..December = 9 months: payroll 2 x 100k x 9 = 1.8M; target bonus
+    # 25 % of that = 450k; tax 30 % of 2.25M = 675k; other 2 x 25k x 9 = 450k.
+    # B2B hire at the 90k default for 12 months: payroll 1.08M, bonus 270k, tax 405k,
+    # other 300k.
+    added = after - before
+    assert added["payroll"].tolist() == pytest.approx([1_800_000 + 1_080_000] * 5)
+    assert added["bonus"].tolist() == pytest.approx([450_000 + 270_000] * 5)
+    assert added["payroll_tax"].tolist() == pytest.approx([675_000 + 405_000] * 5)
+    assert added["other"].tolist() == pytest.approx([450_000 + 300_000] * 5)
+    assert added["revenue"].tolist() == pytest.approx([0.0] * 5)
+    b = plan(fc, ds, policy={"hires": hires})
+    april = b.costs[(b.costs["scenario"] == "base") & (b.costs["month"] == "2027-04-01")]
+    assert not april.duplicated(["segment", "category"]).any()
+
+
+@pytest.mark.parametrize(
+    ("hire", "match"),
+    [
+        ({"segment": "B2X", "month": "2027-04"}, r"hires\[0\]\.segment"),
+        ({"segment": "B2B", "month": "April"}, r"hires\[0\]\.month"),
+        ({"segment": "B2B", "month": "2027-04", "count": 0}, r"hires\[0\]\.count"),
+        ({"segment": "B2B", "month": "2027-04", "salary": -1}, r"hires\[0\]\.salary"),
+        ({"segment": "B2B", "month": "2027-04", "wage": 1}, r"unknown key 'hires\[0\]\.wage'"),
+    ],
+)
+def test_hire_errors(hire: dict, match: str) -> None:
+    with pytest.raises(PolicyError, match=match):
+        resolve_policy({"hires": [hire]})
+
+
 def test_cost_of_sales_without_cost_data(fc: pd.DataFrame) -> None:
     deals = make_deals().assign(cost=np.nan)
     with pytest.raises(PolicyError, match=r"deals\.cost.*default_ratio"):
