@@ -294,15 +294,29 @@ def _ids(prefix: str, n: int, width: int) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw))
 
 
+def _arrow_strings() -> bool:
+    """Whether pandas' default "string" dtype is Arrow-backed (else Python objects)."""
+    default = pd.StringDtype()
+    return default.storage == "pyarrow" and default.na_value is pd.NA
+
+
 class _Labels:
-    """String labels (ids) addressed by integer codes; indexing with codes returns Arrow strings."""
+    """String labels (ids) addressed by integer codes, in the cheapest form for ``_frame``."""
 
     def __init__(self, values: pa.Array) -> None:
         self.values = values
-        self.list: list[str] = values.to_pylist()
+        self.objects = values.to_numpy(zero_copy_only=False)
+        self.list: list[str] = self.objects.tolist()
 
-    def __getitem__(self, codes: np.ndarray) -> pa.Array:
-        return self.values.take(pa.array(np.asarray(codes, dtype=np.int64)))
+    def __getitem__(self, codes: np.ndarray) -> pa.Array | np.ndarray:
+        codes = np.asarray(codes, dtype=np.int64)
+        if _arrow_strings():
+            return self.values.take(pa.array(codes))
+        return self.objects[codes]  # shares the Python str objects
+
+    def column(self) -> pa.Array | np.ndarray:
+        """All labels, in order."""
+        return self.values if _arrow_strings() else self.objects
 
 
 def _female_surname(name: str) -> str:
@@ -383,17 +397,32 @@ def _frame(name: str, data: Mapping[str, Any]) -> pd.DataFrame:
         elif col.kind == "float":
             series = pd.Series(np.asarray(values, dtype=float))
         else:
-            if not isinstance(values, (pa.Array, pa.ChunkedArray)):
-                values = pa.array(np.asarray(values), type=pa.string())
-            series = pd.Series(pd.array(values, dtype=dtype))
+            series = pd.Series(_string_array(values))
+        if series.dtype != dtype:  # guard: always exactly the data model's dtype
+            series = series.astype(pd.api.types.pandas_dtype(dtype))
         cols[col.name] = series.reset_index(drop=True)
     return pd.DataFrame(cols)
 
 
-def _str_or_na(values: np.ndarray | pa.Array, mask: np.ndarray) -> pa.Array:
-    """Arrow strings of ``values`` with nulls where ``mask`` is False."""
-    arr = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
-    return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), arr, pa.scalar(None, pa.string()))
+def _string_array(values: pa.Array | np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Strings (None = missing) as pandas' default "string" array, without per-row Python work."""
+    if _arrow_strings():
+        if not isinstance(values, pa.Array):
+            values = pa.array(np.asarray(values, dtype=object), type=pa.string())
+        return pd.arrays.ArrowStringArray(values)
+    if isinstance(values, pa.Array):
+        values = values.to_numpy(zero_copy_only=False)
+    return pd.arrays.StringArray(np.asarray(values, dtype=object))
+
+
+def _str_or_na(values: np.ndarray | pa.Array, mask: np.ndarray) -> np.ndarray | pa.Array:
+    """``values`` with missing values where ``mask`` is False."""
+    mask = np.asarray(mask, dtype=bool)
+    if isinstance(values, pa.Array):
+        return pc.if_else(pa.array(mask), values, pa.scalar(None, pa.string()))
+    out = np.asarray(values, dtype=object).copy()
+    out[~mask] = None
+    return out
 
 
 def _parse_end(end: dt.date | str | pd.Timestamp | None) -> dt.date:
@@ -427,16 +456,17 @@ def _events(rng: np.random.Generator, rates: np.ndarray) -> tuple[np.ndarray, np
     by the row's cumulative rates (much faster for wide, sparse matrices).
     """
     rates = np.asarray(rates, dtype=float)
-    n_rows, n_cols = rates.shape
-    cum = np.cumsum(rates, axis=1)
-    total = cum[:, -1]
+    n_cols = rates.shape[1]
+    total = rates.sum(axis=1)
     counts = rng.poisson(total)
-    rows = np.repeat(np.arange(n_rows), counts)
-    safe = np.where(total > 0, total, 1.0)
-    flat = (cum / safe[:, None] + np.arange(n_rows)[:, None]).ravel()
-    u = rows + rng.random(len(rows))
-    cols = np.searchsorted(flat, u, side="right") - rows * n_cols
-    return rows, np.clip(cols, 0, n_cols - 1)
+    hit = np.flatnonzero(counts)
+    cum = np.cumsum(rates[hit], axis=1)
+    cum /= cum[:, -1:]
+    cum += np.arange(len(hit))[:, None]
+    local = np.repeat(np.arange(len(hit)), counts[hit])
+    cols = np.searchsorted(cum.ravel(), local + rng.random(len(local)), side="right")
+    cols -= local * n_cols
+    return hit[local], np.clip(cols, 0, n_cols - 1)
 
 
 def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
@@ -558,7 +588,7 @@ class _Builder:
         return _frame(
             "managers",
             {
-                "manager_id": self.mid.values,
+                "manager_id": self.mid.column(),
                 "name": self.names,
                 "segment": seg,
                 "team": team,
@@ -845,7 +875,7 @@ class _Builder:
         return _frame(
             "deals",
             {
-                "deal_id": self.did.values,
+                "deal_id": self.did.column(),
                 "client_id": self.cid[client],
                 "manager_id": self.mid[mgr],
                 "stage": stage,
@@ -875,7 +905,7 @@ class _Builder:
         return _frame(
             "clients",
             {
-                "client_id": self.cid.values,
+                "client_id": self.cid.column(),
                 "manager_id": self.mid[owner],
                 "segment": np.where(b2b, "B2B", "B2C"),
                 "name": names,
@@ -947,7 +977,7 @@ class _Builder:
             rng.choice(len(_ACTIVITY_TYPES), size=len(b2b), p=_ACTIVITY_MIX["B2B"]),
             rng.choice(len(_ACTIVITY_TYPES), size=len(b2b), p=_ACTIVITY_MIX["B2C"]),
         )
-        kind = pa.array(_ACTIVITY_TYPES).take(pa.array(kind_i))
+        kind = np.array(_ACTIVITY_TYPES, dtype=object)[kind_i]
         mgr = self.owner(self.c_mgr[client], day)
         return _frame(
             "activities",

@@ -450,3 +450,13 @@ def test_tiny_companies_still_have_both_segments():
         assert set(ds.managers["segment"]) == {"B2B", "B2C"}
         assert set(ds.deals["manager_id"]) <= set(ds.managers["manager_id"])
         assert np.isfinite(ds.deals["amount"]).all()
+
+
+def test_event_sampler_matches_the_cell_rates():
+    from amtools.datasets import _events
+
+    rates = np.array([[0.0, 2.0, 0.0], [0.5, 0.5, 0.5], [0.0, 0.0, 0.0]])
+    rows, cols = _events(np.random.default_rng(0), np.tile(rates, (5000, 1)))
+    mean = np.bincount((rows % 3) * 3 + cols, minlength=9).reshape(3, 3) / 5000
+    # each cell's mean count is its rate; zero-rate cells and rows never get events
+    np.testing.assert_allclose(mean, rates, atol=0.05)
