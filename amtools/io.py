@@ -513,6 +513,7 @@ class RawSource:
     decimal_hint : per raw table, the decimal mark suggested by the file (``","`` for ``;`` CSVs).
     meta : metadata stored in the source itself (DuckDB files written by ``save_duckdb``).
     closer : releases the connection (DuckDB) when loading is done.
+    ignored : files of a folder that were not read (other formats, a second file of a table).
     """
 
     description: str
@@ -521,6 +522,7 @@ class RawSource:
     decimal_hint: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     closer: Callable[[], None] | None = None
+    ignored: list[str] = field(default_factory=list)
 
     def read(self, name: str) -> pd.DataFrame:
         return self.reader(name)
@@ -797,9 +799,25 @@ def read_source(source: Any, *, encoding: str | None = None, sep: str | None = N
                 "export one file per table (deals.csv, managers.csv, …)"
             )
         kinds = sorted({"Parquet" if f.suffix in PARQUET_SUFFIXES else "CSV" for f in files})
-        return _file_source(
-            files, f"{'/'.join(kinds)} folder {path} ({len(files)} files)", encoding, sep
+        # Two files for one table (deals.csv and deals.parquet): the first in name order wins.
+        seen: set[str] = set()
+        unique, ignored = [], []
+        for f in files:
+            (ignored if _stem(f) in seen else unique).append(f.name)
+            seen.add(_stem(f))
+        ignored += sorted(
+            f.name
+            for f in path.iterdir()
+            if f.is_file() and not f.name.startswith(".") and f not in files
         )
+        source_ = _file_source(
+            [f for f in files if f.name in unique],
+            f"{'/'.join(kinds)} folder {path} ({len(unique)} files)",
+            encoding,
+            sep,
+        )
+        source_.ignored = ignored
+        return source_
     name = path.name.lower()
     magic = _magic(path)
     if name.endswith(EXCEL_SUFFIXES):
@@ -887,6 +905,20 @@ def load(
         tables, problems = _read_tables(raw, spec, decimal)
     finally:
         raw.close()
+    if raw.ignored:
+        problems.append(
+            Problem(
+                "(source)",
+                None,
+                "ignored_files",
+                f"{len(raw.ignored)} file(s) in the folder were not read: "
+                + ", ".join(raw.ignored[:10]),
+                0,
+                fix="tables are read from .csv/.tsv/.csv.gz/.parquet files, one per table; "
+                "load a workbook by its own path",
+                severity="warning",
+            )
+        )
     tables = _fill_defaults(tables)
     meta: dict[str, Any] = {"currency": config.DEFAULT_CURRENCY}
     if isinstance(source, Dataset):

@@ -39,6 +39,8 @@ CHECKS: dict[str, str] = {
     "future_date": "warning: won deals closed after today",
     "manager_without_deals": "warning: managers with no deals at all",
     "client_without_deals": "warning: clients never dealt with",
+    "bad_period": "error: targets with a period label that is not 2026Q3, 2026-07 or 2026",
+    "unknown_kpi": "warning: targets naming a KPI id the KPI registry does not have",
 }
 """Every check :func:`validate` runs, with its default severity (documented in docs/loading.md)."""
 
@@ -130,6 +132,7 @@ def validate(ds: Dataset) -> list[Problem]:
     problems += _deal_checks(typed)
     problems += _date_order_checks(typed)
     problems += _usage_checks(typed)
+    problems += _target_checks(typed)
     return sorted(problems, key=lambda p: p.severity != "error")
 
 
@@ -495,6 +498,59 @@ def _usage_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
                     count,
                     example_ids(df, unused, name),
                     "nothing to do if they are new or inactive; otherwise check the ids in deals",
+                    "warning",
+                )
+            )
+    return problems
+
+
+def _target_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """targets: period labels must parse; KPI ids must exist in the KPI registry."""
+    from .periods import parse_period
+
+    targets = tables.get("targets")
+    problems: list[Problem] = []
+    if targets is None:
+        return problems
+    if "period" in targets.columns:
+        labels = targets["period"].dropna().unique()
+        bad_labels = set()
+        for label in labels:
+            try:
+                parse_period(str(label))
+            except ValueError:
+                bad_labels.add(label)
+        bad = targets["period"].isin(bad_labels).fillna(False).astype(bool)
+        if bad.any():
+            shown = ", ".join(repr(str(v)) for v in list(bad_labels)[:4])
+            problems.append(
+                Problem(
+                    "targets",
+                    "period",
+                    "bad_period",
+                    f"{int(bad.sum())} period label(s) cannot be read: {shown}",
+                    int(bad.sum()),
+                    example_ids(targets, bad, "targets"),
+                    "write periods as 2026Q3 (quarter), 2026-07 (month) or 2026 (year)",
+                )
+            )
+    if "kpi" in targets.columns:
+        try:
+            from .kpi.registry import KPIS
+        except ImportError:  # pragma: no cover - the registry ships with amtools
+            return problems
+        unknown = targets["kpi"].notna() & ~targets["kpi"].isin(list(KPIS))
+        if unknown.any():
+            shown = ", ".join(repr(str(v)) for v in targets.loc[unknown, "kpi"].unique()[:4])
+            problems.append(
+                Problem(
+                    "targets",
+                    "kpi",
+                    "unknown_kpi",
+                    f"{int(unknown.sum())} target(s) name KPIs the registry does not have: {shown}",
+                    int(unknown.sum()),
+                    example_ids(targets, unknown, "targets"),
+                    "use KPI ids from amtools.kpi.registry.kpi_table() (e.g. sales_volume)",
                     "warning",
                 )
             )

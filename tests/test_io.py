@@ -242,6 +242,12 @@ def test_unmatched_files_are_warnings_and_absent_tables_absent(tmp_path):
     assert "surveys" not in ds and ds.get("surveys") is None
     (warning,) = [p for p in ds.meta["problems"] if p.check == "unmatched_table"]
     assert warning.severity == "warning" and "products" in warning.message
+    (tmp_path / "notes.docx").write_bytes(b"x")
+    (tmp_path / "deals.parquet").write_bytes(b"x")  # a second file for deals: not read
+    ds = io.load(tmp_path)
+    (ignored,) = [p for p in ds.meta["problems"] if p.check == "ignored_files"]
+    assert ignored.severity == "warning"
+    assert "deals.parquet" in ignored.message and "notes.docx" in ignored.message
 
 
 def test_unparseable_values_are_errors_never_silent_nan(tmp_path):

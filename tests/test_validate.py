@@ -269,6 +269,26 @@ def test_future_won_deals_and_unused_entities_are_warnings():
     assert all(p.severity == "warning" for p in problems)
 
 
+def test_targets_periods_and_kpi_ids():
+    from amtools.kpi.registry import KPIS
+
+    known = next(iter(KPIS))
+    targets = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M1", "M2"],
+            "period": ["2025Q3", "Q3 2025", "2025-07"],
+            "kpi": [known, known, "happiness"],
+            "target": [1.0, 2.0, 3.0],
+        }
+    )
+    problems = validate(dataset(targets=targets))
+    bad = only(problems, "bad_period")
+    assert (bad.column, bad.count, bad.examples, bad.severity) == ("period", 1, ("row 2",), "error")
+    assert "'Q3 2025'" in bad.message and "2026Q3" in bad.fix
+    kpi = only(problems, "unknown_kpi")
+    assert (kpi.column, kpi.examples, kpi.severity) == ("kpi", ("row 3",), "warning")
+
+
 def test_every_emitted_check_is_documented():
     # CHECKS is the list docs/loading.md describes; the tests above exercise each entry.
     emitted = {
@@ -290,6 +310,8 @@ def test_every_emitted_check_is_documented():
         "future_date",
         "manager_without_deals",
         "client_without_deals",
+        "bad_period",
+        "unknown_kpi",
     }
     assert emitted == set(CHECKS)
 
