@@ -801,7 +801,8 @@ def read_source(source: Any, *, encoding: str | None = None, sep: str | None = N
         kinds = sorted({"Parquet" if f.suffix in PARQUET_SUFFIXES else "CSV" for f in files})
         # Two files for one table (deals.csv and deals.parquet): the first in name order wins.
         seen: set[str] = set()
-        unique, ignored = [], []
+        unique: list[str] = []
+        ignored: list[str] = []
         for f in files:
             (ignored if _stem(f) in seen else unique).append(f.name)
             seen.add(_stem(f))
