@@ -308,6 +308,10 @@ def write_budget_workbook(
     money_months = dict.fromkeys([*months, "total"], money)
 
     wb = Workbook()
+    wb.properties.creator = "amtools"
+    wb.properties.title = (
+        f"Budget FY{plan.fiscal_year}" if lang == "en" else f"Бюджет {plan.fiscal_year}"
+    )
     ws = wb.active
     ws.title = lab["summary"]
     summary = plan.summary.copy()

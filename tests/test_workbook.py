@@ -28,6 +28,7 @@ def test_workbook_sheets_sums_and_formats(budget: BudgetPlan, tmp_path: Path) ->
     assert path == tmp_path / "out" / "budget.xlsx" and path.is_file()
     assert [p.name for p in path.parent.iterdir()] == ["budget.xlsx"]  # no temp file left
     wb = openpyxl.load_workbook(path)
+    assert wb.properties.title == "Budget FY2027"
     assert wb.sheetnames == [
         "Summary",
         "By segment",
