@@ -371,6 +371,9 @@ def test_bonus_uses_attainment_cap_threshold_and_latest_score(
     assert bon.loc[("base", "M4"), "attainment"] == pytest.approx(1 / 1.1)
     assert bon.loc[("base", "M4"), "bonus"] == pytest.approx(240_000.0 / 1.1)
     assert b.assumptions["scored_managers"] == 2
+    # use_score false: every manager at default_score (100) -> the full target pool.
+    b = plan(fc, ds, policy={"uplift": 0.1, "bonus": {"use_score": False}}, scores=scores)
+    assert b.summary.set_index("scenario").loc["plan", "bonus"] == pytest.approx(810_000.0)
     # Quotas 3x the forecast: attainment 1/3 in base, below the 0.5 threshold -> no bonus.
     b = plan(fc, ds, policy={"uplift": 2.0})
     assert b.summary.set_index("scenario").loc["base", "bonus"] == 0.0
