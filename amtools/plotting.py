@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import math
@@ -81,7 +82,7 @@ _OTHER_COLORS = [
     "#8c564b",
     "#bcbd22",
 ]
-_DPI = 144
+_DPI = 120
 
 
 # --------------------------------------------------------------------------- display
@@ -95,7 +96,9 @@ def figure_html(fig: Figure, *, alt: str = "") -> str:
     True
     """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white")
+    # constrained layout already fits labels; "tight" would cost a second full draw
+    tight = None if fig.get_layout_engine() is not None else "tight"
+    fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches=tight, facecolor="white")
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     width = int(round(fig.get_figwidth() * 96))
     return (
@@ -163,6 +166,16 @@ def _compact(x: float, lang: str) -> str:
     return i18n.fmt_number(x, lang, digits=digits)
 
 
+@functools.lru_cache(maxsize=4096)
+def _tick(x: float, unit: str, lang: str) -> str:
+    """One tick label (cached: Babel formatting is slow and ticks repeat across panels)."""
+    if unit == "ratio":
+        return i18n.fmt_percent(x, lang, digits=0 if abs(x * 100 - round(x * 100)) < 1e-9 else 1)
+    if unit in ("currency", "count", "per_month"):
+        return _compact(x, lang)
+    return i18n.fmt_number(x, lang, digits=0 if abs(x) >= 10 or x == int(x) else 1)
+
+
 def axis_formatter(unit: str, lang: str) -> FuncFormatter:
     """A tick formatter for a KPI unit: percents for ratios, compact thousands for the rest.
 
@@ -171,13 +184,7 @@ def axis_formatter(unit: str, lang: str) -> FuncFormatter:
     >>> axis_formatter("ratio", "en")(0.25, 0)
     '25%'
     """
-    if unit == "ratio":
-        return FuncFormatter(lambda x, _pos: i18n.fmt_percent(x, lang, digits=0))
-    if unit in ("currency", "count", "per_month"):
-        return FuncFormatter(lambda x, _pos: _compact(x, lang))
-    return FuncFormatter(
-        lambda x, _pos: i18n.fmt_number(x, lang, digits=0 if abs(x) >= 10 or x == int(x) else 1)
-    )
+    return FuncFormatter(lambda x, _pos: _tick(float(x), unit, lang))
 
 
 def _kpi_meta(kpi_id: str) -> tuple[str, str, str]:

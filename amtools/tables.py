@@ -1397,14 +1397,20 @@ def glossary_table(lang: str = "en", *, kpis: Sequence[str] | None = None) -> HT
 
 # --------------------------------------------------------------------------- chart inputs
 def manager_trend_frame(
-    scorecard: pd.DataFrame, manager_id: str, period: str, *, periods: int = 8
+    scorecard: pd.DataFrame,
+    manager_id: str,
+    period: str,
+    *,
+    periods: int = 8,
+    max_kpis: int | None = 12,
 ) -> pd.DataFrame:
     """One manager's KPI history with the segment median per period (anonymous peers).
 
     Returns
     -------
     DataFrame[period, kpi, value, target, status, peer_median] for the ``periods`` periods
-    ending with ``period``; KPIs without profile weight are left out.
+    ending with ``period``; KPIs without profile weight are left out, and only the
+    ``max_kpis`` with the largest weight this period are kept (``None``: all).
 
     Example
     -------
@@ -1422,7 +1428,10 @@ def manager_trend_frame(
         "value"
     ].median()
     median.index = median.index.set_names(["period", "kpi"])
-    weighted = own.loc[own["weight"].fillna(0) > 0, "kpi"].astype(str).unique()
+    latest = own[own["period"].astype(str) == labels[-1]] if labels else own
+    weights = latest.set_index(latest["kpi"].astype(str))["weight"].fillna(0)
+    weights = weights[weights > 0].sort_values(ascending=False, kind="stable")
+    weighted = list(weights.index[:max_kpis] if max_kpis else weights.index)
     rows = own[own["period"].astype(str).isin(labels) & own["kpi"].astype(str).isin(weighted)]
     rows = rows[["period", "kpi", "value", "target", "status"]].assign(
         period=rows["period"].astype(str), kpi=rows["kpi"].astype(str)
