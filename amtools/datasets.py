@@ -695,13 +695,13 @@ class _Builder:
         waiting = np.ceil(rng.exponential(30.44 / h))
         plain = has & ~contract
         churn[plain] = (np.maximum(acq, self.s0) + waiting)[plain]
-        # Win-back: some lost clients return months later (their churned_date is cleared).
+        # Win-back: some lost clients return months later with a won deal closed after their
+        # churned_date (which stays: the client was lost in between, then reactivated).
         back = has & (rng.random(nc) < 0.15 * np.exp(0.3 * retention[mgr]))
         ret = np.where(back, churn + 60 + np.floor(rng.uniform(0, 360, nc)), np.inf)
         self.c_contract, self.c_k0, self.c_renewals = contract, k0, renewals
         self.c_churn, self.c_return = churn, ret
-        visible = (churn <= self.pe) & ~(ret <= self.pe)
-        self.c_churned = np.where(has & visible, churn, np.nan)
+        self.c_churned = np.where(has & (churn <= self.pe), churn, np.nan)
         self.c_size = np.exp(self.seg_param("size_sigma", self.c_b2b) * rng.normal(size=nc))
 
         # Referrals: the referrer is an active client of the same manager at the lead's creation.
@@ -782,12 +782,25 @@ class _Builder:
         )
         e_won = rng.random(len(ec)) < p_exist
 
+        # Win-back deals: won when the lost client returns (open if that is still ahead).
+        wc = np.flatnonzero(np.isfinite(self.c_return))
+        w_close = self.c_return[wc]
+        w_b2b = self.c_b2b[wc]
+        sigma = self.seg_param("cycle_sigma", w_b2b)
+        cycle = np.floor(
+            np.exp(np.log(self.seg_param("lead_cycle", w_b2b)) + sigma * rng.normal(size=len(wc)))
+        )
+        w_created = np.maximum(w_close - cycle, self.c_churn[wc])
+        keep = w_created <= self.pe
+        wc, w_close, w_created = wc[keep], w_close[keep], w_created[keep]
+
         lead = self.lead
-        client = np.concatenate([lead["client"], ec])
-        is_lead = np.concatenate([np.ones(len(lead["client"]), bool), np.zeros(len(ec), bool)])
-        close = np.concatenate([lead["close"], e_close])
-        created = np.concatenate([lead["created"], e_created])
-        won = np.concatenate([lead["won"], e_won])
+        client = np.concatenate([lead["client"], wc, ec])
+        n_new = len(lead["client"]) + len(wc)
+        is_lead = np.arange(len(client)) < n_new
+        close = np.concatenate([lead["close"], w_close, e_close])
+        created = np.concatenate([lead["created"], w_created, e_created])
+        won = np.concatenate([lead["won"], np.ones(len(wc), bool), e_won])
         order = np.lexsort((close, created))
         client, is_lead, close, created, won = (
             a[order] for a in (client, is_lead, close, created, won)
@@ -1337,13 +1350,40 @@ def make_demo(
 ) -> Dataset:
     """Build the seeded demo dataset: a B2B/B2C account-management company, all 15 tables.
 
-    Managers have latent strengths and weaknesses (closing, prospecting, retention, upsell,
-    responsiveness, discipline, delivery, activity, initiative, negotiation; see
-    ``ds.meta["traits"]``) so their KPI profiles differ. Sales grow ~9-13 % a year with a
-    Q4 peak and January/summer dips. B2C managers have more clients, smaller checks, shorter
-    cycles, fewer contacts per client and fixed prices; B2B managers the opposite, as in the
-    domain source's comparison table. Clients churn (B2B mostly by not renewing a contract),
-    some are won back (``churned_date`` cleared), some are referred by other clients.
+    The company sells connectivity, cloud and IT services (8 product lines, :data:`PRODUCTS`)
+    to people (B2C) and companies (B2B). Everything is drawn from one NumPy generator, so a
+    seed always gives the same tables, and the numbers follow the domain source's B2B/B2C
+    comparison table: B2C managers have several times more clients, a much smaller average
+    check, sales cycles of days instead of weeks, fewer contacts per client and fixed prices
+    (a rare promo discount); B2B managers negotiate discounts on most deals.
+
+    - **Managers** (M001…): about half B2B, half B2C, in teams of ~8 with a home region; Russian
+      full names; monthly base salary around 90,000 RUB (B2B higher). A few are hired during
+      the history (their portfolio starts empty and leads ramp up) and one has left
+      (``active`` false): their accounts and open work passed to a teammate on that day.
+      Each has latent strengths and weaknesses (:data:`TRAITS`: closing, prospecting,
+      retention, upsell, responsiveness, discipline, delivery, activity, initiative,
+      negotiation; ``ds.meta["traits"]``) that drive conversion, portfolio growth, churn,
+      CSI/NPS, response times, reporting, projects and trainings, so KPI profiles, reviews and
+      training plans differ.
+    - **Sales**: grow ~8-15 % a year (more clients plus ~4 % price increases) with a Q4 peak
+      and January/summer dips. Every new-business lead is a client record; lost and open
+      leads stay prospects (empty ``acquired_date``). Lost deals have a reason from
+      :data:`LOST_REASONS` and, where a competitor won, one of :data:`COMPETITORS` (one of
+      them gaining share). Open deals at the end carry a probability and an expected close
+      1-6 months ahead.
+    - **Clients** churn (B2B and contract clients by not renewing, others at a monthly rate);
+      some lost clients are won back: a won deal closes after their ``churned_date``. New
+      clients are sometimes referred by an existing client of the same manager
+      (``referred_by``).
+    - **Other tables**: proposals for most B2B and some B2C deals; activities (B2B: meetings,
+      calls, emails several times a month per client); requests with first response and
+      resolution times (the latest still unanswered); surveys (a handful per manager and
+      quarter, some below 10); annual contracts (``renewed`` empty while undecided); contacts
+      inside B2B clients; implementation projects (mostly B2B); weekly (B2C) or monthly (B2B)
+      internal reports; monthly compliance checks with rare violations; product ideas;
+      trainings from the catalogue :data:`COURSES`; quarterly ``sales_volume`` targets from the
+      second year on (+10 % on the same quarter a year earlier), including the next quarter.
 
     Parameters
     ----------
@@ -1352,14 +1392,22 @@ def make_demo(
     end : history ends at the last complete quarter before this date (date or "YYYY-MM-DD";
         default today). Open deals, running projects and contracts reach beyond it.
     years : years of history.
-    scale : multiplies the number of clients and deals (1.0 ≈ 30k deals for 30 managers).
+    scale : multiplies the number of clients and deals (1.0 ≈ 30k deals and ~150k activities
+        for 30 managers over 3 years).
 
     Returns
     -------
-    Dataset with tables managers, clients, deals, proposals, activities, requests, surveys,
-    contracts, contacts, projects, internal_reports, compliance, product_ideas, trainings and
-    targets (quarterly ``sales_volume`` quotas from the second year on);
-    ``meta`` holds period_end, currency, seed, generator and traits.
+    Dataset
+        All 15 tables of :data:`amtools.schema.TABLES` with the data model's dtypes;
+        ``source`` is ``"amtools demo (seed=<seed>)"``; ``meta`` holds ``period_end`` (last
+        day of the history, a Timestamp), ``currency`` ("RUB"), ``seed``, ``generator`` and
+        ``traits``.
+
+    Raises
+    ------
+    ParameterError
+        On a non-integer seed, fewer than 2 managers, years outside 1..15, a scale outside
+        (0, 100] or an ``end`` that is not a date.
 
     Example
     -------

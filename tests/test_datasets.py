@@ -320,7 +320,12 @@ def test_churn_win_back_and_referrals(demo):
     assert (
         referrer["acquired_date"].to_numpy() <= ref["acquired_date"].fillna(PERIOD_END).to_numpy()
     ).all()
-    # win-back: a B2B contract not renewed, and a later contract of the same client
+    # win-back: a won deal closed after the churned_date reactivates the client
+    won = demo.deals[demo.deals["stage"] == "won"].merge(churned[["client_id", "churned_date"]])
+    back = won[won["closed_date"] > won["churned_date"]]
+    assert back["client_id"].nunique() > 20
+    assert (back["closed_date"] - back["churned_date"]).dt.days.min() >= 60
+    # ... and for B2B: a contract not renewed, then a later contract of the same client
     k = demo.contracts.sort_values(["client_id", "start_date"])
     lapsed = k[k["renewed"].eq(False)]
     later = k.merge(lapsed[["client_id", "end_date"]], on="client_id", suffixes=("", "_lapsed"))
