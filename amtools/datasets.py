@@ -564,14 +564,18 @@ class _Builder:
             candidates = [
                 i for i in order if i not in hires and (self.team_of == self.team_of[i]).sum() >= 2
             ]
-            for i in candidates[:n_leavers]:
-                leave[i] = self.pe - np.floor(rng.uniform(100, 300))
+            leavers = candidates[:n_leavers]
+            for i in leavers:
+                day = self.pe - np.floor(rng.uniform(100, 300))
+                # the successor is a teammate who stays and was already there on that day
                 mates = [
                     j
                     for j in np.flatnonzero(self.team_of == self.team_of[i])
-                    if j != i and np.isnan(leave[j])
+                    if j not in leavers and hire[j] < day
                 ]
-                successor[i] = mates[int(rng.integers(0, len(mates)))]
+                if mates:
+                    leave[i] = day
+                    successor[i] = mates[int(rng.integers(0, len(mates)))]
         self.hire, self.leave, self.successor = hire, leave, successor
         ability = self.z.mean(axis=1)
         salary = self.seg_param("salary", self.b2b) * np.exp(
@@ -670,7 +674,6 @@ class _Builder:
         self.c_b2b = np.concatenate([i_b2b, l_b2b])
         acq = np.concatenate([i_acq, np.where(won & (close <= self.pe), close, np.nan)])
         self.c_acq = acq
-        self.c_first = np.concatenate([i_acq, created])  # first touch (for referrer choice)
         nc = ni + nl
         self.nc = nc
         self.lead = {

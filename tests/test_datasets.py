@@ -465,3 +465,13 @@ def test_event_sampler_matches_the_cell_rates():
     mean = np.bincount((rows % 3) * 3 + cols, minlength=9).reshape(3, 3) / 5000
     # each cell's mean count is its rate; zero-rate cells and rows never get events
     np.testing.assert_allclose(mean, rates, atol=0.05)
+
+
+def test_larger_companies_hand_accounts_to_staying_teammates():
+    ds = make_demo(seed=2, n_managers=120, end=END, years=1, scale=0.05)
+    m = ds.managers.set_index("manager_id")
+    assert (~m["active"]).sum() >= 3 and m["team"].nunique() >= 8
+    active = set(m.index[m["active"]])
+    assert set(ds.clients["manager_id"]) <= active
+    open_deals = ds.deals[ds.deals["stage"] == "open"]
+    assert set(open_deals["manager_id"]) <= active
