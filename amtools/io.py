@@ -627,15 +627,32 @@ def _read_csv(
     delimiter = sep or ("\t" if ".tsv" in path.suffixes else _sniff_sep(text))
     try:
         df = pd.read_csv(
-            _io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, na_filter=False
+            _io.StringIO(text),
+            sep=delimiter,
+            dtype="string[pyarrow]",  # vectorised text parsing later, on pandas 2 and 3
+            keep_default_na=False,
+            na_filter=False,
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise SourceError(
             f"cannot parse {path} as CSV with delimiter {delimiter!r}: {exc}; "
             "pass sep= explicitly or fix the quoting"
         ) from None
-    df.columns = [str(c).strip() for c in df.columns]
-    return df, delimiter
+    return _drop_blank(df), delimiter
+
+
+def _drop_blank(df: pd.DataFrame) -> pd.DataFrame:
+    """Drop what carries no data: rows with every cell empty (";;;;" lines, blank sheet rows)
+    and unnamed columns with every cell empty (a trailing delimiter)."""
+    df = df.rename(columns=lambda c: str(c).strip())
+    if all(isinstance(t, pd.StringDtype) for t in df.dtypes):
+        cells = df.apply(lambda col: col.isna() | col.str.strip().eq("")).fillna(True)
+    else:
+        cells = df.astype(object).map(lambda v: v is None or v != v or str(v).strip() == "")
+    unnamed = [c for c in df.columns if c == "" or re.fullmatch(r"Unnamed: \d+", c)]
+    empty_columns = [c for c in unnamed if cells[c].all()]
+    keep_rows = ~cells.all(axis=1) if len(df.columns) else pd.Series(True, index=df.index)
+    return df.loc[keep_rows.to_numpy(), [c for c in df.columns if c not in empty_columns]]
 
 
 def _stem(path: Path) -> str:
@@ -689,9 +706,7 @@ def _excel_source(path: Path) -> RawSource:
     names = {str(s): s for s in book.sheet_names}
 
     def reader(name: str) -> pd.DataFrame:
-        df = pd.read_excel(book, sheet_name=names[name], dtype=object)
-        df.columns = [str(c).strip() for c in df.columns]
-        return df.dropna(how="all")
+        return _drop_blank(pd.read_excel(book, sheet_name=names[name], dtype=object))
 
     return RawSource(f"Excel workbook {path} ({len(names)} sheets)", names, reader)
 

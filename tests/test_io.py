@@ -225,6 +225,15 @@ def test_delimiter_detection(tmp_path, sep):
     assert ds.managers["name"].tolist() == ["Ann, Jr.", "Bo"]
 
 
+def test_blank_rows_and_trailing_delimiters_are_not_data(tmp_path):
+    (tmp_path / "managers.csv").write_text(
+        "manager_id;name;segment;\nm1;Ann;B2B;\n;;;\n\nm2;Bo;B2C;\n", encoding="utf-8"
+    )
+    ds = io.load(tmp_path, validate=False)
+    assert ds.managers["manager_id"].tolist() == ["m1", "m2"]
+    assert ds.meta["problems"] == []  # no "Unnamed: 3" extra column reported
+
+
 def test_header_names_are_normalised_and_extra_columns_reported(tmp_path):
     (tmp_path / "Managers.csv").write_text(
         "Manager ID,Name,Segment,Favourite colour\nm1,Ann,B2B,red\n", encoding="utf-8"
