@@ -871,3 +871,11 @@ def test_demo_data_every_kpi_has_a_value_or_a_reason() -> None:
     sv = k[k["kpi"] == "sales_volume"].groupby("period")["value"].sum()
     csv = c[c["kpi"] == "sales_volume"].set_index("period")["value"]
     pd.testing.assert_series_equal(sv, csv, check_names=False)
+
+
+def test_parallel_path_gives_the_same_frame(tiny: Dataset, kq: pd.DataFrame, monkeypatch) -> None:
+    # large inputs run the KPIs on two threads; force that path on the tiny data
+    import sys
+
+    monkeypatch.setattr(sys.modules["amtools.kpi.compute"], "_PARALLEL_MIN_ROWS", 0)
+    pd.testing.assert_frame_equal(compute(tiny, "Q", PERIODS), kq)

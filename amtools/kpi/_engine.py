@@ -298,7 +298,10 @@ class Context:
         range get -1, after it ``n_per``; missing dates -1.
         """
         ns = np.asarray(dates).astype("datetime64[ns]", copy=False).view(np.int64)
-        code = np.searchsorted(self.start.view(np.int64), ns, side="right").astype(np.int64) - 1
+        code = np.searchsorted(self.start.view(np.int64), ns, side="right").astype(
+            np.int64, copy=False
+        )
+        code -= 1
         ok = (code >= 0) & (code < self.n_per) & (ns != _NAT)
         code[ns == _NAT] = -1
         return code, ok

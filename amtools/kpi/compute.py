@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -31,6 +34,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
 """Built-in defaults; ``params/kpi.yaml`` and the ``params`` argument override them."""
 
 _COMPARISONS = ("year_ago", "previous")
+_PARALLEL_MIN_ROWS = 200_000
 
 
 def kpi_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -108,14 +112,16 @@ class _Prep:
     once into compact ``w_*`` arrays (one pass over the deals table per column).
     """
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, pool: ThreadPoolExecutor | None = None) -> None:
         self.ctx = ctx
         ds = ctx.ds
         deals = ds["deals"]
         self.deals = deals
+        # hashing the manager ids is the costliest step: start it first (the hash runs in
+        # Arrow/C and releases the GIL, so a second thread does the rest meanwhile)
+        f_mgr = pool.submit(ctx.mgr_codes, deals, "deals") if pool is not None else None
         won = _equals(deals["stage"], "won")
         lost = _equals(deals["stage"], "lost")
-        d_mgr = ctx.mgr_codes(deals, "deals")
         if "closed_date" in deals:
             closed = ctx.dates("deals", "closed_date")
             c_per, c_ok = ctx.periods_of("deals", "closed_date")
@@ -123,15 +129,16 @@ class _Prep:
             closed = np.full(len(deals), np.datetime64("NaT"), dtype="datetime64[ns]")
             c_per, c_ok = ctx.rel_codes(closed)
         closed_ns = closed.view(np.int64)
-        # client codes by client_id inside deals (independent of the clients table)
-        codes, uniq = pd.factorize(deals["client_id"])
-        self.n_dc = len(uniq)
-
         # won deals with a close date (in or out of the reporting range)
         w = np.flatnonzero(won & (closed_ns != _NAT_I))
         self.w = w
+        # client codes of the won deals (independent of the clients table); factorising
+        # only the won rows halves the cost of hashing the ids
+        codes, uniq = pd.factorize(deals["client_id"].take(w))
+        self.n_dc = len(uniq)
+        self.w_client = codes.astype(np.int64, copy=False)  # -1 where the client is empty
+        d_mgr = f_mgr.result() if f_mgr is not None else ctx.mgr_codes(deals, "deals")
         self.w_mgr = d_mgr[w]
-        self.w_client = codes[w].astype(np.int64)  # -1 where the client is empty
         self.w_closed = closed_ns[w]
         self.w_per = c_per[w]
         self.w_ok = c_ok[w]
@@ -298,11 +305,11 @@ def _conversion_rate(ctx: Context, p: _Prep) -> Result:
 
 
 def _cross_sales(ctx: Context, p: _Prep) -> Result:
-    prod_codes, prods = pd.factorize(p.deals["product"])
-    has_client = p.w_client >= 0
+    has_client = np.flatnonzero(p.w_client >= 0)
+    prod_codes, prods = pd.factorize(p.deals["product"].take(p.w[has_client]))
     cl = p.w_client[has_client]
     closed = p.w_closed[has_client]
-    prod = prod_codes[p.w[has_client]].astype(np.int64)
+    prod = prod_codes.astype(np.int64, copy=False)
     width = len(prods) + 1
     if p.n_dc * width <= 5e7:
         pair = cl * width + (prod + 1)
@@ -447,8 +454,7 @@ def _contact_expansion(ctx: Context, p: _Prep) -> Result:
 
 
 def _referrals(ctx: Context, p: _Prep) -> Result:
-    cl = p.clients
-    ref = codes_in(p.cl_index, cl["referred_by"])
+    ref = codes_in(p.cl_index, ctx.ds["clients"]["referred_by"])
     per, ok = ctx.rel_codes(p.cl_acq)
     ok &= ref >= 0
     idx = np.flatnonzero(ok)
@@ -809,14 +815,25 @@ def compute(
     """
     prm = kpi_params(params)
     ctx = Context(dataset, freq, periods, fiscal_year_start, level, prm)
-    prep = _Prep(ctx)
+    # Large inputs use two threads: the heavy steps (Arrow hashing, numpy gathers and
+    # ufuncs) release the GIL, and KPIs are independent once the shared arrays exist.
+    parallel = len(dataset["deals"]) >= _PARALLEL_MIN_ROWS and (os.cpu_count() or 1) > 1
+    with ThreadPoolExecutor(max_workers=2) if parallel else contextlib.nullcontext() as pool:
+        prep = _Prep(ctx, pool)
+        if pool is not None and prep.clients is not None:
+            _cache_retention(ctx, prep)  # shared by retention_rate and churn_rate
+        todo = {k: f for k, f in _FUNCS.items() if _needs(ctx, k, prep) is None}
+        if pool is not None:
+            futures = {k: pool.submit(f, ctx, prep) for k, f in todo.items()}
+            computed = {k: fut.result() for k, fut in futures.items()}
+        else:
+            computed = {k: f(ctx, prep) for k, f in todo.items()}
     results: dict[str, Result] = {}
-    for kpi_id, func in _FUNCS.items():
-        reason = _needs(ctx, kpi_id, prep)
-        if reason is not None:
-            results[kpi_id] = ctx.empty(reason)
+    for kpi_id in _FUNCS:
+        if kpi_id not in computed:
+            results[kpi_id] = ctx.empty(_needs(ctx, kpi_id, prep))
             continue
-        res = func(ctx, prep)
+        res = computed[kpi_id]
         kpi = KPIS[kpi_id]
         if set(kpi.segments) != {"B2B", "B2C"}:
             in_scope = np.isin(ctx.mgr_segment, kpi.segments)
