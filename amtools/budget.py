@@ -14,7 +14,7 @@ import pandas as pd
 
 from .config import DEFAULT_CURRENCY, PARAMS_DIR
 from .dataset import Dataset
-from .errors import DataValidationError, PolicyError, Problem
+from .errors import DataValidationError, ParameterError, PolicyError, Problem
 from .params import read_params
 from .periods import period_freq
 
@@ -1591,8 +1591,9 @@ def plan_vs_actual(
     dataset: Dataset,
     *,
     asof: pd.Timestamp | str | None = None,
+    level: str = "manager",
 ) -> pd.DataFrame:
-    """Plan vs actual won revenue by month and manager, fiscal year to date.
+    """Plan vs actual won revenue by month and manager (or team, segment, company), year to date.
 
     The quotas' months up to ``asof`` are compared with the revenue of deals won in each
     month. Managers with actuals but no quota (e.g. left or unplanned) appear with plan 0,
@@ -1603,17 +1604,28 @@ def plan_vs_actual(
     plan_or_quotas : a :class:`BudgetPlan` or its ``quotas`` frame [manager_id, month, quota, ...].
     dataset : the Dataset with deals (and managers for segment/team).
     asof : last date counted; default ``dataset.meta["period_end"]``, else the last won deal's date.
+    level : ``manager`` (default), ``team``, ``segment`` or ``company``: the rows' grain.
 
     Returns
     -------
-    DataFrame month, segment, team, manager_id, plan, actual, variance (actual - plan),
-    variance_pct (variance / plan; NaN where plan is 0), plan_ytd, actual_ytd, month_complete.
-    Empty (same columns) when ``asof`` is before the plan's first month.
+    DataFrame month, <level keys: segment, team, manager_id as applicable>, plan, actual,
+    variance (actual - plan), variance_pct (variance / plan; NaN where plan is 0), plan_ytd,
+    actual_ytd, month_complete. Empty (same columns) when ``asof`` is before the plan's
+    first month.
 
     Example
     -------
     >>> plan_vs_actual(budget, ds, asof="2027-03-31")  # doctest: +SKIP
     """
+    level_keys = {
+        "manager": ["segment", "team", "manager_id"],
+        "team": ["segment", "team"],
+        "segment": ["segment"],
+        "company": [],
+    }
+    if level not in level_keys:
+        raise ParameterError(f"level must be one of {', '.join(level_keys)}, got {level!r}")
+    keys = level_keys[level]
     quotas = plan_or_quotas.quotas if isinstance(plan_or_quotas, BudgetPlan) else plan_or_quotas
     missing = [c for c in ("manager_id", "month", "quota") if c not in quotas.columns]
     if missing:
@@ -1664,9 +1676,7 @@ def plan_vs_actual(
     months = sorted(m for m in q["month"].unique() if pd.Timestamp(m) <= asof_ts)
     columns = [
         "month",
-        "segment",
-        "team",
-        "manager_id",
+        *keys,
         "plan",
         "actual",
         "variance",
@@ -1677,15 +1687,8 @@ def plan_vs_actual(
     ]
     if not months:
         empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-        return empty.astype(
-            {
-                "month": "datetime64[ns]",
-                "segment": "string",
-                "team": "string",
-                "manager_id": "string",
-                "month_complete": "boolean",
-            }
-        )
+        dtypes = {"month": "datetime64[ns]", "month_complete": "boolean"}
+        return empty.astype(dtypes | dict.fromkeys(keys, "string"))
     first, last = pd.Timestamp(months[0]), pd.Timestamp(months[-1])
     if "closed" in won.columns:
         in_range = (won["closed"] >= first) & (won["closed"] <= asof_ts)
@@ -1708,14 +1711,22 @@ def plan_vs_actual(
     out["plan"] = out["plan"].astype("float64").fillna(0.0)
     out["actual"] = out["actual"].astype("float64").fillna(0.0)
     out = out.merge(managers[["manager_id", "segment", "team"]], on="manager_id", how="left")
+    if level != "manager":
+        by = [*keys, "month"]
+        out = out.groupby(by, dropna=False)[["plan", "actual"]].sum().reset_index()
     out["variance"] = out["actual"] - out["plan"]
     out["variance_pct"] = (out["variance"] / out["plan"]).where(out["plan"] > 0)
-    out = out.sort_values(["manager_id", "month"])
-    out["plan_ytd"] = out.groupby("manager_id")["plan"].cumsum()
-    out["actual_ytd"] = out.groupby("manager_id")["actual"].cumsum()
+    out = out.sort_values([*keys, "month"])
+    if keys:
+        group = out.groupby(keys, dropna=False)
+        out["plan_ytd"] = group["plan"].cumsum()
+        out["actual_ytd"] = group["actual"].cumsum()
+    else:
+        out["plan_ytd"] = out["plan"].cumsum()
+        out["actual_ytd"] = out["actual"].cumsum()
     month_end = last + pd.offsets.MonthEnd(0)
     out["month_complete"] = pd.array(
         [(m < last) or (asof_ts >= month_end) for m in out["month"]], dtype="boolean"
     )
-    out = out.sort_values(["month", "segment", "team", "manager_id"], na_position="last")
+    out = out.sort_values(["month", *keys], na_position="last")
     return out[columns].reset_index(drop=True)

@@ -284,7 +284,7 @@ def write_budget_workbook(
     plan : the :class:`~amtools.budget.BudgetPlan`.
     path : target ``.xlsx`` file; its folder is created if missing.
     lang : ``"en"`` or ``"ru"`` for sheet names and headers.
-    plan_vs_actual : optional frame from :func:`amtools.budget.plan_vs_actual`.
+    plan_vs_actual : optional frame from :func:`amtools.budget.plan_vs_actual` (any level).
 
     Returns
     -------
@@ -405,18 +405,9 @@ def write_budget_workbook(
 
     if plan_vs_actual is not None:
         pva = plan_vs_actual.copy()
-        cols = [
-            "month",
-            "segment",
-            "team",
-            "manager_id",
-            "plan",
-            "actual",
-            "variance",
-            "variance_pct",
-            "plan_ytd",
-            "actual_ytd",
-        ]
+        keys = [c for c in ("segment", "team", "manager_id") if c in pva.columns]
+        cols = ["month", *keys, "plan", "actual", "variance", "variance_pct"]
+        cols += ["plan_ytd", "actual_ytd"]
         missing = [c for c in cols if c not in pva.columns]
         if missing:
             raise ParameterError(
@@ -430,7 +421,7 @@ def write_budget_workbook(
             pva,
             [lab[c] for c in cols],
             fmts | {"variance_pct": _PERCENT},
-            freeze_cols=4,
+            freeze_cols=1 + len(keys),
         )
 
     target.parent.mkdir(parents=True, exist_ok=True)

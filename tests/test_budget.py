@@ -9,7 +9,7 @@ import pytest
 from amtools import budget
 from amtools.budget import plan, plan_vs_actual, resolve_policy
 from amtools.dataset import Dataset
-from amtools.errors import DataValidationError, PolicyError
+from amtools.errors import DataValidationError, ParameterError, PolicyError
 from amtools.params import read_params
 
 # -- hand-made inputs --------------------------------------------------------------------------
@@ -673,6 +673,18 @@ def test_plan_vs_actual_year_to_date(fc: pd.DataFrame) -> None:
     assert bool(row["month_complete"])
     # Quotas frame works the same as the plan.
     pd.testing.assert_frame_equal(plan_vs_actual(b.quotas, ds, asof="2027-02-15"), pva)
+    # Rolled up: the company row of January = all managers' January; YTD accumulates.
+    company = plan_vs_actual(b, ds, asof="2027-02-15", level="company").set_index("month")
+    assert list(company.columns[:3]) == ["plan", "actual", "variance"]
+    assert company.loc["2027-01-01", "actual"] == pytest.approx(250_000.0)
+    assert company.loc["2027-02-01", "actual_ytd"] == pytest.approx(350_000.0)
+    assert company.loc["2027-02-01", "plan_ytd"] == pytest.approx(pva["plan"].sum())
+    team = plan_vs_actual(b, ds, asof="2027-02-15", level="team")
+    assert list(team.columns[:3]) == ["month", "segment", "team"]
+    a = team[(team["team"] == "A") & (team["month"] == "2027-01-01")].iloc[0]
+    assert a["plan"] == pytest.approx(137_500 + 412_500) and a["actual"] == pytest.approx(250_000)
+    with pytest.raises(ParameterError, match="level"):
+        plan_vs_actual(b, ds, level="region")
     # Before the fiscal year: nothing to compare yet.
     assert plan_vs_actual(b, ds, asof="2026-12-31").empty
 

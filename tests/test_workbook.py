@@ -151,6 +151,13 @@ def test_workbook_russian_and_plan_vs_actual(tmp_path: Path) -> None:
     assert ws.cell(row=2, column=5).number_format == '#,##0 "₽"'
     assert ws.cell(row=2, column=8).number_format == "0.0%"
     assert [r[0] for r in _rows(wb["Итоги"])[1:4]] == ["план", "низкий", "базовый"]
+    # A team-level comparison works too.
+    team = plan_vs_actual(b, ds, asof="2027-01-31", level="team")
+    wb = openpyxl.load_workbook(write_budget_workbook(b, path, plan_vs_actual=team))
+    header, *body = _rows(wb["Plan vs actual"])
+    assert header[:4] == ("Month", "Segment", "Team", "Plan")
+    assert sum(r[4] for r in body) == pytest.approx(200_000.0)
+    assert wb["Plan vs actual"].freeze_panes == "D2"
 
 
 def test_workbook_rewrite_is_atomic(budget: BudgetPlan, tmp_path: Path, monkeypatch) -> None:
