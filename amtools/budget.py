@@ -1163,6 +1163,16 @@ def plan(
       above; attainment = scenario revenue / quota for the year; score = the manager's latest
       KPI score from ``scores`` (``bonus.default_score`` when absent or ``use_score`` is false).
       Managers without a quota are budgeted at target (attainment 1).
+    - Scenarios: each is a forecast column (x (1 + its uplift)); bounds are taken at the
+      ``scenario_basis`` level (company by default, since intervals do not add up across
+      series) and spread to managers by their base forecast; ``interval_aggregation`` says
+      whether all months sit at their bound together (``sum``) or are independent. The
+      ``plan`` scenario is the quotas themselves.
+    - Cost of sales: revenue x the segment's trailing cost ratio of won deals
+      (:func:`cost_of_sales_ratios`). Payroll: active managers' base salary (``default_salary``
+      where empty) plus planned ``hires`` from their start month; payroll tax on salary and
+      bonus. Marketing per segment: share of revenue, per active client or fixed. Other: per
+      head, fixed and share of revenue.
 
     Parameters
     ----------
@@ -1186,7 +1196,7 @@ def plan(
     >>> from amtools.datasets import make_demo  # doctest: +SKIP
     >>> from amtools.forecast import monthly_series, forecast  # doctest: +SKIP
     >>> ds = make_demo(n_managers=6)  # doctest: +SKIP
-    >>> fc = forecast(monthly_series(ds), h=15)  # doctest: +SKIP
+    >>> fc = forecast(monthly_series(ds), h=required_horizon(ds.meta["period_end"]))  # doctest: +SKIP
     >>> budget = plan(fc, ds)  # doctest: +SKIP
     >>> budget.summary.set_index("scenario").loc["base", "margin"]  # doctest: +SKIP
     """
