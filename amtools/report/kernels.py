@@ -12,7 +12,9 @@ engine ``"amtools_warm"``), resetting the kernel in between:
 - after any failure the kernel is restarted, so a broken notebook cannot poison the next.
 
 Imported modules stay imported: that is the point, and amtools modules hold no per-report
-state (the run-context cache returns detached copies).
+state (the run-context cache returns detached copies). Import-time side effects of the warm
+modules (``amtools.plotting`` selects matplotlib's Agg backend) therefore apply to every
+notebook, as they would in a fresh kernel as soon as the notebook imports them.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def kernel_warm(modules: tuple[str, ...] | list[str] = WARM_MODULES) -> list[str
         import matplotlib
 
         _SNAPSHOT["rc"] = copy.deepcopy(dict(matplotlib.rcParams))
+        _SNAPSHOT["backend"] = matplotlib.get_backend()
     if "numpy" in sys.modules:
         import numpy
 
@@ -132,6 +135,10 @@ def kernel_reset() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             matplotlib.rcParams.update(_SNAPSHOT["rc"])
+            if matplotlib.get_backend() != _SNAPSHOT["backend"]:
+                import matplotlib.pyplot as plt
+
+                plt.switch_backend(_SNAPSHOT["backend"])
     if "numpy_print" in _SNAPSHOT:
         import numpy
 
