@@ -604,6 +604,7 @@ def _read_csv(
     encoding: str | None,
     sep: str | None,
     legacy: Callable[[], str] | None = None,
+    skip_rows: int = 0,
 ) -> tuple[pd.DataFrame, str]:
     try:
         raw = path.read_bytes()
@@ -624,6 +625,8 @@ def _read_csv(
             "(e.g. 'cp1251' for Russian Excel exports, 'utf-8-sig' for UTF-8 with BOM)"
         ) from None
     text = text.lstrip("\ufeff")
+    if skip_rows:  # title lines above the header (report-style exports)
+        text = "\n".join(text.splitlines()[skip_rows:])
     delimiter = sep or ("\t" if ".tsv" in path.suffixes else _sniff_sep(text))
     try:
         df = pd.read_csv(
@@ -664,7 +667,11 @@ def _stem(path: Path) -> str:
 
 
 def _file_source(
-    files: list[Path], description: str, encoding: str | None, sep: str | None
+    files: list[Path],
+    description: str,
+    encoding: str | None,
+    sep: str | None,
+    skip_rows: int = 0,
 ) -> RawSource:
     names = {_stem(f): f for f in files}
     hints: dict[str, str] = {}
@@ -690,7 +697,7 @@ def _file_source(
                 return pd.read_parquet(path)
             except Exception as exc:  # pyarrow raises many types
                 raise SourceError(f"cannot read Parquet file {path}: {exc}") from None
-        df, delimiter = _read_csv(path, encoding, sep, legacy)
+        df, delimiter = _read_csv(path, encoding, sep, legacy, skip_rows)
         if delimiter == ";":
             hints[name] = ","
         return df
@@ -698,7 +705,7 @@ def _file_source(
     return RawSource(description, names, reader, hints)
 
 
-def _excel_source(path: Path) -> RawSource:
+def _excel_source(path: Path, skip_rows: int = 0) -> RawSource:
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:
@@ -706,7 +713,8 @@ def _excel_source(path: Path) -> RawSource:
     names = {str(s): s for s in book.sheet_names}
 
     def reader(name: str) -> pd.DataFrame:
-        return _drop_blank(pd.read_excel(book, sheet_name=names[name], dtype=object))
+        sheet = pd.read_excel(book, sheet_name=names[name], dtype=object, skiprows=skip_rows)
+        return _drop_blank(sheet)
 
     return RawSource(f"Excel workbook {path} ({len(names)} sheets)", names, reader)
 
@@ -773,7 +781,13 @@ def _magic(path: Path) -> bytes:
         return b""
 
 
-def read_source(source: Any, *, encoding: str | None = None, sep: str | None = None) -> RawSource:
+def read_source(
+    source: Any,
+    *,
+    encoding: str | None = None,
+    sep: str | None = None,
+    skip_rows: int = 0,
+) -> RawSource:
     """Open ``source`` and list its raw tables without reading them yet.
 
     Parameters
@@ -781,6 +795,7 @@ def read_source(source: Any, *, encoding: str | None = None, sep: str | None = N
     source : a folder of CSV/Parquet files, a CSV/Parquet/Excel/DuckDB/SQLite file,
         a SQLAlchemy URL, a :class:`Dataset` or a dict of DataFrames.
     encoding, sep : CSV reading options (``None`` = detect).
+    skip_rows : lines (CSV) or rows (Excel) above the header row, e.g. a report title.
 
     Example
     -------
@@ -831,17 +846,18 @@ def read_source(source: Any, *, encoding: str | None = None, sep: str | None = N
             f"{'/'.join(kinds)} folder {path} ({len(unique)} files)",
             encoding,
             sep,
+            skip_rows,
         )
         source_.ignored = ignored
         return source_
     name = path.name.lower()
     magic = _magic(path)
     if name.endswith(EXCEL_SUFFIXES):
-        return _excel_source(path)
+        return _excel_source(path, skip_rows)
     if name.endswith(PARQUET_SUFFIXES):
         return _file_source([path], f"Parquet file {path}", encoding, sep)
     if name.endswith(CSV_SUFFIXES):
-        return _file_source([path], f"CSV file {path}", encoding, sep)
+        return _file_source([path], f"CSV file {path}", encoding, sep, skip_rows)
     if magic[8:12] == b"DUCK":
         return _duckdb_source(path)
     if magic.startswith(b"SQLite format 3"):
@@ -916,7 +932,8 @@ def load(
     encoding = encoding or read_opts.get("encoding")
     sep = sep or read_opts.get("sep")
     decimal = decimal or read_opts.get("decimal")
-    raw = read_source(source, encoding=encoding, sep=sep)
+    skip_rows = int(read_opts.get("skip_rows", 0))
+    raw = read_source(source, encoding=encoding, sep=sep, skip_rows=skip_rows)
     try:
         tables, problems = _read_tables(raw, spec, decimal)
     finally:

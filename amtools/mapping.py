@@ -50,7 +50,7 @@ TABLE_KEYS = (
     "ids",
     "lookup",
 )
-READ_KEYS = ("encoding", "sep", "decimal")
+READ_KEYS = ("encoding", "sep", "decimal", "skip_rows")
 AGGREGATIONS = ("sum", "mean", "min", "max", "first", "last", "most_common", "count", "nunique")
 PICKS = ("most_common", "first", "last", "min", "max", "sum")
 ID_METHODS = ("slug", "hash", "keep")
@@ -204,6 +204,13 @@ def parse_mapping(data: Mapping[str, Any], *, name: str = "custom") -> MappingSp
     _check_keys(name, "top level", data, TOP_KEYS)
     read = {k: str(v) for k, v in _as_dict(name, "read", data.get("read")).items()}
     _check_keys(name, "read", read, READ_KEYS)
+    if not read.get("skip_rows", "0").isdigit():
+        raise _fail(
+            name,
+            "read.skip_rows",
+            f"expected a whole number, got {read['skip_rows']!r}",
+            "give the number of lines above the header row, e.g. skip_rows: 3",
+        )
     ids = {k: str(v) for k, v in _as_dict(name, "ids", data.get("ids")).items()}
     _check_ids(name, "ids", ids, None)
     dates = {

@@ -499,3 +499,16 @@ def test_excel_workbook_with_mapping_and_numeric_codes(tmp_path):
         pd.Timestamp("2025-03-02"),
     ]
     assert "Notes" in problems_by_check(ds)["unmatched_table"].message
+
+
+def test_skip_rows_for_report_style_exports(tmp_path):
+    # A 1C-style report: two title lines above the header.
+    (tmp_path / "deals.csv").write_text(
+        "Отчёт по сделкам\nза март 2025\ndeal_id;amount\nd1;1 000,5\n", encoding="utf-8"
+    )
+    ds = io.load(
+        tmp_path, mapping={"read": {"skip_rows": 2}, "tables": {"deals": {}}}, validate=False
+    )
+    assert ds.deals["amount"].tolist() == [1000.5]
+    with pytest.raises(MappingError, match="read.skip_rows: expected a whole number"):
+        parse_mapping({"read": {"skip_rows": "two"}, "tables": {"deals": {}}})
