@@ -497,7 +497,7 @@ class _Builder:
         self.s0 = bounds[0]
         self.pe = float(np.datetime64(self.period_end.date(), "D").astype(np.int64))
         cal = months.month.to_numpy()[:-1] - 1
-        growth = self.rng.uniform(0.06, 0.10)
+        growth = self.rng.uniform(0.05, 0.09)
         t = np.arange(self.n_months) / 12.0
         # Revenue growth = more clients (leads grow at ``growth``) + ~4 % price increases a
         # year; repeat business per client stays about flat (it grows for good up-sellers).
@@ -659,7 +659,7 @@ class _Builder:
             )
             * self.scale
         )
-        n0 = rng.poisson(typical * (steady / typical) ** 0.4)
+        n0 = rng.poisson(typical * (steady / typical) ** 0.6)
         n0[self.hire > self.s0] = 0
         im = np.repeat(np.arange(n), n0)
         i_b2b = b2b[im]
