@@ -55,7 +55,7 @@ def test_notebook_is_thin_and_stripped(path: Path) -> None:
         assert match, f"{path.name}: parameter line needs `name: type = value  # help`: {line!r}"
         assert "=" not in match.group(4), "papermill cannot parse '=' in the help comment"
         declared[match.group(1)] = ast.literal_eval(match.group(3))
-    assert REQUIRED <= set(declared)
+    assert set(declared) >= REQUIRED
     if path.stem in ENTITY:
         assert ENTITY[path.stem] in declared
     assert "ctx = amtools.report.open_context(context, period=period, lang=lang)" in cells[1].source
