@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import gzip
 import io as _io
@@ -1005,7 +1006,15 @@ def _read_tables(
                 matched[target] = raw_name
         unmatched = [n for n in raw.names if n not in matched.values()]
         if unmatched:
-            problems.append(_unmatched_problem(unmatched, raw.description))
+            problem = _unmatched_problem(unmatched, raw.description)
+            preset = _matching_preset(raw)
+            if preset:
+                problem = dataclasses.replace(
+                    problem,
+                    fix=f"this looks like the {preset!r} export: load it with "
+                    f"mapping={preset!r} (amtools validate SOURCE --mapping {preset})",
+                )
+            problems.append(problem)
         for name, raw_name in matched.items():
             frame = raw.read(raw_name)
             coerced, found = coerce_table(
@@ -1018,6 +1027,21 @@ def _read_tables(
             tables[name] = coerced
             problems += found
     return tables, problems
+
+
+def _matching_preset(raw: RawSource) -> str | None:
+    """The preset mapping whose source tables are all in ``raw``, if any (a hint only)."""
+    from .mapping import presets, resolve_mapping
+
+    names = {_norm(n) for n in raw.names}
+    for name in presets():
+        try:
+            spec = resolve_mapping(name)
+        except Exception:  # a broken preset must not break loading
+            continue
+        if spec is not None and all(_norm(t.source) in names for t in spec.tables.values()):
+            return name
+    return None
 
 
 def _unmatched_problem(unmatched: list[str], description: str) -> Problem:

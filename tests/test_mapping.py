@@ -512,3 +512,10 @@ def test_skip_rows_for_report_style_exports(tmp_path):
     assert ds.deals["amount"].tolist() == [1000.5]
     with pytest.raises(MappingError, match="read.skip_rows: expected a whole number"):
         parse_mapping({"read": {"skip_rows": "two"}, "tables": {"deals": {}}})
+
+
+def test_loading_a_preset_export_without_its_mapping_suggests_it():
+    with pytest.raises(DataValidationError) as err:
+        io.load(FIXTURES / "superstore")
+    (hint,) = [p for p in err.value.problems if p.check == "unmatched_table"]
+    assert "mapping='superstore'" in hint.fix
