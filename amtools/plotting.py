@@ -120,7 +120,7 @@ def show(fig: Figure, *, alt: str | None = None) -> None:
     from IPython.display import HTML, display
 
     if alt is None:
-        alt = fig._suptitle.get_text() if fig._suptitle is not None else ""
+        alt = fig.get_suptitle()
         if not alt and fig.axes:
             alt = fig.axes[0].get_title()
     display(HTML(figure_html(fig, alt=alt)))

@@ -35,6 +35,7 @@ __all__ = [
     "scorecard_table",
     "score_summary",
     "strengths_list",
+    "development_list",
     "training_plan_table",
     "data_notes",
     "leaderboard_table",
@@ -476,9 +477,6 @@ def development_list(plan: pd.DataFrame, lang: str = "en") -> HTML:
         # the engine's reason already names the KPI ("Conversion rate 43% meets target 35%")
         items.append(_reason(row, lang) or kpi_label(str(row["kpi"]), lang))
     return bullets(items, empty=_t("tbl.no_development", lang))
-
-
-__all__.append("development_list")
 
 
 def training_plan_table(plan: pd.DataFrame, lang: str = "en") -> HTML:

@@ -269,3 +269,21 @@ def test_next_quarter_table() -> None:
     out = tables.next_quarter_table(fc, hist, "en").data
     # 3 x 110 = 330 forecast vs 3 x 100 a year earlier: +10.0 %
     assert "RUB\xa0330" in out and "+10.0%" in out
+
+
+def test_score_summary_counts_peers_without_naming_them() -> None:
+    scores = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M2", "M3", "M1"],
+            "period": ["2026Q3", "2026Q3", "2026Q3", "2026Q2"],
+            "segment": ["B2B", "B2B", "B2C", "B2B"],
+            "score": [71.0, 80.0, 50.0, 65.5],
+            "rank": [2, 1, 1, 1],
+            "coverage": [0.9, 1.0, 1.0, 0.9],
+        }
+    )
+    out = tables.score_summary(scores, "M1", "2026Q3", "en").data
+    # rank 2 of the 2 B2B managers; +5.5 points vs 65.5 last quarter; 90 % coverage
+    assert "2 of 2" in out and "+5.5" in out and "90%" in out
+    assert "M2" not in out and "M3" not in out
+    assert i18n.t("tbl.no_score", "en") in tables.score_summary(scores, "M9", "2026Q3", "en").data
