@@ -216,6 +216,10 @@ def run_case(
     return pd.DataFrame(rows), results, "; ".join(notes)
 
 
+def _models(args: argparse.Namespace) -> list[str] | None:
+    return [m.strip() for m in args.models.split(",") if m.strip()] or None
+
+
 def demo_case(
     args: argparse.Namespace,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str, object]:
@@ -238,7 +242,12 @@ def demo_case(
 
     def ours(long: pd.DataFrame) -> pd.DataFrame:
         res = forecast(
-            long, h=args.h_demo, folds=args.folds, n_jobs=args.n_jobs, reconcile=args.reconcile
+            long,
+            h=args.h_demo,
+            models=_models(args),
+            folds=args.folds,
+            n_jobs=args.n_jobs,
+            reconcile=args.reconcile,
         )
         holder["result"] = res
         return res.forecast
@@ -274,7 +283,14 @@ def m3_case(
     holder: dict[str, object] = {}
 
     def ours(frame: pd.DataFrame) -> pd.DataFrame:
-        res = forecast(frame, h=args.h_m3, folds=args.folds, n_jobs=args.n_jobs, reconcile="none")
+        res = forecast(
+            frame,
+            h=args.h_m3,
+            models=_models(args),
+            folds=args.folds,
+            n_jobs=args.n_jobs,
+            reconcile="none",
+        )
         holder["result"] = res
         return res.forecast
 
@@ -306,6 +322,11 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--reconcile", default="bottom_up")
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument(
+        "--models",
+        default="",
+        help="comma-separated amtools models (default: params/forecast_models.yaml)",
+    )
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--skip-m3", action="store_true")
     args = parser.parse_args()

@@ -482,6 +482,15 @@ def forecast(
     hierarchy level. Finally forecasts are reconciled so managers add up to teams, segments
     and the company for every month.
 
+    Intervals: each model's own 80/95 % intervals; where the chosen models' backtest coverage
+    at a hierarchy level falls more than 5 points short of nominal, that level's intervals are
+    widened by the backtest quantile of |error| / half-width (split-conformal style; the
+    ``calibration`` frame shows raw coverage and the factor). After reconciliation every
+    series keeps the width of its own (calibrated) interval, shifted to the reconciled point
+    forecast: aggregates get their own model's uncertainty rather than a sum of manager
+    bounds (which would assume perfectly correlated managers). Bounds are clipped at 0 for
+    series without negative history.
+
     Parameters
     ----------
     series : long frame ``unique_id, ds, y`` (``level`` optional), e.g. from
