@@ -883,7 +883,6 @@ def _reallocate_inactive(
     a team without active managers hands over to its segment, a segment without any to the
     whole company. Totals are preserved.
     """
-    info = managers.set_index("manager_id")
     active_ids = managers.loc[managers["active"], "manager_id"].tolist()
     if not active_ids:
         raise PolicyError(
@@ -895,37 +894,33 @@ def _reallocate_inactive(
     )
     cube = values.set_index(["manager_id", "month"]).reindex(full, fill_value=0.0)
     annual = cube["yhat"].groupby(level="manager_id").sum()
+    active = managers[managers["active"]]
+    by_team = active.groupby(["segment", "team"])["manager_id"].apply(list).to_dict()
+    by_segment = active.groupby("segment")["manager_id"].apply(list).to_dict()
+    position = {mid: k for k, mid in enumerate(active_ids)}
+    inactive = managers.loc[~managers["active"], ["manager_id", "segment", "team"]]
+    # transfer[r, i]: share of inactive manager i's forecast that active manager r takes over
+    transfer = np.zeros((len(active_ids), len(inactive)))
     moves: list[dict[str, Any]] = []
-    result = cube.loc[active_ids].copy()
-    for mid in managers.loc[~managers["active"], "manager_id"].astype(str).tolist():
-        src = cube.loc[mid]
-        if float(src.to_numpy().sum()) == 0.0:
+    for k, (mid, seg, team) in enumerate(inactive.itertuples(index=False)):
+        if float(np.nansum(cube.loc[mid].to_numpy())) == 0.0:
             continue
-        team, seg = str(info.at[mid, "team"]), str(info.at[mid, "segment"])
-        scopes = (
-            ("team", (managers["team"] == team) & (managers["segment"] == seg)),
-            ("segment", managers["segment"] == seg),
-            ("company", pd.Series(True, index=managers.index)),
-        )
-        scope, recipients = next(
-            (name, managers.loc[mask & managers["active"], "manager_id"].tolist())
-            for name, mask in scopes
-            if (mask & managers["active"]).any()
-        )
-        weights = annual.loc[recipients]
-        weights = (
-            weights / weights.sum()
-            if weights.sum() > 0
-            else pd.Series(1.0 / len(recipients), index=recipients)
-        )
-        for rid, w in weights.items():
-            result.loc[rid] = (result.loc[rid] + src * w).to_numpy()
+        if (seg, team) in by_team:
+            scope, recipients = "team", by_team[(seg, team)]
+        elif seg in by_segment:
+            scope, recipients = "segment", by_segment[seg]
+        else:
+            scope, recipients = "company", active_ids
+        weights = annual.reindex(recipients).to_numpy()
+        total = weights.sum()
+        weights = weights / total if total > 0 else np.full(len(recipients), 1.0 / len(recipients))
+        transfer[[position[r] for r in recipients], k] = weights
         moves.append(
             {
                 "from": str(mid),
                 "scope": scope,
                 "to": [str(r) for r in recipients],
-                "forecast": float(src["yhat"].sum()),
+                "forecast": float(annual[mid]),
             }
         )
         if scope != "team":
@@ -933,6 +928,16 @@ def _reallocate_inactive(
                 f"inactive manager {mid}: team {team} has no active manager; forecast "
                 f"reallocated within the {scope}"
             )
+    n_months = len(months)
+    result = cube.loc[active_ids].copy()
+    if len(inactive):
+        donors = cube.loc[inactive["manager_id"].tolist()]
+        for col in cube.columns:
+            given = donors[col].to_numpy().reshape(len(inactive), n_months)
+            kept = result[col].to_numpy().reshape(len(active_ids), n_months)
+            # NaN bounds (columns no scenario uses) stay NaN rather than poisoning sums
+            moved = transfer @ np.nan_to_num(given)
+            result[col] = (kept + moved).ravel()
     return result.reset_index(), moves
 
 
