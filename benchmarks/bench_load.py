@@ -34,6 +34,7 @@ SAMPLES = {
     "superstore": "superstore",
 }
 SUPERSTORE_TOTAL = 2_297_200.86
+LOADAVG = os.getloadavg()
 
 
 def run_one(folder: Path, mapping: str, repeat: int) -> dict:
@@ -86,6 +87,8 @@ def write_results(results: list[dict], command: str, path: Path) -> None:
         "",
         f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {machine()}",
+        f"- Load average (1 min) while running: {LOADAVG[0]:.1f} at start, "
+        f"{os.getloadavg()[0]:.1f} at end (other jobs share the 2 cores)",
         f"- Libraries: pandas {pd.__version__}, pandera {pandera.__version__}, "
         f"duckdb {duckdb.__version__}",
         f"- Command: `{command}`",
@@ -110,8 +113,8 @@ def write_results(results: list[dict], command: str, path: Path) -> None:
                 "",
             ]
     lines += [
-        "The machine is shared with other jobs (2 cores), so figures are indicative; "
-        "the ratio between samples is the useful part.",
+        "The machine is shared with other jobs (2 cores; see the load average), so absolute "
+        "figures are inflated and indicative; the ratio between samples is the useful part.",
         "",
         "## What `validate` reports",
         "",
