@@ -183,6 +183,17 @@ def test_inactive_manager_alone_in_team_goes_to_segment(fc: pd.DataFrame) -> Non
     assert any("within the segment" in n for n in b.assumptions["notes"])
 
 
+def test_inactive_forecast_split_equally_when_team_has_no_forecast(ds: Dataset) -> None:
+    # M1 and M2 forecast nothing: M3's 100k a month is split 50/50, bounds included
+    # (lo_80 0.8 x 100k -> 40k each, with the manager scenario basis).
+    fc = make_forecast({"M1": 0.0, "M2": 0.0, "M3": 100_000.0, "M4": 200_000.0})
+    b = plan(fc, ds, policy={"uplift": 0.0, "scenario_basis": "manager"})
+    annual = b.annual_quotas.set_index("manager_id")["quota"]
+    assert annual["M1"] == pytest.approx(600_000.0) and annual["M2"] == pytest.approx(600_000.0)
+    low = b.revenue[(b.revenue["scenario"] == "low") & (b.revenue["manager_id"] == "M1")]
+    assert low["revenue"].tolist() == pytest.approx([40_000.0] * 12)
+
+
 def test_quotas_add_up_across_levels(ds: Dataset, fc: pd.DataFrame) -> None:
     b = plan(
         fc, ds, policy={"method": "top_down", "company_target": 12_000_000, "phasing": "manager"}
