@@ -737,10 +737,23 @@ class _Builder:
         )
         self.c_breadth = 1 + rng.binomial(n_avail - 1, p_breadth)
 
-        # Months in which each acquired client is a customer (deals, touches, requests, surveys).
+        # Months in which each acquired client is a customer (deals, touches, requests, surveys);
+        # rows are the acquired clients ``self.customers`` (prospects never are).
+        self.customers = np.flatnonzero(has)
         ms = self.mstart[None, :]
-        a1 = np.where(has, acq, np.inf)[:, None]
-        self.active = ((ms > a1) & (ms < churn[:, None])) | (ms >= ret[:, None])
+        cu = self.customers
+        self.active = ((ms > acq[cu, None]) & (ms < churn[cu, None])) | (ms >= ret[cu, None])
+
+    def customer_events(
+        self, rate: np.ndarray, months: int, factor: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Poisson events at ``rate`` (per client) in each active customer-month -> (client, month)."""
+        cu = self.customers
+        rates = rate[cu, None] * self.active[:, :months]
+        if factor is not None:
+            rates *= factor[:, :months]
+        rows, t = _events(self.rng, rates)
+        return cu[rows], t
 
     def in_gap(self, client: np.ndarray, day: np.ndarray) -> np.ndarray:
         """True where ``day`` falls while the client was lost (after churn, before any win-back)."""
@@ -754,12 +767,11 @@ class _Builder:
             0.15 * self.trait("upsell")[self.c_mgr]
         )
         rate = rate * self.c_size**0.25
-        intensity = self.intensity[None, :]
         # Good up-sellers grow their accounts over time (revenue growth from existing clients).
         t_years = np.arange(self.n_months)[None, :] / 12.0
-        upsell = self.trait("upsell")[self.c_mgr][:, None]
-        growing = np.exp(0.04 * upsell * t_years)
-        ec, et = _events(rng, rate[:, None] * intensity * growing * self.active)
+        upsell = self.trait("upsell")[self.c_mgr[self.customers]][:, None]
+        factor = self.intensity[None, :] * np.exp(0.04 * upsell * t_years)
+        ec, et = self.customer_events(rate, self.n_months, factor)
         e_close = self.day_in_month(et)
         ok = ~self.in_gap(ec, e_close)
         ec, e_close = ec[ok], e_close[ok]
@@ -965,7 +977,7 @@ class _Builder:
         rate = self.seg_param(key, self.c_b2b)
         if boost is not None:
             rate = rate * boost
-        c, t = _events(self.rng, rate[:, None] * self.active[:, :months])
+        c, t = self.customer_events(rate, months)
         day = self.day_in_month(t)
         ok = ~self.in_gap(c, day) & (day <= self.pe)
         return c[ok], day[ok]
@@ -1108,7 +1120,7 @@ class _Builder:
         day1 = self.c_acq[c1]
         boost = np.exp(0.4 * self.trait("upsell"))[self.c_mgr]
         rate = np.where(self.c_b2b, 0.05 * boost, 0.0)
-        c2, t2 = _events(rng, rate[:, None] * self.active[:, : self.n_hist])
+        c2, t2 = self.customer_events(rate, self.n_hist)
         day2 = self.day_in_month(t2)
         ok = ~self.in_gap(c2, day2) & (day2 <= self.pe)
         client = np.concatenate([c1, c2[ok]])
