@@ -258,15 +258,11 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 
 def _sparse_ticks(ax: Any, labels: Sequence[str], max_labels: int = 6) -> None:
-    """Label at most ``max_labels`` positions so period labels never overlap."""
+    """Label at most ``max_labels`` evenly spaced positions, always the latest one, so
+    period labels never overlap."""
     n = len(labels)
     step = max(1, math.ceil(n / max_labels))
-    positions = list(range(0, n, step))
-    if n and positions[-1] != n - 1:
-        if n - 1 - positions[-1] < step / 2 and len(positions) > 1:
-            positions[-1] = n - 1
-        else:
-            positions.append(n - 1)
+    positions = list(range(n - 1, -1, -step))[::-1]
     ax.set_xticks(positions)
     ax.set_xticklabels([labels[i] for i in positions])
 
@@ -561,30 +557,36 @@ def segment_comparison(
         sub = frame[frame["metric"].astype(str) == metric]
         sub = sub.set_index(sub["segment"].astype(str))
         values = [float(sub["value"].get(s, np.nan)) for s in segments]
-        bars = ax.bar(
-            segments,
-            [0 if np.isnan(v) else v for v in values],
-            color=[SEGMENT_COLORS[s] for s in segments],
-            width=0.6,
-        )
-        top = np.nanmax(values) if not np.all(np.isnan(values)) else 1
+        heights = [0.0 if np.isnan(v) else v for v in values]
+        bars = ax.bar(segments, heights, color=[SEGMENT_COLORS[s] for s in segments], width=0.6)
+        top = max([*heights, 0.0])
+        bottom = min([*heights, 0.0])
+        span = (top - bottom) or 1.0
         for bar, v in zip(bars, values, strict=True):
-            text = (
-                _t("plot.no_data_short", lang)
-                if np.isnan(v)
-                else i18n.fmt_kpi_value(metric, v, lang)
-                if metric in _registry()
-                else _compact(v, lang)
-            )
+            if np.isnan(v):
+                text = _t("plot.no_data_short", lang)
+            elif unit == "currency":
+                text = _compact(v, lang)
+            else:
+                text = (
+                    i18n.fmt_kpi_value(metric, v, lang)
+                    if metric in _registry()
+                    else _compact(v, lang)
+                )
+            y = 0.0 if np.isnan(v) else v
             ax.text(
                 bar.get_x() + bar.get_width() / 2,
-                (0 if np.isnan(v) else v) + top * 0.02,
+                y + (span * 0.02 if y >= 0 else -span * 0.02),
                 text,
                 ha="center",
-                va="bottom",
+                va="bottom" if y >= 0 else "top",
                 fontsize=7.5,
             )
-        ax.set_ylim(0, top * 1.25 if top > 0 else 1)
+        ax.set_ylim(
+            bottom - span * 0.2 if bottom < 0 else 0, top + span * 0.25 if top > 0 else span * 0.1
+        )
+        if bottom < 0:
+            ax.axhline(0, color="#9e9e9e", lw=0.8)
         ax.set_title(_wrap(_metric_name(metric, lang), 22), fontsize=8.5, loc="left")
         ax.yaxis.set_major_formatter(axis_formatter(unit, lang))
         ax.yaxis.set_major_locator(MaxNLocator(3))

@@ -525,6 +525,11 @@ def training_plan_table(plan: pd.DataFrame, lang: str = "en") -> HTML:
 
 
 _REASONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"applies to (?P<x>[\w/]+) managers only", re.I), "tbl.reason.applies_to"),
+    (
+        re.compile(r"no revenue from existing clients in (?P<x>\S+)", re.I),
+        "tbl.reason.no_base_revenue",
+    ),
     (re.compile(r"needs? (?:the )?tables? (?P<x>[\w, ]+)", re.I), "tbl.reason.needs_table"),
     (re.compile(r"needs? (?:the )?columns? (?P<x>[\w., ]+)", re.I), "tbl.reason.needs_column"),
     (re.compile(r"no closed deals", re.I), "tbl.reason.no_closed_deals"),
@@ -537,7 +542,10 @@ def _translate_reason(reason: Any, lang: str) -> str:
     """KPI status reasons come in English from the engine; translate the known patterns."""
     if _missing(reason) or not str(reason).strip():
         return ""
-    text = str(reason)
+    text = str(reason).strip()
+    exact = _t_or(f"kpi_reason.{text}", lang, "")
+    if exact:
+        return exact
     for pattern, key in _REASONS:
         match = pattern.search(text)
         if match:
@@ -936,9 +944,10 @@ def alerts(
     card = scorecard[
         (scorecard["period"].astype(str) == period) & (scorecard["status"].astype(str) == "ok")
     ]
-    card = card[(card["weight"].fillna(0) > 0) & (card["attainment"] < below)].sort_values(
-        "attainment"
-    )
+    card = card[(card["weight"].fillna(0) > 0) & (card["attainment"] < below)]
+    # largest loss of score points first: a big miss on a heavy KPI before a small one
+    lost = card["weight"] * (1 - card["attainment"].clip(upper=1))
+    card = card.assign(_lost=lost).sort_values("_lost", ascending=False, kind="stable")
     for _, row in card.head(limit).iterrows():
         out.append(
             {
