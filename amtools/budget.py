@@ -48,7 +48,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     "method": "bottom_up",
     "company_target": None,
     "uplift": 0.05,
-    "phasing": "manager",
+    "phasing": "segment",
     "fiscal_year_start": 1,
     "scenario_basis": "company",
     "interval_aggregation": "sum",
@@ -1157,8 +1157,8 @@ def plan(
     - ``top_down``: ``company_target`` (or one target per segment) allocated by each active
       manager's share of the forecast.
     - Monthly quotas: the annual quota phased by the forecast's seasonality at the ``phasing``
-      level (the manager's own forecast by default; falls back to team, segment, company
-      where a forecast is all zero).
+      level (the segment's by default; ``manager`` follows each manager's own forecast and
+      falls back to team, segment, company where a forecast is all zero).
     - Inactive managers (``managers.active`` false) get no quota; their forecast is shared
       among their team's active managers in proportion to those managers' forecasts (team
       without active managers: segment; then company). Team, segment and company totals of the

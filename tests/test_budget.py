@@ -236,7 +236,8 @@ def test_monthly_phasing_follows_forecast_seasonality(ds: Dataset) -> None:
     # + 400k = 2.6M. Top-down B2C target 5.2M (twice the forecast) -> every month doubles.
     profile = [200_000.0] * 14 + [400_000.0]
     fc = make_forecast({**MONTHLY, "M4": profile})
-    b = plan(fc, ds, policy={"method": "top_down", "company_target": {"B2B": 6e6, "B2C": 5.2e6}})
+    targets = {"B2B": 6e6, "B2C": 5.2e6}
+    b = plan(fc, ds, policy={"method": "top_down", "company_target": targets, "phasing": "manager"})
     m4 = b.quotas[b.quotas["manager_id"] == "M4"].set_index("month")["quota"]
     assert m4[pd.Timestamp("2027-12-01")] == pytest.approx(800_000.0)
     assert m4[pd.Timestamp("2027-01-01")] == pytest.approx(400_000.0)
@@ -254,6 +255,23 @@ def test_monthly_phasing_follows_forecast_seasonality(ds: Dataset) -> None:
     m4 = b.quotas[b.quotas["manager_id"] == "M4"].set_index("month")["quota"]
     assert m4[pd.Timestamp("2027-12-01")] == pytest.approx(5.2e6 * 0.9 / 8.6)
     assert m4.sum() == pytest.approx(5.2e6)
+
+
+def test_default_segment_phasing_smooths_manager_quotas(ds: Dataset) -> None:
+    # M2's forecast doubles in December 2027 (300k -> 600k); M1 is flat. B2B segment per
+    # month: 100 + 300 + 100 (M3, inactive) = 500k, December 800k. With segment phasing M1's
+    # quota takes the segment's shape too: December / January = 800 / 500.
+    fc = make_forecast({**MONTHLY, "M2": [300_000.0] * 14 + [600_000.0]})
+    b = plan(fc, ds, policy={"uplift": 0.0})
+    q = b.quotas.set_index(["manager_id", "month"])["quota"]
+    dec, jan = pd.Timestamp("2027-12-01"), pd.Timestamp("2027-01-01")
+    assert q[("M1", dec)] / q[("M1", jan)] == pytest.approx(800 / 500)
+    assert q[("M2", dec)] / q[("M2", jan)] == pytest.approx(800 / 500)
+    # Annual quotas are unchanged by phasing, and each segment-month equals its forecast.
+    annual = b.annual_quotas.set_index("manager_id")
+    assert annual["quota"].to_numpy() == pytest.approx(annual["forecast"].to_numpy())
+    b2b = b.quotas[b.quotas["segment"] == "B2B"].groupby("month")["quota"].sum()
+    assert b2b[dec] == pytest.approx(800_000.0) and b2b[jan] == pytest.approx(500_000.0)
 
 
 def test_uplift_per_segment_and_negative_forecasts_floored(ds: Dataset) -> None:
