@@ -952,7 +952,14 @@ def lost_deals(
 
 
 # --------------------------------------------------------------------------- forecast
-def _fan(ax: Any, history: pd.DataFrame, forecast: pd.DataFrame, lang: str, legend: bool) -> None:
+def _fan(
+    ax: Any,
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    lang: str,
+    legend: bool,
+    year_step: int = 1,
+) -> None:
     hist = history.sort_values("ds")
     fc = forecast.sort_values("ds")
     ax.plot(
@@ -1006,7 +1013,7 @@ def _fan(ax: Any, history: pd.DataFrame, forecast: pd.DataFrame, lang: str, lege
     ax.set_ylim(bottom=0)
     import matplotlib.dates as mdates
 
-    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_locator(mdates.YearLocator(base=year_step))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     _style(ax)
     if legend:
@@ -1081,7 +1088,14 @@ def fan_grid(
         hist = history[history["unique_id"].astype(str) == uid].sort_values("ds")
         if months and len(hist) > months:
             hist = hist.iloc[-months:]
-        _fan(ax, hist, forecast[forecast["unique_id"].astype(str) == uid], lang, legend=False)
+        _fan(
+            ax,
+            hist,
+            forecast[forecast["unique_id"].astype(str) == uid],
+            lang,
+            legend=False,
+            year_step=1 if ncols <= 2 else 2,
+        )
         name = (titles or {}).get(uid, uid.split("/", 1)[-1])
         ax.set_title(_wrap(name, 28), fontsize=8.5, loc="left")
         ax.tick_params(labelsize=7)
@@ -1219,6 +1233,7 @@ def budget_revenue(
             marker="o",
             ms=3,
             lw=2 if scenario == "base" else 1.3,
+            ls="--" if scenario == "plan" else "-",
             color=SCENARIO_COLORS.get(scenario, _NEUTRAL),
             label=_scenario_name(scenario, lang),
         )
@@ -1229,7 +1244,10 @@ def budget_revenue(
         _t("plot.axis.revenue", lang, currency=_currency_symbol(currency, lang)), fontsize=8.5
     )
     _style(ax)
-    ax.legend(fontsize=7.5, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="outside lower center", fontsize=7.5, frameon=False, ncols=len(labels)
+    )
     fig.suptitle(title or _t("plot.budget_revenue.title", lang), fontsize=11)
     return fig
 

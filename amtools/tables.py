@@ -28,6 +28,7 @@ __all__ = [
     "stylesheet",
     "heading",
     "paragraph",
+    "link",
     "bullets",
     "html_table",
     "sparkline",
@@ -150,6 +151,17 @@ def paragraph(text: str, *, css_class: str = "amt-note") -> HTML:
     '<p class="amt-note">a &lt; b</p>'
     """
     return HTML(f'<p class="{_esc(css_class)}">{_esc(text)}</p>')
+
+
+def link(label: str, href: str) -> HTML:
+    """A paragraph with one link to a file next to the report (both escaped).
+
+    Example
+    -------
+    >>> link("Workbook", "budget.xlsx").data
+    '<p class="amt-note"><a href="budget.xlsx">Workbook</a></p>'
+    """
+    return HTML(f'<p class="amt-note"><a href="{_esc(href)}">{_esc(label)}</a></p>')
 
 
 def bullets(items: Iterable[str], *, empty: str = "") -> HTML:
@@ -1067,8 +1079,8 @@ def accuracy_table(
         "mase": "MASE",
         "mase_base": _t("tbl.col.mase_baseline", lang),
         "smape": "sMAPE",
-        "cov80": _t("tbl.col.coverage", lang, level=80),
-        "cov95": _t("tbl.col.coverage", lang, level=95),
+        "cov80": _t("tbl.col.interval_coverage", lang, level=80),
+        "cov95": _t("tbl.col.interval_coverage", lang, level=95),
     }
 
     def num(x: Any) -> str:
@@ -1160,6 +1172,7 @@ def next_quarter_table(
         "change": _t("tbl.col.yoy", lang),
     }
     money = lambda x: i18n.fmt_currency(x, lang, currency)  # noqa: E731
+    compact = lambda x: i18n.fmt_currency(x, lang, currency, compact=True)  # noqa: E731
     return HTML(
         html_table(
             frame,
@@ -1170,7 +1183,7 @@ def next_quarter_table(
                 "range": lambda r: (
                     i18n.MISSING
                     if r is None or _missing(r[0])
-                    else f"{money(r[0])} – {money(r[1])}"
+                    else f"{compact(r[0])} – {compact(r[1])}"
                 ),
                 "change": lambda x: (
                     i18n.MISSING
