@@ -575,6 +575,20 @@ def _month_label(ts: pd.Timestamp) -> str:
 # -- inputs ---------------------------------------------------------------------------------
 
 
+def _data_error(
+    table: str,
+    column: str | None,
+    check: str,
+    message: str,
+    count: int,
+    examples: tuple[str, ...] = (),
+    *,
+    fix: str = "",
+) -> DataValidationError:
+    """One-problem :class:`DataValidationError` (table, column, rows and the fix)."""
+    return DataValidationError([Problem(table, column, check, message, count, examples, fix=fix)])
+
+
 def _forecast_frame(forecast: Any, columns: tuple[str, ...] = SCENARIO_COLUMNS) -> pd.DataFrame:
     """The forecast's rows as [unique_id, level, ds, yhat, <bounds>]; bounds not in ``columns``
     may be absent (then NaN)."""
@@ -587,18 +601,14 @@ def _forecast_frame(forecast: Any, columns: tuple[str, ...] = SCENARIO_COLUMNS) 
     needed = ["unique_id", "level", "ds", *dict.fromkeys(("yhat", *columns))]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise DataValidationError(
-            [
-                Problem(
-                    "forecast",
-                    ", ".join(missing),
-                    "missing_column",
-                    f"the forecast frame lacks column(s) {missing}",
-                    len(frame),
-                    fix="pass the ForecastResult of amtools.forecast.forecast(..., levels=(80, 95)) "
-                    "or base the scenarios (params/budget.yaml scenarios) on columns it has",
-                )
-            ]
+        raise _data_error(
+            "forecast",
+            ", ".join(missing),
+            "missing_column",
+            f"the forecast frame lacks column(s) {missing}",
+            len(frame),
+            fix="pass the ForecastResult of amtools.forecast.forecast(..., levels=(80, 95)) "
+            "or base the scenarios (params/budget.yaml scenarios) on columns it has",
         )
     out = frame[needed].copy()
     for col in SCENARIO_COLUMNS:
@@ -616,18 +626,14 @@ def _forecast_frame(forecast: Any, columns: tuple[str, ...] = SCENARIO_COLUMNS) 
             f"{u} {_month_label(d)}"
             for u, d in out.loc[dup, ["unique_id", "ds"]].head(3).itertuples(index=False)
         )
-        raise DataValidationError(
-            [
-                Problem(
-                    "forecast",
-                    "unique_id",
-                    "duplicate_rows",
-                    "several rows per series and month (more than one model?)",
-                    int(dup.sum()),
-                    examples,
-                    fix="keep one (the chosen, reconciled) model per series",
-                )
-            ]
+        raise _data_error(
+            "forecast",
+            "unique_id",
+            "duplicate_rows",
+            "several rows per series and month (more than one model?)",
+            int(dup.sum()),
+            examples,
+            fix="keep one (the chosen, reconciled) model per series",
         )
     return out
 
@@ -635,17 +641,13 @@ def _forecast_frame(forecast: Any, columns: tuple[str, ...] = SCENARIO_COLUMNS) 
 def _managers_frame(dataset: Dataset) -> pd.DataFrame:
     managers = dataset.get("managers")
     if managers is None:
-        raise DataValidationError(
-            [
-                Problem(
-                    "managers",
-                    None,
-                    "missing_table",
-                    "the budget needs the managers table",
-                    0,
-                    fix="load a source with a managers table",
-                )
-            ]
+        raise _data_error(
+            "managers",
+            None,
+            "missing_table",
+            "the budget needs the managers table",
+            0,
+            fix="load a source with a managers table",
         )
     problems = []
     for col in ("manager_id", "segment"):
@@ -1025,18 +1027,14 @@ def _salaries(managers: pd.DataFrame, pol: dict[str, Any], notes: list[str]) -> 
     missing = salary.isna()
     if missing.any():
         if pol["default_salary"] is None:
-            raise DataValidationError(
-                [
-                    Problem(
-                        "managers",
-                        "base_salary",
-                        "missing_value",
-                        "monthly base salary is empty and no default_salary is set",
-                        int(missing.sum()),
-                        tuple(active.loc[missing, "manager_id"].astype(str).head(5)),
-                        fix="fill managers.base_salary or set default_salary in params/budget.yaml",
-                    )
-                ]
+            raise _data_error(
+                "managers",
+                "base_salary",
+                "missing_value",
+                "monthly base salary is empty and no default_salary is set",
+                int(missing.sum()),
+                tuple(active.loc[missing, "manager_id"].astype(str).head(5)),
+                fix="fill managers.base_salary or set default_salary in params/budget.yaml",
             )
         notes.append(
             f"{int(missing.sum())} active manager(s) without base_salary use the default "
@@ -1057,34 +1055,26 @@ def _latest_scores(
         return out, 0
     needed = [c for c in ("manager_id", "period", "score") if c not in scores.columns]
     if needed:
-        raise DataValidationError(
-            [
-                Problem(
-                    "scores",
-                    ", ".join(needed),
-                    "missing_column",
-                    f"scores lacks {needed}",
-                    len(scores),
-                    fix="pass the frame from amtools.kpi.scoring.scores()",
-                )
-            ]
+        raise _data_error(
+            "scores",
+            ", ".join(needed),
+            "missing_column",
+            f"scores lacks {needed}",
+            len(scores),
+            fix="pass the frame from amtools.kpi.scoring.scores()",
         )
     frame = scores[["manager_id", "period", "score"]].copy()
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
     bad = (frame["score"] < 0) | (frame["score"] > 100)
     if bad.any():
-        raise DataValidationError(
-            [
-                Problem(
-                    "scores",
-                    "score",
-                    "out_of_range",
-                    "score must be within 0..100",
-                    int(bad.sum()),
-                    tuple(frame.loc[bad, "manager_id"].astype(str).head(5)),
-                    fix="pass scores on the 0..100 scale from amtools.kpi.scoring.scores()",
-                )
-            ]
+        raise _data_error(
+            "scores",
+            "score",
+            "out_of_range",
+            "score must be within 0..100",
+            int(bad.sum()),
+            tuple(frame.loc[bad, "manager_id"].astype(str).head(5)),
+            fix="pass scores on the 0..100 scale from amtools.kpi.scoring.scores()",
         )
     frame = frame.dropna(subset=["score"])
     try:
@@ -1092,18 +1082,14 @@ def _latest_scores(
             pd.Period(p if isinstance(p, pd.Period) else str(p)).end_time for p in frame["period"]
         ]
     except ValueError:
-        raise DataValidationError(
-            [
-                Problem(
-                    "scores",
-                    "period",
-                    "bad_value",
-                    "period labels must look like 2026Q3, 2026-07 or 2026",
-                    len(frame),
-                    tuple(frame["period"].astype(str).head(3)),
-                    fix="pass the frame from amtools.kpi.scoring.scores()",
-                )
-            ]
+        raise _data_error(
+            "scores",
+            "period",
+            "bad_value",
+            "period labels must look like 2026Q3, 2026-07 or 2026",
+            len(frame),
+            tuple(frame["period"].astype(str).head(3)),
+            fix="pass the frame from amtools.kpi.scoring.scores()",
         ) from None
     latest = frame.sort_values("end").groupby(frame["manager_id"].astype(str))["score"].last()
     found = latest.reindex(ids)
@@ -1225,18 +1211,14 @@ def plan(
     values = _manager_matrix(fc, months, used)
     unknown = sorted(set(values["manager_id"]) - set(managers["manager_id"]))
     if unknown:
-        raise DataValidationError(
-            [
-                Problem(
-                    "forecast",
-                    "unique_id",
-                    "unknown_manager",
-                    "forecast series for managers missing from the managers table",
-                    len(unknown),
-                    tuple(unknown[:5]),
-                    fix="forecast the same dataset you plan with",
-                )
-            ]
+        raise _data_error(
+            "forecast",
+            "unique_id",
+            "unknown_manager",
+            "forecast series for managers missing from the managers table",
+            len(unknown),
+            tuple(unknown[:5]),
+            fix="forecast the same dataset you plan with",
         )
     no_forecast = sorted(
         set(managers.loc[managers["active"], "manager_id"]) - set(values["manager_id"])
@@ -1644,17 +1626,13 @@ def plan_vs_actual(
     quotas = plan_or_quotas.quotas if isinstance(plan_or_quotas, BudgetPlan) else plan_or_quotas
     missing = [c for c in ("manager_id", "month", "quota") if c not in quotas.columns]
     if missing:
-        raise DataValidationError(
-            [
-                Problem(
-                    "quotas",
-                    ", ".join(missing),
-                    "missing_column",
-                    f"quotas lack {missing}",
-                    len(quotas),
-                    fix="pass a BudgetPlan or its .quotas frame",
-                )
-            ]
+        raise _data_error(
+            "quotas",
+            ", ".join(missing),
+            "missing_column",
+            f"quotas lack {missing}",
+            len(quotas),
+            fix="pass a BudgetPlan or its .quotas frame",
         )
     managers = _managers_frame(dataset)
     deals = dataset.get("deals")
