@@ -411,8 +411,9 @@ def resolve_policy(policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if not isinstance(spec, Mapping) or spec.get("kind") not in _MARKETING_KINDS:
             raise PolicyError(
                 f"{_SOURCE}: marketing.{seg} must be a mapping with 'kind' one of "
-                f"{', '.join(_MARKETING_KINDS)} (got {spec!r}); e.g. {{kind: share_of_revenue, rate: 0.05}} "
-                "or {kind: per_client, amount: 3000}."
+                f"{', '.join(_MARKETING_KINDS)} (got {spec!r}); "
+                "e.g. {kind: share_of_revenue, rate: 0.05} "
+                "or {kind: per_client, amount: 1500}."
             )
         need = _MARKETING_KINDS[spec["kind"]]
         for key in spec:
@@ -1139,7 +1140,8 @@ def plan(
     the forecast intervals; cost each scenario (cost of sales, payroll, payroll tax, bonus,
     marketing, other) and compute the margin.
 
-    - ``bottom_up``: annual quota = manager's forecast x (1 + uplift) (uplift per segment or one number).
+    - ``bottom_up``: annual quota = manager's forecast x (1 + uplift) (uplift: one number or
+      one per segment).
     - ``top_down``: ``company_target`` (or one target per segment) allocated by each active
       manager's share of the forecast.
     - Monthly quotas: the annual quota phased by the forecast's seasonality at the ``phasing``
@@ -1150,8 +1152,8 @@ def plan(
       without active managers: segment; then company). Team, segment and company totals of the
       forecast are therefore preserved.
     - Bonus (annual, accrued evenly by month): base salary x 12 x ``bonus.share`` x
-      f(attainment) x score / 100, where f(a) = 0 below ``bonus.threshold`` and min(a, ``bonus.cap``)
-      above; attainment = scenario revenue / quota for the year; score = the manager's latest
+      f(attainment) x score / 100, where f(a) = 0 below ``bonus.threshold`` and
+      min(a, ``bonus.cap``) above; attainment = scenario revenue / quota for the year; score = the manager's latest
       KPI score from ``scores`` (``bonus.default_score`` when absent or ``use_score`` is false).
       Managers without a quota are budgeted at target (attainment 1).
     - Scenarios: each is a forecast column (x (1 + its uplift)); bounds are taken at the
@@ -1167,8 +1169,10 @@ def plan(
 
     Parameters
     ----------
-    forecast : ForecastResult or its ``.forecast`` frame [unique_id, level, ds, yhat, lo_80, hi_80, lo_95, hi_95].
-    dataset : the Dataset (managers required; deals for cost of sales; clients for per-client marketing).
+    forecast : ForecastResult or its ``.forecast`` frame
+        [unique_id, level, ds, yhat, lo_80, hi_80, lo_95, hi_95].
+    dataset : the Dataset (managers required; deals for cost of sales; clients for
+        per-client marketing).
     policy : mapping of policy keys (see ``params/budget.yaml``); ``None`` reads that file.
     scores : optional frame [manager_id, period, score 0..100] (``amtools.kpi.scoring.scores``).
     fiscal_year : fiscal-year label (the calendar year it ends in); default the first fiscal
@@ -1187,7 +1191,8 @@ def plan(
     >>> from amtools.datasets import make_demo  # doctest: +SKIP
     >>> from amtools.forecast import monthly_series, forecast  # doctest: +SKIP
     >>> ds = make_demo(n_managers=6)  # doctest: +SKIP
-    >>> fc = forecast(monthly_series(ds), h=required_horizon(ds.meta["period_end"]))  # doctest: +SKIP
+    >>> h = required_horizon(ds.meta["period_end"])  # doctest: +SKIP
+    >>> fc = forecast(monthly_series(ds), h=h)  # doctest: +SKIP
     >>> budget = plan(fc, ds)  # doctest: +SKIP
     >>> budget.summary.set_index("scenario").loc["base", "margin"]  # doctest: +SKIP
     """
@@ -1268,7 +1273,8 @@ def plan(
         if (scope_total <= 0).any():
             raise PolicyError(
                 "top_down: the forecast for the fiscal year is zero where the target must be "
-                "allocated (no revenue to share the target by); use method bottom_up or check the forecast."
+                "allocated (no revenue to share the target by); use method bottom_up or check "
+                "the forecast."
             )
         annual["quota"] = scope_target * annual["forecast"] / scope_total
     annual["share"] = annual["quota"] / annual["quota"].sum() if annual["quota"].sum() > 0 else 0.0

@@ -271,13 +271,13 @@ def write_budget_workbook(
 ) -> Path:
     """Write ``plan`` to an Excel workbook, atomically (temp file + rename).
 
-    Sheets: Summary (one row per scenario), By segment (B2B vs B2C), Revenue plan (quotas by month for every manager
-    with team, segment and company subtotals), Quotas (annual and monthly per manager),
-    Costs (scenario x category x segment by month), Bonus pool (attainment, score and bonus
-    per manager and scenario), Scenarios (revenue, costs and margin by month), Assumptions,
-    and Plan vs actual when ``plan_vs_actual`` is given. Amounts are
-    stored as numbers with a currency format, fractions with a percent format; header rows
-    are bold and frozen.
+    Sheets: Summary (one row per scenario), By segment (B2B vs B2C), Revenue plan (quotas
+    by month for every manager with team, segment and company subtotals), Quotas (annual
+    and monthly per manager), Costs (scenario x category x segment by month), Bonus pool
+    (attainment, score and bonus per manager and scenario), Scenarios (revenue, costs and
+    margin by month), Assumptions, and Plan vs actual when ``plan_vs_actual`` is given.
+    Amounts are stored as numbers with a currency format, fractions with a percent format;
+    header rows are bold, frozen and filterable.
 
     Parameters
     ----------
