@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "COST_CATEGORIES",
     "SCENARIO_COLUMNS",
+    "PLAN_SCENARIO",
     "resolve_policy",
     "plan",
     "plan_vs_actual",
