@@ -784,3 +784,20 @@ def test_plan_vs_actual_on_demo(demo) -> None:
         b.quotas.loc[b.quotas["month"] <= "2026-09-01", "quota"].sum()
     )
     assert (pva["variance"] == pva["actual"] - pva["plan"]).all()
+
+
+def test_plan_with_kpi_scores_on_demo(demo) -> None:
+    from amtools.kpi import compute
+    from amtools.kpi.scoring import scorecard, scores
+
+    ds, fc = demo
+    kpi_scores = scores(scorecard(compute(ds, freq="Q", periods=["2026Q2", "2026Q3"]), ds.managers))
+    b = plan(fc, ds, scores=kpi_scores)
+    latest = kpi_scores[kpi_scores["period"] == "2026Q3"].set_index("manager_id")["score"]
+    mgr = b.managers.set_index("manager_id")
+    scored = mgr.index.intersection(latest.dropna().index)
+    assert b.assumptions["scored_managers"] == len(scored) > 0
+    assert mgr.loc[scored, "score"].to_numpy() == pytest.approx(latest[scored].to_numpy())
+    # In the plan scenario everyone attains 1: bonus = salary x 12 x 0.25 x score / 100.
+    expected = (mgr["salary"] * 12 * 0.25 * mgr["score"] / 100).sum()
+    assert b.summary.set_index("scenario").loc["plan", "bonus"] == pytest.approx(expected)
