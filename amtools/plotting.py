@@ -447,7 +447,7 @@ def segment_position(card: pd.DataFrame, lang: str = "en", *, title: str | None 
     ax.scatter(pct, y, c=[_QUARTILE_COLORS[int(q)] for q in quart], s=36, zorder=3)
     ax.set_yticks(y)
     ax.set_yticklabels([_metric_name(k, lang) for k in order], fontsize=8)
-    ax.set_xlim(0, 100)
+    ax.set_xlim(-3, 103)  # dots at 0 or 100 stay whole
     ax.set_xticks([0, 25, 50, 75, 100])
     ax.set_xlabel(_t("plot.axis.percentile", lang), fontsize=8.5)
     ax.axvline(50, color="#9e9e9e", lw=0.8, ls=":")

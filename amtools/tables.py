@@ -401,7 +401,7 @@ def scorecard_table(
             "trend": lambda s: f'<span class="amt-spark">{_esc(s)}</span>',
         },
         raw_html=("trend",),
-        numeric=("value_text", "target_text", "attainment", "percentile", "points"),
+        numeric=("value_text", "target_text", "attainment", "percentile", "quartile", "points"),
         cell_classes={"attainment": _attainment_class, "quartile": _quartile_class},
         group_col="group_name",
     )
