@@ -162,7 +162,7 @@ def run_case(
     test: dict[str, np.ndarray],
     h: int,
     n_jobs: int,
-    forecaster: Callable[[pd.DataFrame], pd.DataFrame],
+    forecasters: dict[str, Callable[[pd.DataFrame], pd.DataFrame]],
     clip: bool,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str]:
     train = {
@@ -178,10 +178,11 @@ def run_case(
     snaive = _seasonal_naive_frame(train, h)
     results["seasonal_naive"] = _metrics(train, test, _clip(snaive) if clip else snaive)
 
-    start = time.perf_counter()
-    ours = forecaster(long)
-    speed["amtools"] = n_series / (time.perf_counter() - start)
-    results["amtools"] = _metrics(train, test, ours)
+    for label, forecaster in forecasters.items():
+        start = time.perf_counter()
+        ours = forecaster(long)
+        speed[label] = n_series / (time.perf_counter() - start)
+        results[label] = _metrics(train, test, ours)
 
     peers = _statsforecast_frames(long, h, n_jobs)
     if isinstance(peers, str):
@@ -207,9 +208,11 @@ def run_case(
                 "sMAPE %": m["smape"].mean(),
                 "coverage 80": m["coverage_80"].mean(),
                 "coverage 95": m["coverage_95"].mean(),
-                "beats snaive": float((mm[valid] < base.reindex(mm.index)[valid]).mean())
-                if method != "seasonal_naive"
-                else np.nan,
+                "beats snaive": (
+                    float((mm[valid] < base.reindex(mm.index)[valid]).mean())
+                    if method != "seasonal_naive"
+                    else np.nan
+                ),
                 "series/s": speed.get(method, np.nan),
             }
         )
@@ -240,20 +243,30 @@ def demo_case(
     train.attrs = series.attrs
     holder: dict[str, object] = {}
 
-    def ours(long: pd.DataFrame) -> pd.DataFrame:
-        res = forecast(
-            long,
-            h=args.h_demo,
-            models=_models(args),
-            folds=args.folds,
-            n_jobs=args.n_jobs,
-            reconcile=args.reconcile,
-        )
-        holder["result"] = res
-        return res.forecast
+    def ours(method: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+        def run(long: pd.DataFrame) -> pd.DataFrame:
+            res = forecast(
+                long,
+                h=args.h_demo,
+                models=_models(args),
+                folds=args.folds,
+                n_jobs=args.n_jobs,
+                reconcile=method,
+            )
+            holder["result"] = res
+            return res.forecast
 
+        return run
+
+    methods = [m.strip() for m in args.reconcile.split(",") if m.strip()]
     table, per_series, notes = run_case(
-        "demo revenue", train, test, args.h_demo, args.n_jobs, ours, clip=True
+        "demo revenue",
+        train,
+        test,
+        args.h_demo,
+        args.n_jobs,
+        {f"amtools ({m})": ours(m) for m in methods},
+        clip=True,
     )
     return table, per_series, notes, holder.get("result")
 
@@ -300,7 +313,7 @@ def m3_case(
         test,
         args.h_m3,
         args.n_jobs,
-        ours,
+        {"amtools": ours},
         clip=False,
     )
     return table, per_series, notes, holder.get("result")
@@ -320,7 +333,11 @@ def main() -> None:
     parser.add_argument("--n-m3", type=int, default=120, help="M3 series sampled (evenly)")
     parser.add_argument("--m3-subset", choices=("shipments", "all"), default="shipments")
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--reconcile", default="bottom_up")
+    parser.add_argument(
+        "--reconcile",
+        default="bottom_up,auto",
+        help="demo reconciliation method(s), comma-separated",
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument(
         "--models",

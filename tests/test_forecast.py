@@ -451,3 +451,21 @@ def test_pipeline_view_by_hand() -> None:
     assert may_b2c["weighted_pipeline"] == pytest.approx(100.0) and may_b2c["open_amount"] == 400.0
     assert int(view["n_deals"].sum()) == 3
     assert {"ds", "segment", "weighted_pipeline", "open_amount", "n_deals"} <= set(view.columns)
+
+
+def test_run_best_prefers_the_prior_unless_clearly_beaten() -> None:
+    from amtools.forecast.engine import _run_best
+
+    def res(ets_mase: float, combo_mase: float) -> dict:
+        return {
+            "requested": ["ets", "combo"],
+            "metrics": {"ets": {"mase": ets_mase}, "combo": {"mase": combo_mase}},
+        }
+
+    # ets 3 % better on average: within the 5 % prior margin -> combo stays.
+    close = {"a": res(0.97, 1.0), "b": res(0.97, 1.0)}
+    assert _run_best(close, ["ets", "combo"], prior="combo") == ("combo", 1.0, 2)
+    # ets 20 % better: it wins; without a prior the lowest mean wins.
+    clear = {"a": res(0.8, 1.0)}
+    assert _run_best(clear, ["ets", "combo"], prior="combo")[0] == "ets"
+    assert _run_best(close, ["ets", "combo"], prior=None)[0] == "ets"
