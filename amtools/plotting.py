@@ -10,18 +10,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-matplotlib.use("Agg", force=False)
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
-
-from . import i18n  # noqa: E402
+from . import i18n
 
 __all__ = [
     "SEGMENT_COLORS",
@@ -124,10 +120,9 @@ def show(fig: Figure, *, alt: str | None = None) -> None:
         if not alt and fig.axes:
             alt = fig.axes[0].get_title()
     display(HTML(figure_html(fig, alt=alt)))
+    # Figures are built without pyplot (no global state, no backend switch in the
+    # kernel); clearing frees the artists at once.
     fig.clf()
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -269,7 +264,7 @@ def _sparse_ticks(ax: Any, labels: Sequence[str], max_labels: int = 6) -> None:
 
 def _month_labels(dates: Sequence[pd.Timestamp], lang: str) -> list[str]:
     months = _t("plot.months", lang).split(",")
-    return [f"{months[d.month - 1]} {str(d.year)[2:]}" for d in pd.DatetimeIndex(dates)]
+    return [f"{months[d.month - 1]} {str(d.year)[2:]}" for d in pd.DatetimeIndex(list(dates))]
 
 
 # --------------------------------------------------------------------------- manager review
@@ -495,7 +490,7 @@ def score_history(
     if peers is not None and not peers.empty:
         q = (
             peers.groupby(peers["period"].astype(str))["score"]
-            .quantile([0.25, 0.5, 0.75])
+            .quantile([0.25, 0.5, 0.75])  # type: ignore[arg-type]
             .unstack()
         )
         q = q.reindex(periods)
@@ -694,7 +689,7 @@ def leaderboard_chart(frame: pd.DataFrame, lang: str = "en", *, title: str | Non
         y, scores, color=[SEGMENT_COLORS.get(str(s), _NEUTRAL) for s in data["segment"]], height=0.7
     )
     for yi, s in zip(y, scores, strict=True):
-        ax.text(s + 1, yi, i18n.fmt_number(s, lang, digits=0), va="center", fontsize=7.5)
+        ax.text(float(s) + 1, yi, i18n.fmt_number(s, lang, digits=0), va="center", fontsize=7.5)
     ax.set_yticks(y)
     ax.set_yticklabels(data["label"].astype(str), fontsize=7.5)
     ax.set_xlim(0, 105)
@@ -1341,8 +1336,8 @@ def margin_chart(
         for bar, v in zip(bars, values, strict=True):
             ax.text(
                 bar.get_x() + bar.get_width() / 2,
-                max(v, 0) + top * 0.015,
-                _compact(v, lang),
+                max(float(v), 0.0) + top * 0.015,
+                _compact(float(v), lang),
                 ha="center",
                 va="bottom",
                 fontsize=7,

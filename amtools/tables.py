@@ -439,7 +439,7 @@ def score_summary(scores: pd.DataFrame, manager_id: str, period: str, lang: str 
     tiles = [
         (i18n.fmt_number(row.get("score"), lang, digits=0) + " / 100", _t("tbl.tile.score", lang))
     ]
-    rank = row.get("rank")
+    rank: Any = row.get("rank")
     if not _missing(rank):
         text = (
             _t("tbl.tile.rank_of", lang, rank=int(rank), n=segment_size)
@@ -712,7 +712,7 @@ def segment_profile(kpis_segment: pd.DataFrame, dataset: Any, period: str) -> pd
     from .periods import parse_period
 
     now = kpis_segment[kpis_segment["period"].astype(str) == period]
-    values = now.pivot_table(index="kpi", columns="segment", values="value", aggfunc="first")
+    values: Any = now.pivot_table(index="kpi", columns="segment", values="value", aggfunc="first")
     end = parse_period(period).end_time.normalize()
     managers = dataset.managers
     clients = dataset.clients
@@ -1051,7 +1051,7 @@ def accuracy_table(
     """
     chosen = choice.drop_duplicates("unique_id").set_index("unique_id")
     ids = list(ids) if ids is not None else list(chosen.index)
-    bt = backtest.set_index(["unique_id", "model"])
+    bt: Any = backtest.set_index(["unique_id", "model"])
     records = []
     for uid in ids:
         if uid not in chosen.index:
@@ -1319,7 +1319,7 @@ def quota_table(
     grid = q.pivot_table(
         index=["segment", "team", "manager_id"], columns="quarter", values="quota", aggfunc="sum"
     ).sort_index()
-    quarters = list(grid.columns)
+    quarters: list[Any] = list(grid.columns)
     grid.columns = [str(c) for c in quarters]
     grid["total"] = grid.sum(axis=1)
     frame = grid.reset_index()
@@ -1362,7 +1362,7 @@ def cost_table(
     grid = sub.pivot_table(
         index="category", columns="quarter", values="amount", aggfunc="sum", fill_value=0
     )
-    quarters = list(grid.columns)
+    quarters: list[Any] = list(grid.columns)
     grid.columns = [str(c) for c in quarters]
     grid["total"] = grid.sum(axis=1)
     grid = grid.sort_values("total", ascending=False)

@@ -207,3 +207,71 @@ def test_empty_input_gives_a_message_not_a_crash() -> None:
         pd.DataFrame(columns=["ds", "segment", "weighted_pipeline", "open_amount"]), "ru"
     )
     assert i18n.t("plot.no_data", "ru") in _texts(fig)
+
+
+def test_every_chart_in_russian_has_no_english_label() -> None:
+    english = {v["en"] for v in i18n.catalog().values() if v.get("en") and v["en"] != v.get("ru")}
+    periods = ["2026Q1", "2026Q2", "2026Q3"]
+    months = pd.date_range("2026-10-01", periods=3, freq="MS")
+    seg = pd.DataFrame(
+        [
+            {"period": p, "segment": s, "kpi": k, "value": v}
+            for p in periods
+            for s in ("B2B", "B2C", "all")
+            for k, v in (("retention_rate", 0.9), ("churn_rate", 0.05), ("sales_volume", 2e6))
+        ]
+    )
+    pipe = pd.DataFrame(
+        {
+            "ds": list(months) * 2,
+            "segment": ["B2B"] * 3 + ["B2C"] * 3,
+            "weighted_pipeline": 1e6,
+            "open_amount": 2e6,
+        }
+    )
+    fc = pd.DataFrame(
+        {
+            "unique_id": ["segment/B2B"] * 3 + ["segment/B2C"] * 3,
+            "ds": list(months) * 2,
+            "yhat": 1.5e6,
+            "lo_80": 1e6,
+            "hi_80": 2e6,
+        }
+    )
+    costs = pd.DataFrame(
+        {
+            "scenario": "base",
+            "month": list(months) * 2,
+            "category": ["payroll"] * 3 + ["marketing"] * 3,
+            "amount": 1e5,
+        }
+    )
+    figures = [
+        plotting.retention_churn(seg[seg["kpi"] != "sales_volume"], "ru"),
+        plotting.revenue_trend(seg[seg["kpi"] == "sales_volume"], "ru"),
+        plotting.pipeline_chart(pipe, "ru"),
+        plotting.pipeline_vs_forecast(pipe, fc, "ru"),
+        plotting.cost_breakdown(costs, "ru"),
+        plotting.segment_comparison(
+            pd.DataFrame(
+                {
+                    "metric": ["clients_per_manager"] * 2 + ["revenue_growth_existing"] * 2,
+                    "segment": ["B2B", "B2C"] * 2,
+                    "value": [20.0, 300.0, -0.2, 0.1],
+                }
+            ),
+            "ru",
+        ),
+        plotting.score_history(
+            pd.DataFrame({"period": periods, "score": [50.0, 60.0, 70.0]}),
+            "ru",
+            peers=pd.DataFrame({"period": periods * 2, "score": [40.0, 50, 60, 70, 80, 90]}),
+        ),
+        plotting.leaderboard_chart(
+            pd.DataFrame({"label": ["А", "Б"], "segment": ["B2B", "B2C"], "score": [70.0, 60.0]}),
+            "ru",
+        ),
+    ]
+    for fig in figures:
+        leaked = [t for t in _texts(fig) if t in english]
+        assert leaked == [], f"{fig.get_suptitle()}: {leaked}"
