@@ -23,7 +23,7 @@ from amtools.report.context import (
     open_context,
     save_context,
 )
-from amtools.report.html import add_toc, write_atomic
+from amtools.report.html import add_toc, display_source, write_atomic
 from amtools.report.index import render_index
 from amtools.report.jobs import JobResult
 from amtools.report.kinds import REPORTS
@@ -206,6 +206,15 @@ def test_toc_is_built_from_headings_and_escaped():
     assert '<h3 id="am-section-2">' in out  # a heading without id gets one
     assert "<script>" not in out
     assert add_toc(page, "en", min_headings=4).startswith("<main>")  # short reports: no TOC
+
+
+def test_source_passwords_are_masked():
+    assert (
+        display_source("postgresql+psycopg://crm:p@ss:w0rd@db:5432/crm")
+        == "postgresql+psycopg://crm:***@db:5432/crm"
+    )
+    assert display_source("data/crm.duckdb") == "data/crm.duckdb"
+    assert display_source("sqlite:///data/crm.db") == "sqlite:///data/crm.db"
 
 
 def test_write_atomic_replaces_whole_files_only(tmp_path, monkeypatch):

@@ -119,7 +119,8 @@ def run_command(args: argparse.Namespace) -> int:
     )
     total = len(result.results)
     failed = len(result.failed)
-    print(f"{total - failed} of {total} reports rendered in {result.seconds:.1f} s")
+    phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.timings.items())
+    print(f"{total - failed} of {total} reports rendered in {result.seconds:.1f} s ({phases})")
     for res in result.failed:
         print(f"FAILED {res.name}: {res.error}", file=sys.stderr)
     print(result.index.resolve())

@@ -27,6 +27,7 @@ __all__ = [
     "add_toc",
     "write_atomic",
     "generated_text",
+    "display_source",
 ]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -62,6 +63,20 @@ class ReportHeader:
     version: str
     parameters: dict[str, Any] = field(default_factory=dict)
     index_href: str | None = "index.html"
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]+:)[^/\s]*@")
+
+
+def display_source(source: str) -> str:
+    """The data source as shown in reports: passwords in URLs are masked.
+
+    Example
+    -------
+    >>> display_source("postgresql://amtools:s3cret@db.local/crm")
+    'postgresql://amtools:***@db.local/crm'
+    """
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}***@", str(source))
 
 
 @functools.cache
@@ -122,7 +137,7 @@ def export_html(nb: nbformat.NotebookNode, header: ReportHeader, *, toc_min: int
             "title": header.title,
             "lang": header.lang,
             "period_text": fmt_period(header.period, header.lang) if header.period else "",
-            "source": header.source,
+            "source": display_source(header.source),
             "generated_text": generated_text(header.generated_at, header.lang),
             "fingerprint": header.fingerprint,
             "version": header.version,

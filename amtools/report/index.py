@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..i18n import fmt_number, fmt_period, t
 from .context import RunContext
-from .html import TEMPLATES_DIR, generated_text, report_css, write_atomic
+from .html import TEMPLATES_DIR, display_source, generated_text, report_css, write_atomic
 from .jobs import JobResult
 from .kinds import REPORTS
 
@@ -88,6 +88,7 @@ def render_index(
     folder: str | Path,
     *,
     parameters: dict[str, Any] | None = None,
+    files: Sequence[tuple[str, Path]] = (),
 ) -> str:
     """The index page of a run as HTML (all values escaped).
 
@@ -156,7 +157,7 @@ def render_index(
             css=report_css(),
             L=_labels(lang),
             period_text=fmt_period(ctx.period, lang),
-            source=ctx.source,
+            source=display_source(ctx.source),
             generated_text=generated_text(ctx.generated_at, lang),
             fingerprint=ctx.fingerprint,
             parameters_text=json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
@@ -168,6 +169,7 @@ def render_index(
             problems=problems,
             problems_text=t("index.problems_count", lang, n=len(problems)),
             notes=list(ctx.notes),
+            files=[{"title": title, "href": _href(path, folder)} for title, path in files],
         )
     )
 
@@ -198,6 +200,7 @@ def write_index(
     folder: str | Path,
     *,
     parameters: dict[str, Any] | None = None,
+    files: Sequence[tuple[str, Path]] = (),
 ) -> Path:
     """Write ``<folder>/index.html`` atomically and return its path.
 
@@ -207,5 +210,5 @@ def write_index(
     PosixPath('reports/2026Q3/index.html')
     """
     folder = Path(folder)
-    page = render_index(ctx, results, folder, parameters=parameters)
+    page = render_index(ctx, results, folder, parameters=parameters, files=files)
     return write_atomic(folder / "index.html", page)

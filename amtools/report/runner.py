@@ -21,7 +21,7 @@ import pandas as pd
 from .. import __version__
 from ..config import NOTEBOOKS_DIR, PARAMS_DIR, REPORTS_DIR
 from ..dataset import Dataset
-from ..errors import ParameterError, ReportError
+from ..errors import AmtoolsError, ParameterError, ReportError
 from ..i18n import LANGS, check_lang, t
 from ..periods import parse_period, period_label
 from .context import build_context, default_period, save_context
@@ -48,6 +48,7 @@ class RunResult:
     context_dir : where the run context was saved.
     results : one :class:`~amtools.report.jobs.JobResult` per report.
     seconds : wall time of the whole run.
+    timings : seconds per phase (load, context, reports, index).
     """
 
     period: str
@@ -56,6 +57,7 @@ class RunResult:
     context_dir: Path
     results: list[JobResult] = field(default_factory=list)
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[JobResult]:
@@ -223,6 +225,9 @@ def _worker_init(cwd: str, log_path: str) -> None:
         _WORKER["kernel"] = kernel
         kernel.start()
         Finalize(kernel, kernel.shutdown, exitpriority=10)
+        from .html import _exporter
+
+        _exporter()  # build the nbconvert exporter now, while the run context is computed
     except Exception as exc:
         _WORKER["error"] = f"report kernel failed to start: {type(exc).__name__}: {exc}"
 
@@ -368,6 +373,40 @@ class _Progress:
             self.bar.close()
 
 
+# -- files beside the reports ---------------------------------------------------------------------
+
+
+def _budget_workbook(ctx: Any, job: Job, folder: Path) -> tuple[str, Path] | None:
+    """The budget plan as an Excel workbook next to the budget report."""
+    if ctx.budget is None:
+        return None
+    from ..workbook import write_budget_workbook
+
+    name = Path(str(job.parameters.get("workbook") or "budget.xlsx")).name
+    path = write_budget_workbook(ctx.budget, folder / name, lang=ctx.lang)
+    return t("index.budget_workbook", ctx.lang), Path(path)
+
+
+ARTIFACTS: dict[str, Any] = {"budget": _budget_workbook}
+"""Report kind -> writer of files rendered beside its HTML (``(ctx, job, folder) -> (title, path)``)."""
+
+
+def _write_artifacts(ctx: Any, jobs: Sequence[Job], folder: Path) -> list[tuple[str, Path]]:
+    written: list[tuple[str, Path]] = []
+    for kind, writer in ARTIFACTS.items():
+        job = next((j for j in jobs if j.kind == kind and j.entity is None), None)
+        if job is None:
+            continue
+        try:
+            item = writer(ctx, job, folder)
+        except (ImportError, AmtoolsError, OSError, ValueError) as exc:
+            ctx.notes.append(f"{kind}: file not written: {exc}")
+            continue
+        if item is not None:
+            written.append(item)
+    return written
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
@@ -434,10 +473,12 @@ def run(
     PosixPath('reports/2026Q3/index.html')
     """
     started = time.perf_counter()
+    timings: dict[str, float] = {}
     check_lang(lang)
     dataset = (
         source if isinstance(source, Dataset) and _io_missing() else load_source(source, mapping)
     )
+    timings["load"] = time.perf_counter() - started
     fiscal = int((context_params or {}).get("fiscal_year_start", 1))
     if period:
         try:
@@ -478,6 +519,7 @@ def run(
     results: list[JobResult] = []
     with contextlib.ExitStack() as stack:
         stack.enter_context(pool)  # kernels warm up while the context is computed
+        mark = time.perf_counter()
         if forecast_horizon is None:
             needed = any("forecast" in get_report(name).needs for name in kinds)
             forecast_horizon = 12 if needed else 0
@@ -491,6 +533,9 @@ def run(
         )
         ctx.generated_at = generated
         save_context(ctx, context_dir)
+        artifacts = _write_artifacts(ctx, jobs, folder)
+        timings["context"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         # Long single reports first: they then overlap with the many short manager reviews.
         ordered = sorted(jobs, key=lambda j: get_report(j.kind).per == "manager")
         progress_bar = _Progress(len(ordered), progress, desc=label)
@@ -500,12 +545,15 @@ def run(
                 progress_bar.update(res)
         finally:
             progress_bar.close()
+        timings["reports"] = time.perf_counter() - mark
     order = {job.name: i for i, job in enumerate(jobs)}
     results.sort(key=lambda r: order[r.name])
     from .index import write_index
 
     run_params = {"period": label, "lang": lang, "reports": kinds}
-    index = write_index(ctx, results, folder, parameters=run_params)
+    mark = time.perf_counter()
+    index = write_index(ctx, results, folder, parameters=run_params, files=artifacts)
+    timings["index"] = time.perf_counter() - mark
     return RunResult(
         period=label,
         folder=folder,
@@ -513,6 +561,7 @@ def run(
         context_dir=context_dir,
         results=results,
         seconds=time.perf_counter() - started,
+        timings=timings,
     )
 
 
