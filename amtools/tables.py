@@ -33,6 +33,7 @@ __all__ = [
     "html_table",
     "sparkline",
     "kpi_label",
+    "manager_intro",
     "scorecard_table",
     "score_summary",
     "strengths_list",
@@ -325,6 +326,41 @@ def _catalogue_order(frame: pd.DataFrame, column: str = "kpi") -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- manager review
+def manager_intro(managers: pd.DataFrame, manager_id: str, period: str, lang: str = "en") -> HTML:
+    """The review's opening line: name, segment, team and period (missing values as "—").
+
+    Example
+    -------
+    >>> managers = pd.DataFrame({"manager_id": ["M1"], "name": ["Ann"], "segment": ["B2B"]})
+    >>> manager_intro(managers, "M1", "2026Q3", "en").data
+    '<p class="amt-note">Ann · segment B2B · team — · Q3 2026</p>'
+    """
+    row = managers[managers["manager_id"].astype(str) == str(manager_id)]
+    if row.empty:
+        from .errors import ParameterError
+
+        raise ParameterError(
+            f"manager_id {manager_id!r} is not in the managers table; "
+            f"pick one of {', '.join(managers['manager_id'].astype(str).head(5))}"
+        )
+    record = row.iloc[0]
+
+    def field(name: str) -> str:
+        value = record.get(name)
+        return i18n.MISSING if _missing(value) or str(value).strip() == "" else str(value)
+
+    return paragraph(
+        _t(
+            "mr.intro",
+            lang,
+            name=field("name"),
+            segment=field("segment"),
+            team=field("team"),
+            period=i18n.fmt_period(period, lang),
+        )
+    )
+
+
 def scorecard_table(
     card: pd.DataFrame,
     period: str,
