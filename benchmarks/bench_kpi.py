@@ -166,6 +166,10 @@ def worker(n_deals: int, tile_events: bool) -> dict:
 
     return {
         "deals": n_deals,
+        "string_storage": str(
+            getattr(ds["deals"]["manager_id"].dtype, "storage", ds["deals"]["manager_id"].dtype)
+        ),
+        "loadavg_1m": round(os.getloadavg()[0], 1),
         "base_deals": base_deals,
         "tile_events": tile_events,
         "rows": rows,
@@ -199,7 +203,8 @@ def main() -> None:
     print(
         f"# {platform.node()} {platform.processor() or platform.machine()} "
         f"cpus={os.cpu_count()} python={platform.python_version()} "
-        f"pandas={pd.__version__} numpy={np.__version__} {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"pandas={pd.__version__} numpy={np.__version__} {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+        f"loadavg={os.getloadavg()[0]:.1f}"
     )
     results = []
     for n in args.deals or SIZES:

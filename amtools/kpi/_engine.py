@@ -62,8 +62,8 @@ def codes_in(index: pd.Index, values: pd.Series) -> np.ndarray:
     """Positions of ``values`` in ``index`` (-1 where absent or empty), via factorisation."""
     codes, uniques = pd.factorize(values)
     if len(uniques) == 0:
-        return np.full(len(values), -1, dtype=np.int64)
-    pos = index.get_indexer(pd.Index(uniques).astype(index.dtype)).astype(np.int64)
+        return np.full(len(values), -1, dtype=np.int32)
+    pos = index.get_indexer(pd.Index(uniques).astype(index.dtype)).astype(np.int32)
     # code -1 (empty) picks the appended -1: one gather instead of a where
     return np.append(pos, -1)[codes]
 
@@ -71,10 +71,11 @@ def codes_in(index: pd.Index, values: pd.Series) -> np.ndarray:
 def _min_max_months(values: np.ndarray) -> np.ndarray | None:
     """[first, last] month index of the non-missing dates, or None."""
     ns = values.view(np.int64)
-    present = ns[ns != _NAT]
-    if not len(present):
+    present = ns != _NAT
+    if not present.any():
         return None
-    lo, hi = present.min(), present.max()
+    lo = ns.min(where=present, initial=np.iinfo(np.int64).max)  # no copy of the column
+    hi = ns.max()
     return month_index(np.array([lo, hi], dtype="datetime64[ns]"))
 
 
@@ -298,12 +299,12 @@ class Context:
         range get -1, after it ``n_per``; missing dates -1.
         """
         ns = np.asarray(dates).astype("datetime64[ns]", copy=False).view(np.int64)
-        code = np.searchsorted(self.start.view(np.int64), ns, side="right").astype(
-            np.int64, copy=False
-        )
+        missing = ns == _NAT
+        # int32 codes: half the memory of the default intp on millions of rows
+        code = np.searchsorted(self.start.view(np.int64), ns, side="right").astype(np.int32)
         code -= 1
-        ok = (code >= 0) & (code < self.n_per) & (ns != _NAT)
-        code[ns == _NAT] = -1
+        code[missing] = -1
+        ok = (code >= 0) & (code < self.n_per)
         return code, ok
 
     # -- managers and groups ---------------------------------------------------------
@@ -349,6 +350,7 @@ class Context:
         return self.n_grp * self.n_per
 
     def keys(self, mgr: np.ndarray, per: np.ndarray) -> np.ndarray:
+        """Cell index (group x period) of rows with manager codes ``mgr`` and periods ``per``."""
         return self.grp[mgr] * self.n_per + per
 
     def total(self, keys: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -91,6 +91,14 @@ def _min_at(size: int, index: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _floats(df: pd.DataFrame, column: str) -> np.ndarray:
+    """A numeric column as float64 with NaN for missing (a view when it already is)."""
+    col = df[column]
+    if col.dtype == np.float64:
+        return col.to_numpy()
+    return col.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def _has_values(df: pd.DataFrame | None, column: str) -> bool:
     return df is not None and column in df and bool(df[column].notna().any())
 
@@ -142,7 +150,7 @@ class _Prep:
         self.w_closed = closed_ns[w]
         self.w_per = c_per[w]
         self.w_ok = c_ok[w]
-        self.w_amt = deals["amount"].to_numpy(dtype=np.float64, na_value=np.nan)[w]
+        self.w_amt = _floats(deals, "amount")[w]
         self.won_keys = ctx.keys(self.w_mgr[self.w_ok], self.w_per[self.w_ok])
         self.won_amt = self.w_amt[self.w_ok]
         lost_in = np.flatnonzero(lost & c_ok)
@@ -183,7 +191,7 @@ class _Prep:
 
     def won_column(self, column: str) -> np.ndarray:
         """A float column of the deals table restricted to the won, dated deals."""
-        return self.deals[column].to_numpy(dtype=np.float64, na_value=np.nan)[self.w]
+        return _floats(self.deals, column)[self.w]
 
     def _reactivation(self, n_cl: int) -> np.ndarray:
         """First won deal strictly after the client's churn date (a win-back), else NaT."""
@@ -337,7 +345,7 @@ def _survey_parts(ctx: Context, column: str) -> tuple[np.ndarray, np.ndarray]:
     s = ctx.ds["surveys"]
     per, ok = ctx.periods_of("surveys", "date")
     mgr = ctx.mgr_codes(s, "surveys")
-    x = s[column].to_numpy(dtype=np.float64, na_value=np.nan)
+    x = _floats(s, column)
     ok &= ~np.isnan(x)
     return ctx.keys(mgr[ok], per[ok]), x[ok]
 
