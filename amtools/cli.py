@@ -10,9 +10,19 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEMO_DB
+from .dataset import Dataset
 from .errors import AmtoolsError
 
 __all__ = ["main", "build_parser"]
+
+
+def _summary_text(ds: Dataset) -> str:
+    """The tables present, their sizes and date ranges, as aligned text."""
+    summary = ds.summary()
+    summary = summary[summary["present"]].drop(columns="present")
+    for col in ("first_date", "last_date"):
+        summary[col] = summary[col].dt.strftime("%Y-%m-%d").fillna("")
+    return summary.to_string(index=False)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -25,9 +35,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     path = save_duckdb(ds, args.out)
     size_mb = Path(path).stat().st_size / 1e6
     print(f"Built {ds.source} in {built:.1f} s -> {path} ({size_mb:.1f} MB)")
-    summary = ds.summary()
-    summary = summary[summary["present"]].drop(columns="present")
-    print(summary.to_string(index=False))
+    print(_summary_text(ds))
     if args.csv:
         print(f"CSV folder: {export_csv(ds, args.csv)}")
     if args.excel:
@@ -50,9 +58,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     )
     problems = list(ds.meta.get("problems", [])) + validate(ds)
     elapsed = time.perf_counter() - started
-    summary = ds.summary()
     print(f"Source: {ds.source}")
-    print(summary[summary["present"]].drop(columns="present").to_string(index=False))
+    print(_summary_text(ds))
     print()
     print(format_problems(problems))
     errors = sum(p.severity == "error" for p in problems)
