@@ -879,3 +879,22 @@ def test_parallel_path_gives_the_same_frame(tiny: Dataset, kq: pd.DataFrame, mon
 
     monkeypatch.setattr(sys.modules["amtools.kpi.compute"], "_PARALLEL_MIN_ROWS", 0)
     pd.testing.assert_frame_equal(compute(tiny, "Q", PERIODS), kq)
+
+
+def test_params_file_and_overrides(tiny: Dataset) -> None:
+    from amtools.kpi.compute import kpi_params
+
+    prm = kpi_params()
+    # params/kpi.yaml: 24 h SLA, year-ago comparison
+    assert prm["sla_hours"] == 24 and prm["comparison"] == "year_ago"
+    # min_samples merges per KPI: conversion needs 3 closed deals now, M1 Q1 has 4
+    k = compute(tiny, "Q", PERIODS, params={"min_samples": {"conversion_rate": 3}})
+    assert row(k, "M1", "2025Q1", "conversion_rate")["status"] == "ok"
+    with pytest.raises(ParameterError, match="min_samples"):
+        kpi_params({"min_samples": {"nope": 1}})
+
+
+def test_periods_as_period_objects(tiny: Dataset, kq: pd.DataFrame) -> None:
+    k = compute(tiny, "Q", [pd.Period("2025Q2", "Q-DEC")])
+    assert set(k["period"]) == {"2025Q2"}
+    assert val(k, "M2", "2025Q2", "sales_volume") == val(kq, "M2", "2025Q2", "sales_volume")
