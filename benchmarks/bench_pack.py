@@ -48,10 +48,10 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _run(cmd: list[str] | str, *, shell: bool = False) -> float:
+def _run(cmd: list[str]) -> tuple[float, str]:
     started = time.perf_counter()
-    subprocess.run(cmd, shell=shell, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    done = subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    return time.perf_counter() - started, done.stdout
 
 
 def _naive_script(reports: list[tuple[str, str, dict[str, str]]], out: Path) -> str:
@@ -85,7 +85,8 @@ def bench(n_managers: int, workers: int, naive_limit: int | None) -> dict[str, o
         str(BIN / "amtools"), "run", "--source", str(db), "--reports", "team_review,manager_review",
         "--workers", str(workers), "--out", str(work / "run"), "--no-progress",
     ]  # fmt: skip
-    run_s = _run(run_cmd)
+    run_s, run_out = _run(run_cmd)
+    phases = next((line for line in run_out.splitlines() if "reports rendered" in line), "")
     period = next(p.name for p in (work / "run").iterdir() if p.is_dir())
     context = work / "run" / period / "_context"
 
@@ -107,7 +108,7 @@ def bench(n_managers: int, workers: int, naive_limit: int | None) -> dict[str, o
     naive_out.mkdir()
     script = work / "naive.sh"
     script.write_text(_naive_script(sample, naive_out))
-    naive_sample_s = _run(["bash", str(script)])
+    naive_sample_s, _ = _run(["bash", str(script)])
     naive_s = naive_sample_s / len(sample) * total_reports
     return {
         "managers": n_managers,
@@ -118,6 +119,7 @@ def bench(n_managers: int, workers: int, naive_limit: int | None) -> dict[str, o
         "naive_sample_s": naive_sample_s,
         "speedup": naive_s / run_s,
         "run_cmd": " ".join(shlex.quote(c) for c in run_cmd),
+        "phases": phases,
         "naive_example": script.read_text().splitlines()[1:3],
     }
 
@@ -150,6 +152,8 @@ def write_results(rows: list[dict[str, object]], args: argparse.Namespace, load:
             f"| {r['managers']} | {r['reports']} | {r['run_s']:.1f} | {r['naive_s']:.1f} | "
             f"{r['speedup']:.1f}x | {measured} |"
         )
+    lines += ["", "`amtools run` phases as it reported them:", ""]
+    lines += [f"- {r['managers']} managers: {r['phases']}" for r in rows]
     lines += ["", "Commands of the last size:", "", "```", str(rows[-1]["run_cmd"])]
     lines += [str(x) for x in rows[-1]["naive_example"]]  # type: ignore[union-attr]
     lines += ["```", ""]

@@ -65,3 +65,7 @@ def test_forecast_and_budget_pack(demo, tmp_path):
     assert result.ok, [(r.name, r.error, r.cell_source) for r in result.failed]
     for res in result.results:
         _check_page(res.html_path.read_text(encoding="utf-8"))
+    # the runner writes the budget workbook beside the budget report and links it
+    workbooks = list(result.folder.glob("*.xlsx"))
+    assert len(workbooks) == 1
+    assert f'href="{workbooks[0].name}"' in result.index.read_text(encoding="utf-8")

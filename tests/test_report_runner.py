@@ -73,10 +73,9 @@ def dataset():
     return ds.replace(managers=managers)
 
 
-@pytest.fixture
-def project(tmp_path):
-    notebooks = tmp_path / "notebooks"
-    params = tmp_path / "params"
+def _make_project(root: Path) -> dict[str, Path]:
+    notebooks = root / "notebooks"
+    params = root / "params"
     notebooks.mkdir()
     params.mkdir()
     _write_notebook(notebooks / "tiny.ipynb", PARAMS, BODY)
@@ -88,6 +87,11 @@ def project(tmp_path):
         ],
     )
     (params / "tiny.yaml").write_text("greeting: hi-from-yaml\nfail_for: ''\n")
+    return {"notebooks": notebooks, "params": params, "out": root / "out"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_kinds():
     register_report(
         ReportKind(
             "tiny",
@@ -101,9 +105,48 @@ def project(tmp_path):
     register_report(
         ReportKind("tiny_team", "tiny_team.ipynb", "report.team_review.title", entity_param="team")
     )
-    yield {"notebooks": notebooks, "params": params, "out": tmp_path / "out"}
+    yield
     REPORTS.pop("tiny", None)
     REPORTS.pop("tiny_team", None)
+
+
+@pytest.fixture
+def project(tmp_path):
+    return _make_project(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def pack(dataset, tmp_path_factory):
+    """One `amtools run` through the CLI: two workers, M002's review fails on purpose."""
+    io = pytest.importorskip("amtools.io")
+    from amtools.cli import main
+
+    root = tmp_path_factory.mktemp("pack")
+    project = _make_project(root)
+    source = io.save_duckdb(dataset, root / "crm.duckdb")
+    (project["params"] / "tiny.yaml").write_text("greeting: hi-from-yaml\nfail_for: M002\n")
+    folder = project["out"] / "2026Q3"
+    stale = folder / "tiny-M002.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("an old report")
+    argv = [
+        "run", "--source", str(source), "--reports", "tiny_team,tiny", "--lang", "ru",
+        "--notebooks", str(project["notebooks"]), "--params", str(project["params"]),
+        "--out", str(project["out"]), "--workers", "2", "--no-progress",
+    ]  # fmt: skip
+    import contextlib
+    import io as stdio
+
+    out, err = stdio.StringIO(), stdio.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return {
+        "code": code,
+        "stdout": out.getvalue(),
+        "stderr": err.getvalue(),
+        "folder": folder,
+        "source": source,
+    }
 
 
 def _run(dataset, project, **kw):
@@ -120,17 +163,14 @@ def _run(dataset, project, **kw):
 
 
 @pytest.mark.notebook
-def test_pack_renders_self_contained_code_free_html(dataset, project):
-    result = _run(dataset, project, workers=2, lang="en")
-    assert result.ok, [r.error for r in result.failed]
-    folder = project["out"] / "2026Q3"
-    assert result.folder == folder and result.index == folder / "index.html"
+def test_pack_renders_self_contained_code_free_html(dataset, pack):
+    folder = pack["folder"]
     assert sorted(p.name for p in folder.glob("*.html")) == [
-        "index.html", "tiny-M001.html", "tiny-M002.html", "tiny-M003.html", "tiny_team.html",
+        "index.html", "tiny-M001.html", "tiny-M003.html", "tiny_team.html",
     ]  # fmt: skip
-    page = (folder / "tiny-M002.html").read_text(encoding="utf-8")
+    page = (folder / "tiny-M003.html").read_text(encoding="utf-8")
     # parameters reached the notebook: yaml value, entity, period, language
-    assert "hi-from-yaml M002 2026Q3 en" in page
+    assert "hi-from-yaml M003 2026Q3 ru" in page
     # no code, no parameters cell, no injected parameters, no stderr noise, no hidden cells
     for absent in (
         "code-is-not-shown",
@@ -144,55 +184,39 @@ def test_pack_renders_self_contained_code_free_html(dataset, project):
     # images embedded, nothing external, no scripts at all
     assert "data:image/png;base64," in page
     assert not EXTERNAL.search(page) and "<script" not in page and "<link" not in page
-    # header with period, source, fingerprint; a table of contents from the headings
-    assert "Q3 2026" in page and dataset.source in page and dataset.fingerprint() in page
+    # header in the report's language with period, source, fingerprint; a table of contents
+    assert "3 кв. 2026" in page and "Период" in page and "Отпечаток данных" in page
+    assert str(pack["source"]) in page and dataset.fingerprint() in page
     assert '<nav class="am-toc">' in page and 'href="#Section-B"' in page
     # the manager's own (hostile) name is escaped in the title of their review
     own = (folder / "tiny-M001.html").read_text(encoding="utf-8")
     assert EVIL not in own and "&lt;script&gt;alert(1)&lt;/script&gt;" in own
-    index = result.index.read_text(encoding="utf-8")
-    assert EVIL not in index and 'href="tiny-M001.html"' in index
     # executed notebooks kept; each review received only its own manager's id
-    executed = nbformat.read(folder / "_executed" / "tiny-M002.ipynb", 4)
+    executed = nbformat.read(folder / "_executed" / "tiny-M003.ipynb", 4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and 'manager_id = "M002"' in injected[0].source
-    assert "M001" not in injected[0].source and "M003" not in injected[0].source
+    assert len(injected) == 1 and 'manager_id = "M003"' in injected[0].source
+    assert "M001" not in injected[0].source  # (M002 appears only as this test's fail_for)
     assert "library noise" in nbformat.writes(executed)  # kept for analysts
     # the context was saved once and no temporary file is left anywhere
     assert (folder / "_context" / "meta.json").is_file()
-    assert not list(project["out"].rglob("*.tmp"))
+    assert not list(folder.rglob("*.tmp"))
 
 
 @pytest.mark.notebook
-def test_failure_is_isolated_listed_and_exits_nonzero(dataset, project, tmp_path, capsys):
-    io = pytest.importorskip("amtools.io")
-    from amtools.cli import main
-
-    source = io.save_duckdb(dataset, tmp_path / "crm.duckdb")
-    (project["params"] / "tiny.yaml").write_text("greeting: hi\nfail_for: M002\n")
-    stale = project["out"] / "2026Q3" / "tiny-M002.html"
-    stale.parent.mkdir(parents=True)
-    stale.write_text("an old report")
-    code = main([
-        "run", "--source", str(source), "--reports", "tiny", "--lang", "ru",
-        "--notebooks", str(project["notebooks"]), "--params", str(project["params"]),
-        "--out", str(project["out"]), "--workers", "1", "--no-progress",
-    ])  # fmt: skip
-    assert code == 1
-    out = capsys.readouterr()
-    assert out.out.strip().endswith("index.html") and "FAILED tiny/M002" in out.err
-    folder = project["out"] / "2026Q3"
+def test_failure_is_isolated_listed_and_exits_nonzero(pack):
+    assert pack["code"] == 1
+    assert pack["stdout"].strip().endswith("index.html") and "FAILED tiny/M002" in pack["stderr"]
+    folder = pack["folder"]
     assert (folder / "tiny-M001.html").is_file() and (folder / "tiny-M003.html").is_file()
-    assert not stale.exists()  # a failed report leaves no stale page behind
+    assert not (folder / "tiny-M002.html").exists()  # a failed report leaves no stale page
     failed = nbformat.read(folder / "_executed" / "tiny-M002.ipynb", 4)  # kept, with the error
     assert any(o.get("ename") == "ValueError" for c in failed.cells for o in c.get("outputs", []))
     index = (folder / "index.html").read_text(encoding="utf-8")
     assert "Отчёты с ошибками" in index and "ValueError: boom for M002" in index
-    assert (
-        "raise ValueError(f&#39;boom for {manager_id}&#39;)" in index
-    )  # the failing cell, escaped
+    assert "raise ValueError(f&#39;boom for {manager_id}&#39;)" in index  # failing cell, escaped
     assert 'href="_executed/tiny-M002.ipynb"' in index
-    assert "Сформировано отчётов: 2 из 3" in index
+    assert "Сформировано отчётов: 3 из 4" in index
+    assert EVIL not in index and 'href="tiny-M001.html"' in index
 
 
 def test_parameters_are_validated_before_anything_runs(dataset, project):
@@ -244,3 +268,13 @@ def test_managers_option_limits_the_reviews(dataset, project):
         and jobs[0].parameters["greeting"] == "hi-from-yaml"
     )
     assert jobs[0].header.title.endswith("M003") or "Manager review" in jobs[0].header.title
+
+
+@pytest.mark.notebook
+def test_single_report_runs_in_process(dataset, project):
+    # one job -> no worker processes: the kernel is driven from this process
+    result = _run(dataset, project, reports=["tiny_team"], workers=4)
+    assert result.ok and [r.name for r in result.results] == ["tiny_team"]
+    assert set(result.timings) == {"load", "context", "reports", "index"}
+    assert (result.folder / "tiny_team.html").is_file()
+    assert "Team quarterly review" in result.index.read_text(encoding="utf-8")

@@ -188,10 +188,6 @@ def plan_jobs(
             name = f"{kind.name}/{entity}" if entity is not None else kind.name
             validate_parameters(declared, values, notebook=f"{kind.notebook} ({name})")
             _check_entities(values, set(table["manager_id"].astype(str)), set(teams), name)
-            if values.get("period") and str(values["period"]) != period:
-                raise ParameterError(
-                    f"{name}: period {values['period']!r} is not the run's {period}"
-                )
             jobs.append(
                 Job(
                     name=name,
