@@ -18,6 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import i18n
+from .errors import ParameterError
 
 __all__ = [
     "SEGMENT_COLORS",
@@ -247,8 +248,9 @@ def _empty(fig: Figure, message: str) -> Figure:
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(
-            f"{what}: the frame lacks column(s) {missing}; it has {list(frame.columns)}"
+        raise ParameterError(
+            f"{what}: the frame lacks column(s) {missing}; it has {list(frame.columns)}. "
+            "Pass the amtools table the function documents (or rename the columns)."
         )
 
 
@@ -622,7 +624,9 @@ def kpi_heatmap(
 
     _require(frame, ["label", "kpi", "value"], "kpi_heatmap")
     if value not in ("percentile", "attainment"):
-        raise ValueError(f"kpi_heatmap: value must be 'percentile' or 'attainment', got {value!r}")
+        raise ParameterError(
+            f"kpi_heatmap: value must be 'percentile' or 'attainment', got {value!r}"
+        )
     labels = list(dict.fromkeys(frame["label"].astype(str)))
     kpis = _kpi_order(list(frame["kpi"].astype(str).unique()))
     grid = frame.pivot_table(index="label", columns="kpi", values="value", aggfunc="mean")

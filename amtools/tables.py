@@ -138,7 +138,9 @@ def heading(text: str, level: int = 2, *, anchor: str | None = None) -> HTML:
     '<h2 id="score-drivers">Score &amp; drivers</h2>'
     """
     if level not in (1, 2, 3, 4):
-        raise ValueError(f"heading level must be 1..4, got {level!r}")
+        from .errors import ParameterError
+
+        raise ParameterError(f"heading level must be 1..4 (h1..h4), got {level!r}")
     anchor = anchor or _slug(text)
     return HTML(f'<h{level} id="{_esc(anchor)}">{_esc(text)}</h{level}>')
 

@@ -8,6 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from amtools import i18n, plotting
+from amtools.errors import ParameterError
 
 
 def _texts(fig: Figure) -> list[str]:
@@ -111,7 +112,7 @@ def test_heatmap_keeps_row_order_and_escapes_nothing_needed() -> None:
     fig = plotting.kpi_heatmap(frame, "en")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["Zoe", "Adam"]
-    with pytest.raises(ValueError, match="percentile"):
+    with pytest.raises(ParameterError, match="percentile"):
         plotting.kpi_heatmap(frame, "en", value="rank")
 
 
@@ -198,7 +199,7 @@ def test_figure_html_embeds_png_and_escapes_alt() -> None:
 
 
 def test_missing_column_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="lacks column"):
+    with pytest.raises(ParameterError, match="lacks column"):
         plotting.leaderboard_chart(pd.DataFrame({"label": ["a"]}), "en")
 
 
