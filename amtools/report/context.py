@@ -429,6 +429,7 @@ def _compute_plans(
         pipeline = pd.DataFrame()
     if horizon <= 0:
         return None, pipeline, None
+    budgeting: Any
     try:
         from .. import budget as budgeting
     except ImportError as exc:

@@ -101,10 +101,10 @@ def render_index(
     status = {True: t("index.status.ok", lang), False: t("index.status.failed", lang)}
     managers = ctx.dataset.managers if "managers" in ctx.dataset else pd.DataFrame()
     by_id = {str(r["manager_id"]): r for r in managers.to_dict("records")} if len(managers) else {}
-    scores: dict[str, dict[str, Any]] = {}
+    scores: dict[str, dict[Any, Any]] = {}
     if not ctx.scores.empty and {"manager_id", "period"} <= set(ctx.scores.columns):
         current = ctx.scores[ctx.scores["period"].astype(str) == ctx.period]
-        scores = {str(r["manager_id"]): r for r in current.to_dict("records")}
+        scores = {str(r["manager_id"]): dict(r) for r in current.to_dict("records")}
 
     team_rows, manager_rows, other_rows, failures = [], [], [], []
     for res in results:

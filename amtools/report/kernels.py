@@ -128,7 +128,7 @@ def kernel_reset() -> None:
         os.environ.clear()
         os.environ.update(_SNAPSHOT["environ"])
         sys.path[:] = _SNAPSHOT["sys_path"]
-        warnings.filters[:] = _SNAPSHOT["filters"]
+        warnings.filters[:] = _SNAPSHOT["filters"]  # type: ignore[index]
     if "rc" in _SNAPSHOT:
         import matplotlib
 
