@@ -651,7 +651,11 @@ def kpi_heatmap(
         annot_kws={"fontsize": 6},
         linewidths=0.4,
         linecolor="white",
-        cbar_kws={"label": bar_label, "shrink": 0.6},
+        cbar_kws={
+            "label": bar_label,
+            "shrink": 0.6,
+            "format": axis_formatter("ratio" if value == "attainment" else "score", lang),
+        },
         **kwargs,
     )
     ax.set_xticks(np.arange(len(kpis)) + 0.5)
