@@ -26,6 +26,9 @@ DEFAULT_MODELS: tuple[str, ...] = ("seasonal_naive", "naive", "ets", "arima", "t
 INTERMITTENT_SHARE = 0.4
 """Series with more than this share of zero months are treated as intermittent."""
 
+MAX_WIDENING = 10.0
+"""Largest factor by which calibration widens intervals (a guard against freak backtests)."""
+
 
 @dataclass
 class ForecastResult:
@@ -154,7 +157,8 @@ def _run_series(
     if n == 0 or np.all(y == 0):
         requested, condition = ["zero"], "all-zero history: forecast 0"
     elif n < 4:
-        requested, condition = ["naive"], f"only {n} months of history: naive"
+        months = "month" if n == 1 else "months"
+        requested, condition = ["naive"], f"only {n} {months} of history: naive"
     elif float(np.mean(y == 0)) > INTERMITTENT_SHARE:
         share = float(np.mean(y == 0))
         requested = ["croston", "naive"]
@@ -298,6 +302,11 @@ def _choose(
         if name in full and name in metrics and np.isfinite(metrics[name]["mase"])
     ]
     if not scored:
+        # No fold had enough history: exponential smoothing (its AICc grid shrinks to the
+        # level-only model on short data) when it ran as asked, else the simplest model.
+        for name in ("ets", "theta", *requested, "naive"):
+            if name in full and name in requested and not full[name].fallback:
+                return name, prefix + f"too short to backtest: {name} without a backtest"
         for name in (*requested, "naive"):
             if name in full:
                 return name, prefix + "too short to backtest: simplest available model"
@@ -423,18 +432,22 @@ def _calibrate(
                 hi = p["hi"][lv][ks].ravel()
                 half = np.where(a >= mu, hi - mu, mu - lo)
                 err = np.abs(a - mu)
-                score = np.divide(err, half, out=np.where(err > 0, np.inf, 0.0), where=half > 0)
-                scores.append(score)
+                # Zero-width intervals (e.g. an all-constant history) cannot be widened by a
+                # factor; they are left out of the calibration pool.
+                ok = half > 0
+                scores.append(err[ok] / half[ok])
             if not scores:
                 continue
             s = np.concatenate(scores)
+            if not len(s):
+                continue
             raw = float(np.mean(s <= 1 + 1e-9))
             target = lv / 100.0
             q = min(1.0, np.ceil((len(s) + 1) * target) / len(s))
-            needed = float(np.quantile(s, q)) if np.isfinite(np.quantile(s, q)) else float("nan")
+            needed = float(np.quantile(s, q))
             factor = 1.0
             if enabled and raw < target - slack and np.isfinite(needed):
-                factor = max(1.0, needed)
+                factor = min(max(1.0, needed), MAX_WIDENING)
             factors[(level, lv)] = factor
             rows.append(
                 {
