@@ -469,3 +469,13 @@ def test_run_best_prefers_the_prior_unless_clearly_beaten() -> None:
     clear = {"a": res(0.8, 1.0)}
     assert _run_best(clear, ["ets", "combo"], prior="combo")[0] == "ets"
     assert _run_best(close, ["ets", "combo"], prior=None)[0] == "ets"
+
+
+def test_parallel_run_matches_serial(series: pd.DataFrame) -> None:
+    subset = series[series["level"] != "manager"]
+    serial = forecast(subset, h=3, models=["seasonal_naive", "ets"], folds=2, reconcile="none")
+    parallel = forecast(
+        subset, h=3, models=["seasonal_naive", "ets"], folds=2, reconcile="none", n_jobs=2
+    )
+    pd.testing.assert_frame_equal(serial.forecast, parallel.forecast)
+    pd.testing.assert_frame_equal(serial.choice, parallel.choice)
