@@ -49,6 +49,7 @@ def _labels(lang: str) -> dict[str, str]:
         "version": "header.version",
         "parameters": "header.parameters",
         "audience": "index.audience",
+        "folders_note": "index.folders_note",
         "failures": "index.failures",
         "error": "index.error",
         "failed_cell": "index.failed_cell",
