@@ -128,6 +128,13 @@ def _expand(models: Sequence[str]) -> tuple[list[str], list[str]]:
     return base, combos
 
 
+def _combination(name: str) -> Combination:
+    model = get_model(name)
+    if not isinstance(model, Combination):
+        raise ParameterError(f"model {name!r} is not a combination")
+    return model
+
+
 def _safe(
     name: str, y: np.ndarray, h: int, m: int, levels: Sequence[int], spec: Any
 ) -> ModelForecast | str:
@@ -176,9 +183,9 @@ def _run_series(
         else:
             full[name] = out
     for name in combos:
-        members = get_model(name).members  # type: ignore[union-attr]
-        if all(mm in full for mm in members):
-            full[name] = get_model(name).combine([full[mm] for mm in members])  # type: ignore[union-attr]
+        combination = _combination(name)
+        if all(mm in full for mm in combination.members):
+            full[name] = combination.combine([full[mm] for mm in combination.members])
         else:
             failures[name] = "a member model failed"
 
@@ -219,8 +226,8 @@ def _run_series(
             fold[name] = fc  # type: ignore[assignment]
         for name in combos:
             if name in full:
-                members = get_model(name).members  # type: ignore[union-attr]
-                fold[name] = get_model(name).combine([fold[mm] for mm in members])  # type: ignore[union-attr]
+                combination = _combination(name)
+                fold[name] = combination.combine([fold[mm] for mm in combination.members])
         for name, fc in fold.items():
             preds[name]["mean"][k] = fc.mean
             for lv in levels:
@@ -280,7 +287,7 @@ def _run_best(
     means = np.mean(np.asarray(table), axis=0)
     order = sorted(range(len(names)), key=lambda i: (means[i], COMPLEXITY.get(names[i], 50)))
     best = order[0]
-    if prior in names:
+    if prior is not None and prior in names:
         p = list(names).index(prior)
         if means[best] >= (1 - prior_margin) * means[p]:
             best = p

@@ -142,7 +142,7 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
     )
     month = pd.PeriodIndex(open_deals["expected"], freq="M")
     overdue = month < first
-    open_deals["month"] = np.where(overdue, first, month)
+    open_deals["month"] = pd.Series(month, index=open_deals.index).where(~overdue, first)
     open_deals["overdue"] = overdue
     open_deals["weighted"] = open_deals["amount"] * open_deals["probability"]
 
