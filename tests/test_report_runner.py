@@ -155,7 +155,7 @@ def _run(dataset, project, **kw):
         notebooks_dir=project["notebooks"],
         params_dir=project["params"],
         out=project["out"],
-        workers=1,
+        workers=0,
         progress=False,
     )
     options.update(kw)
@@ -272,8 +272,8 @@ def test_managers_option_limits_the_reviews(dataset, project):
 
 @pytest.mark.notebook
 def test_single_report_runs_in_process(dataset, project):
-    # one job -> no worker processes: the kernel is driven from this process
-    result = _run(dataset, project, reports=["tiny_team"], workers=4)
+    # workers=0: no worker processes, the kernel is driven from this process
+    result = _run(dataset, project, reports=["tiny_team"], workers=0)
     assert result.ok and [r.name for r in result.results] == ["tiny_team"]
     assert set(result.timings) == {"load", "context", "reports", "index"}
     assert (result.folder / "tiny_team.html").is_file()

@@ -62,7 +62,8 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "--workers",
         type=int,
         default=None,
-        help="parallel report kernels (default: number of CPUs)",
+        help="parallel report kernels, one worker process each (default: number of CPUs; "
+        "0 = one kernel driven from this process)",
     )
     run.add_argument(
         "--timeout",

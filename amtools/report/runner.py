@@ -254,8 +254,9 @@ def _mp_context() -> Any:
 class KernelPool:
     """``workers`` processes, each holding a warm kernel, rendering jobs in parallel.
 
-    With ``workers=1`` the kernel runs in this process (no pool). Call :meth:`start` early:
-    kernels warm up while the run context is being computed.
+    Call :meth:`start` early: the worker processes start their kernels while the run context
+    is being computed. ``workers=0`` drives one kernel from this process instead (no pool;
+    for debugging, and no overlap with the context build).
 
     Example
     -------
@@ -264,7 +265,7 @@ class KernelPool:
     """
 
     def __init__(self, workers: int, *, cwd: str | Path, log_dir: str | Path) -> None:
-        self.workers = max(1, int(workers))
+        self.workers = max(0, int(workers))
         self.cwd = str(cwd)
         self.log_dir = Path(log_dir)
         self._executor: cf.ProcessPoolExecutor | None = None
@@ -274,7 +275,7 @@ class KernelPool:
     def start(self) -> KernelPool:
         """Start the worker processes and their kernels (returns at once)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        if self.workers == 1:
+        if self.workers == 0:
             return self
         self._executor = cf.ProcessPoolExecutor(
             max_workers=self.workers,
@@ -440,7 +441,8 @@ def run(
     reports : report kinds (default: team_review, forecast, budget, manager_review).
     managers : only these managers' reviews (default: all).
     lang : "en" or "ru".
-    workers : parallel kernels (default: the number of CPUs).
+    workers : parallel kernels, each in a worker process (default: the number of CPUs);
+        0 runs one kernel from this process.
     out : reports folder.
     notebooks_dir, params_dir : where notebooks and their parameter files live.
     per_team : also render one team review per team.
@@ -508,9 +510,12 @@ def run(
     )
     if not jobs:
         raise ReportError("nothing to render: no reports or no managers selected")
-    workers = workers or os.cpu_count() or 1
+    if workers is None:
+        workers = os.cpu_count() or 1
     pool = KernelPool(
-        min(workers, len(jobs)), cwd=Path(notebooks_dir).resolve(), log_dir=folder / "_executed"
+        min(max(workers, 0), len(jobs)),
+        cwd=Path(notebooks_dir).resolve(),
+        log_dir=folder / "_executed",
     )
     results: list[JobResult] = []
     with contextlib.ExitStack() as stack:
