@@ -877,7 +877,9 @@ def test_parallel_path_gives_the_same_frame(tiny: Dataset, kq: pd.DataFrame, mon
     # large inputs run the KPIs on two threads; force that path on the tiny data
     import sys
 
-    monkeypatch.setattr(sys.modules["amtools.kpi.compute"], "_PARALLEL_MIN_ROWS", 0)
+    mod = sys.modules["amtools.kpi.compute"]
+    monkeypatch.setattr(mod, "_PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(mod, "_arrow_backed", lambda values: True)
     pd.testing.assert_frame_equal(compute(tiny, "Q", PERIODS), kq)
 
 

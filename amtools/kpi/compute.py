@@ -99,6 +99,15 @@ def _floats(df: pd.DataFrame, column: str) -> np.ndarray:
     return col.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _arrow_backed(values: pd.Series) -> bool:
+    """Arrow-backed text: hashing it releases the GIL, so a second thread pays off.
+
+    Python-object strings hold the GIL while hashed; threads would only contend.
+    """
+    dtype = values.dtype
+    return getattr(dtype, "storage", None) == "pyarrow" or isinstance(dtype, pd.ArrowDtype)
+
+
 def _has_values(df: pd.DataFrame | None, column: str) -> bool:
     return df is not None and column in df and bool(df[column].notna().any())
 
@@ -218,8 +227,11 @@ def _needs(ctx: Context, kpi_id: str, prep: _Prep) -> str | None:
         if t not in ctx.ds:
             return f"needs table {t}"
     for tc in kpi.columns:
-        table, col = tc.split(".")
-        if not _has_values(ctx.ds.get(table), col):
+        key = f"has:{tc}"
+        if key not in ctx.cache:
+            table, col = tc.split(".")
+            ctx.cache[key] = _has_values(ctx.ds.get(table), col)
+        if not ctx.cache[key]:
             return f"needs column {tc}"
     return None
 
@@ -825,7 +837,11 @@ def compute(
     ctx = Context(dataset, freq, periods, fiscal_year_start, level, prm)
     # Large inputs use two threads: the heavy steps (Arrow hashing, numpy gathers and
     # ufuncs) release the GIL, and KPIs are independent once the shared arrays exist.
-    parallel = len(dataset["deals"]) >= _PARALLEL_MIN_ROWS and (os.cpu_count() or 1) > 1
+    parallel = (
+        len(dataset["deals"]) >= _PARALLEL_MIN_ROWS
+        and (os.cpu_count() or 1) > 1
+        and _arrow_backed(dataset["deals"]["manager_id"])
+    )
     with ThreadPoolExecutor(max_workers=2) if parallel else contextlib.nullcontext() as pool:
         prep = _Prep(ctx, pool)
         if pool is not None and prep.clients is not None:
