@@ -147,7 +147,8 @@ def kernel_reset() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sys.modules["pandas"].reset_option("all")
-    gc.collect()
+    if shell is None:  # IPython's reset already ran a full garbage collection
+        gc.collect()
 
 
 def _ipython() -> Any:
