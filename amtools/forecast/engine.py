@@ -337,7 +337,8 @@ def _choose(
         )
     else:
         reason = f"lowest backtest MASE {value:.2f}"
-    if "seasonal_naive" in metrics and chosen != "seasonal_naive":
+    compared = run_best[0] if run_best is not None and run_best[0] in scored_names else None
+    if "seasonal_naive" in metrics and "seasonal_naive" not in (chosen, compared):
         reason += f" (seasonal naive {metrics['seasonal_naive']['mase']:.2f})"
     if len(tied) > 1:
         others = ", ".join(nm for nm in tied if nm != chosen)
