@@ -398,13 +398,17 @@ def _check_series(series: pd.DataFrame) -> pd.DataFrame:
 
 def _resolve_models(models: Iterable[str] | None) -> list[str]:
     if models is None:
-        try:
-            from ..params import read_params
+        from ..params import params_path, read_params
 
-            cfg = read_params("forecast_models")
-            names = cfg.get("models") or list(DEFAULT_MODELS)
-        except Exception:  # noqa: BLE001 - params file is optional
+        # params/forecast_models.yaml is optional; when present, errors in it are reported.
+        if params_path("forecast_models").is_file():
+            names = read_params("forecast_models").get("models") or list(DEFAULT_MODELS)
+        else:
             names = list(DEFAULT_MODELS)
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise ParameterError(
+                f"params/forecast_models.yaml: models must be a list of model names, got {names!r}"
+            )
     else:
         names = [models] if isinstance(models, str) else list(models)
     if not names:
