@@ -30,7 +30,20 @@ _LAZY = {
     "AmtoolsError": ("amtools.errors", "AmtoolsError"),
     "DataValidationError": ("amtools.errors", "DataValidationError"),
 }
-_SUBMODULES = {"kpi", "forecast", "budget", "datasets", "io", "schema", "periods", "plotting", "report", "validate", "mapping", "i18n"}
+_SUBMODULES = {
+    "kpi",
+    "forecast",
+    "budget",
+    "datasets",
+    "io",
+    "schema",
+    "periods",
+    "plotting",
+    "report",
+    "validate",
+    "mapping",
+    "i18n",
+}
 
 if TYPE_CHECKING:
     from .dataset import Dataset

@@ -80,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="build the demo dataset (DuckDB) and print a summary")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--managers", type=int, default=30, help="number of managers (default 30)")
-    demo.add_argument("--end", default=None, help="history ends at the last complete quarter before this date (default today)")
+    demo.add_argument(
+        "--end",
+        default=None,
+        help="history ends at the last complete quarter before this date (default today)",
+    )
     demo.add_argument("--scale", type=float, default=1.0, help="multiply client and deal volume")
     demo.add_argument("--out", type=Path, default=DEMO_DB, help=f"DuckDB file (default {DEMO_DB})")
     demo.add_argument("--csv", type=Path, default=None, help="also export a folder of CSV files")
@@ -89,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="load a source and print its data-quality report")
     val.add_argument("source", help="CSV folder, .xlsx, Parquet, .duckdb file or SQLAlchemy URL")
-    val.add_argument("--mapping", default=None, help="mapping YAML or preset name (maven_crm, superstore)")
+    val.add_argument(
+        "--mapping", default=None, help="mapping YAML or preset name (maven_crm, superstore)"
+    )
     val.add_argument("--encoding", default=None, help="CSV encoding (default: detected)")
     val.add_argument("--sep", default=None, help="CSV delimiter (default: detected)")
     val.add_argument("--decimal", default=None, help="CSV decimal mark (default: detected)")

@@ -56,9 +56,7 @@ class Dataset:
     ) -> None:
         unknown = sorted(set(tables) - set(TABLES))
         if unknown:
-            raise KeyError(
-                f"unknown table(s) {unknown}; the data model has: {', '.join(TABLES)}"
-            )
+            raise KeyError(f"unknown table(s) {unknown}; the data model has: {', '.join(TABLES)}")
         # Keep the data model's order so summaries and exports are stable.
         self._tables: dict[str, pd.DataFrame] = {
             name: tables[name] for name in TABLES if name in tables
@@ -127,9 +125,12 @@ class Dataset:
         rows = []
         for name, spec in TABLES.items():
             df = self._tables.get(name)
-            first = last = pd.NaT
+            first: pd.Timestamp | None = None
+            last: pd.Timestamp | None = None
             if df is not None:
-                dates = [c.name for c in spec.columns if c.kind in ("date", "datetime") and c.name in df]
+                dates = [
+                    c.name for c in spec.columns if c.kind in ("date", "datetime") and c.name in df
+                ]
                 if dates:
                     stacked = pd.concat([pd.to_datetime(df[c], errors="coerce") for c in dates])
                     first, last = stacked.min(), stacked.max()
@@ -143,7 +144,10 @@ class Dataset:
                     "last_date": last,
                 }
             )
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        for col in ("first_date", "last_date"):
+            frame[col] = pd.to_datetime(frame[col])
+        return frame
 
     def fingerprint(self) -> str:
         """A short stable hash of the data (for reproducibility stamps)."""

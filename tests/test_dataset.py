@@ -10,7 +10,9 @@ from amtools.dataset import Dataset
 
 @pytest.fixture
 def ds() -> Dataset:
-    managers = pd.DataFrame({"manager_id": ["m1", "m2"], "name": ["Ann", "Bob"], "segment": ["B2B", "B2C"]})
+    managers = pd.DataFrame(
+        {"manager_id": ["m1", "m2"], "name": ["Ann", "Bob"], "segment": ["B2B", "B2C"]}
+    )
     deals = pd.DataFrame(
         {
             "deal_id": ["d1"],

@@ -46,8 +46,19 @@ def test_environment_yml_lists_the_same_packages_as_pyproject() -> None:
 
 
 def test_layout_of_design_section_2_exists() -> None:
-    for name in ["notebooks", "amtools", "params", "tests", "environment.yml", "README.md",
-                 "pyproject.toml", "Makefile", ".ci/run", "benchmarks", "docs"]:
+    for name in [
+        "notebooks",
+        "amtools",
+        "params",
+        "tests",
+        "environment.yml",
+        "README.md",
+        "pyproject.toml",
+        "Makefile",
+        ".ci/run",
+        "benchmarks",
+        "docs",
+    ]:
         assert (ROOT / name).exists(), name
 
 

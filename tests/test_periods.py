@@ -7,7 +7,13 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from amtools.periods import last_complete_period, last_complete_quarter, parse_period, period_freq, period_label
+from amtools.periods import (
+    last_complete_period,
+    last_complete_quarter,
+    parse_period,
+    period_freq,
+    period_label,
+)
 
 
 @pytest.mark.parametrize("label", ["2026Q3", "2026-07", "2026"])

@@ -20,7 +20,13 @@ def test_design_section_3_tables_and_required_columns() -> None:
     assert REQUIRED_TABLES == ("managers", "clients", "deals")
     assert table("managers").required_columns == ["manager_id", "name", "segment"]
     assert table("clients").required_columns == ["client_id", "manager_id"]
-    assert table("deals").required_columns == ["deal_id", "client_id", "manager_id", "stage", "amount"]
+    assert table("deals").required_columns == [
+        "deal_id",
+        "client_id",
+        "manager_id",
+        "stage",
+        "amount",
+    ]
 
 
 def test_references_point_at_declared_columns() -> None:
