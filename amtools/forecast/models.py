@@ -551,7 +551,8 @@ def arima(
 
     Differencing is chosen by tests (seasonal difference when the STL seasonal strength
     exceeds 0.64 and two seasons exist; a first difference when KPSS rejects stationarity),
-    then small p, q (and a seasonal MA term when seasonally differenced) by AICc.
+    then (p, q) in {(0,0), (1,0), (0,1)} (plus the airline-type seasonal MA model when seasonally
+    differenced with four or more seasons of data) by AICc.
 
     Example
     -------
@@ -584,7 +585,7 @@ def arima(
             if n >= 4 * m:
                 candidates.append((0, 1, 1))
         else:
-            candidates = [(p, q, 0) for p, q in ((0, 0), (1, 0), (0, 1), (1, 1))]
+            candidates = [(p, q, 0) for p, q in ((0, 0), (1, 0), (0, 1))]
         start = None
     trend = "c" if d + seasonal_d <= 1 else "n"
     fits = []
