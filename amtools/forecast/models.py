@@ -549,11 +549,10 @@ def arima(
 ) -> ModelForecast:
     """Seasonal ARIMA (statsmodels ``SARIMAX``) with a small automatic order search.
 
-    Differencing is chosen by tests (seasonal difference when the seasonal strength of a
-    classical decomposition
-    exceeds 0.64 and two seasons exist; a first difference when KPSS rejects stationarity),
-    then (p, q) in {(0,0), (1,0), (0,1)} (plus the airline-type seasonal MA model when seasonally
-    differenced with four or more seasons of data) by AICc.
+    Differencing is chosen by tests (a seasonal difference when the seasonal strength of a
+    classical decomposition exceeds 0.64 and two seasons exist; a first difference when KPSS
+    rejects stationarity), then (p, q) in {(0,0), (1,0), (0,1)} by AICc, plus the airline-type
+    seasonal MA model when seasonally differenced with four or more seasons of data.
 
     Example
     -------
