@@ -24,8 +24,9 @@ floor for the simplest KPIs.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_kpi.py                  # 1M and 10M deals
-    .venv/bin/python benchmarks/bench_kpi.py --deals 1000000  # one size
+    .venv/bin/python benchmarks/bench_kpi.py                    # 1M and 10M deals
+    .venv/bin/python benchmarks/bench_kpi.py --deals 1000000    # one size
+    .venv/bin/python benchmarks/bench_kpi.py --strings pyarrow  # text as string[pyarrow]
 """
 
 from __future__ import annotations
@@ -135,13 +136,24 @@ GROUP BY ALL
 """
 
 
-def worker(n_deals: int, tile_events: bool) -> dict:
+def _to_arrow_strings(ds):
+    """Every text column as ``string[pyarrow]`` (what pandas 3 loads by default)."""
+    tables = {}
+    for name, df in ds.tables.items():
+        cols = {c: "string[pyarrow]" for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)}
+        tables[name] = df.astype(cols) if cols else df
+    return ds.replace(**tables)
+
+
+def worker(n_deals: int, tile_events: bool, strings: str = "default") -> dict:
     import duckdb
 
     from amtools.kpi import compute
 
     t = time.perf_counter()
     ds, base_deals = build(n_deals, tile_events)
+    if strings == "pyarrow":
+        ds = _to_arrow_strings(ds)
     build_s = time.perf_counter() - t
     rows = {name: len(df) for name, df in ds.tables.items()}
     rss_data_mb = _rss_kb("VmRSS") / 1024
@@ -195,10 +207,16 @@ def main() -> None:
     parser.add_argument(
         "--tile-events", action="store_true", help="scale activities/requests/... too"
     )
+    parser.add_argument(
+        "--strings",
+        choices=("default", "pyarrow"),
+        default="default",
+        help="text columns as loaded (default) or converted to string[pyarrow] before timing",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.deals[0], args.tile_events)))
+        print(json.dumps(worker(args.deals[0], args.tile_events, args.strings)))
         return
     print(
         f"# {platform.node()} {platform.processor() or platform.machine()} "
@@ -211,6 +229,7 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--worker", "--deals", str(n)]
         if args.tile_events:
             cmd.append("--tile-events")
+        cmd += ["--strings", args.strings]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True)
         res = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(res)
