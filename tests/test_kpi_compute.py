@@ -900,3 +900,17 @@ def test_periods_as_period_objects(tiny: Dataset, kq: pd.DataFrame) -> None:
     k = compute(tiny, "Q", [pd.Period("2025Q2", "Q-DEC")])
     assert set(k["period"]) == {"2025Q2"}
     assert val(k, "M2", "2025Q2", "sales_volume") == val(kq, "M2", "2025Q2", "sales_volume")
+
+
+def test_distinct_fallback_matches_dense_path(tiny: Dataset, monkeypatch) -> None:
+    # the sort-based fallback for huge item x period tables gives the same counts
+    from amtools.kpi import _engine
+
+    dense = compute(tiny, "M", level="team")
+    original = _engine.Context.distinct
+
+    def forced(self, keys, items, n_items):  # type: ignore[no-untyped-def]
+        return original(self, keys, items, 10**9)
+
+    monkeypatch.setattr(_engine.Context, "distinct", forced)
+    pd.testing.assert_frame_equal(compute(tiny, "M", level="team"), dense)

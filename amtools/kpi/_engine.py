@@ -398,6 +398,9 @@ class Context:
         if not len(keys):
             return counts
         n_per = self.n_per
+        if n_items * n_per > 5e7:  # a very long period range: exact sort-based count
+            uniq = np.unique(keys * n_items + items)
+            return np.bincount(uniq // n_items, minlength=self.size).astype(np.float64)
         per = keys % n_per
         grp = keys // n_per
         pair = items * n_per + per
