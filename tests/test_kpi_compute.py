@@ -881,6 +881,12 @@ def test_parallel_path_gives_the_same_frame(tiny: Dataset, kq: pd.DataFrame, mon
     monkeypatch.setattr(mod, "_PARALLEL_MIN_ROWS", 0)
     monkeypatch.setattr(mod, "_arrow_backed", lambda values: True)
     pd.testing.assert_frame_equal(compute(tiny, "Q", PERIODS), kq)
+    from amtools.kpi import compute_levels
+
+    tables = compute_levels(tiny, "Q", PERIODS, levels=("manager", "company"))
+    pd.testing.assert_frame_equal(tables["manager"], kq)
+    # company churn Q1: C2 of the 3 clients active at the start (C1, C2, C4) -> 1/3
+    assert val(tables["company"], "all", "2025Q1", "churn_rate") == pytest.approx(1 / 3)
 
 
 def test_params_file_and_overrides(tiny: Dataset) -> None:
@@ -914,3 +920,18 @@ def test_distinct_fallback_matches_dense_path(tiny: Dataset, monkeypatch) -> Non
 
     monkeypatch.setattr(_engine.Context, "distinct", forced)
     pd.testing.assert_frame_equal(compute(tiny, "M", level="team"), dense)
+
+
+def test_compute_levels_equals_separate_calls(tiny: Dataset) -> None:
+    from amtools.kpi import compute_levels
+
+    tables = compute_levels(tiny, "Q", PERIODS, params={"comparison": "previous"})
+    assert list(tables) == ["manager", "team", "segment", "company"]
+    for level, frame in tables.items():
+        expected = compute(tiny, "Q", PERIODS, level=level, params={"comparison": "previous"})
+        pd.testing.assert_frame_equal(frame, expected)
+    # order independence: company first, then manager
+    again = compute_levels(tiny, "Q", PERIODS, levels=("company", "manager"))
+    pd.testing.assert_frame_equal(again["manager"], compute(tiny, "Q", PERIODS))
+    with pytest.raises(ParameterError):
+        compute_levels(tiny, "Q", PERIODS, levels=("manager", "region"))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .compute import compute
+from .compute import compute, compute_levels
 from .registry import GROUPS, KPI, KPIS, get_kpi, kpi_table
 
 __all__ = [
     "compute",
+    "compute_levels",
     "KPI",
     "KPIS",
     "GROUPS",

@@ -149,6 +149,15 @@ class Context:
         self.n_mgr = len(self.mgr_index)
         seg = managers["segment"].astype("string").fillna("").to_numpy(dtype=object)
         self.mgr_segment = seg
+        self.set_level(level)
+
+        self._build_periods(periods)
+
+    def set_level(self, level: str) -> None:
+        """Group managers for ``level``; codes and caches of the tables stay valid."""
+        if level not in LEVELS:
+            raise ParameterError(f"level must be one of {LEVELS}, got {level!r}")
+        managers = self.ds["managers"]
         if level == "manager":
             names = np.asarray(self.mgr_index.to_numpy(dtype=object))
             grp = np.arange(self.n_mgr, dtype=np.int64)
@@ -157,17 +166,16 @@ class Context:
                 col = managers["team"] if "team" in managers else pd.Series([pd.NA] * self.n_mgr)
                 labels = pd.Series(col).astype("string").fillna("(no team)").to_numpy(dtype=object)
             elif level == "segment":
-                labels = seg
+                labels = self.mgr_segment
             else:
                 labels = np.array(["all"] * self.n_mgr, dtype=object)
             codes, uniques = pd.factorize(pd.Series(labels, dtype=object), sort=True)
             grp = codes.astype(np.int64)
             names = np.asarray(uniques, dtype=object)
+        self.level = level
         self.grp = grp
         self.group_names = names
         self.n_grp = len(names)
-
-        self._build_periods(periods)
 
     # -- periods -----------------------------------------------------------------
     def code_of_months(self, months: np.ndarray) -> np.ndarray:

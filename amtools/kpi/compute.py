@@ -18,7 +18,7 @@ from ..params import read_params
 from ._engine import Context, Result, assemble, codes_in
 from .registry import KPIS
 
-__all__ = ["compute", "DEFAULT_PARAMS", "kpi_params"]
+__all__ = ["compute", "compute_levels", "DEFAULT_PARAMS", "kpi_params"]
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "sla_hours": 24.0,
@@ -160,10 +160,10 @@ class _Prep:
         self.w_per = c_per[w]
         self.w_ok = c_ok[w]
         self.w_amt = _floats(deals, "amount")[w]
-        self.won_keys = ctx.keys(self.w_mgr[self.w_ok], self.w_per[self.w_ok])
         self.won_amt = self.w_amt[self.w_ok]
         lost_in = np.flatnonzero(lost & c_ok)
-        self.lost_keys = ctx.keys(d_mgr[lost_in], c_per[lost_in])
+        self.lost_mgr, self.lost_per = d_mgr[lost_in], c_per[lost_in]
+        self.rekey()
         # first won close per deal client, as int64 ns (_BIG where none)
         has_client = self.w_client >= 0
         self.first_won_dc = _min_at(self.n_dc, self.w_client[has_client], self.w_closed[has_client])
@@ -197,6 +197,13 @@ class _Prep:
                 else np.full(n_cl, np.datetime64("NaT"), dtype="datetime64[ns]")
             )
             self.cl_react = self._reactivation(n_cl)
+
+    def rekey(self) -> None:
+        """(Re)compute the group x period cells after ``ctx.set_level``."""
+        ctx = self.ctx
+        self.won_keys = ctx.keys(self.w_mgr[self.w_ok], self.w_per[self.w_ok])
+        self.lost_keys = ctx.keys(self.lost_mgr, self.lost_per)
+        self.__dict__.pop("retention", None)
 
     def won_column(self, column: str) -> np.ndarray:
         """A float column of the deals table restricted to the won, dated deals."""
@@ -833,8 +840,44 @@ def compute(
     >>> k = compute(make_demo(n_managers=5), freq="Q")  # doctest: +SKIP
     >>> k.query("kpi == 'conversion_rate'").head()  # doctest: +SKIP
     """
+    return compute_levels(
+        dataset, freq, periods, fiscal_year_start=fiscal_year_start, levels=(level,), params=params
+    )[level]
+
+
+def compute_levels(
+    dataset: Dataset,
+    freq: str = "Q",
+    periods: Sequence[str | pd.Period] | str | None = None,
+    *,
+    fiscal_year_start: int = 1,
+    levels: Sequence[str] = ("manager", "team", "segment", "company"),
+    params: dict[str, Any] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`compute` for several levels at once, sharing the expensive preparation.
+
+    Ids are hashed, dates coded and won deals extracted once; each level then only
+    re-groups the integer codes. Use it when a report needs manager, team, segment and
+    company tables together (4 separate ``compute`` calls would redo the preparation).
+
+    Returns
+    -------
+    dict level -> the frame :func:`compute` returns for that level.
+
+    Example
+    -------
+    >>> from amtools.datasets import make_demo  # doctest: +SKIP
+    >>> tables = compute_levels(make_demo(n_managers=5), "Q")  # doctest: +SKIP
+    >>> tables["company"].query("kpi == 'conversion_rate'")  # doctest: +SKIP
+    """
+    levels = list(levels)
+    if not levels:
+        raise ParameterError("levels must name at least one of manager, team, segment, company")
     prm = kpi_params(params)
-    ctx = Context(dataset, freq, periods, fiscal_year_start, level, prm)
+    ctx = Context(dataset, freq, periods, fiscal_year_start, levels[0], prm)
+    min_samples = {k: int(v.min_sample) for k, v in KPIS.items()}
+    min_samples["nps"] = int(prm["nps_min_responses"])
+    min_samples.update({k: int(v) for k, v in prm["min_samples"].items()})
     # Large inputs use two threads: the heavy steps (Arrow hashing, numpy gathers and
     # ufuncs) release the GIL, and KPIs are independent once the shared arrays exist.
     parallel = (
@@ -842,16 +885,28 @@ def compute(
         and (os.cpu_count() or 1) > 1
         and _arrow_backed(dataset["deals"]["manager_id"])
     )
+    out: dict[str, pd.DataFrame] = {}
     with ThreadPoolExecutor(max_workers=2) if parallel else contextlib.nullcontext() as pool:
         prep = _Prep(ctx, pool)
-        if pool is not None and prep.clients is not None:
-            _cache_retention(ctx, prep)  # shared by retention_rate and churn_rate
-        todo = {k: f for k, f in _FUNCS.items() if _needs(ctx, k, prep) is None}
-        if pool is not None:
-            futures = {k: pool.submit(f, ctx, prep) for k, f in todo.items()}
-            computed = {k: fut.result() for k, fut in futures.items()}
-        else:
-            computed = {k: f(ctx, prep) for k, f in todo.items()}
+        for level in levels:
+            if level != ctx.level:
+                ctx.set_level(level)
+                prep.rekey()
+            out[level] = _compute_level(ctx, prep, pool, min_samples)
+    return out
+
+
+def _compute_level(
+    ctx: Context, prep: _Prep, pool: ThreadPoolExecutor | None, min_samples: dict[str, int]
+) -> pd.DataFrame:
+    if pool is not None and prep.clients is not None:
+        _cache_retention(ctx, prep)  # shared by retention_rate and churn_rate
+    todo = {k: f for k, f in _FUNCS.items() if _needs(ctx, k, prep) is None}
+    if pool is not None:
+        futures = {k: pool.submit(f, ctx, prep) for k, f in todo.items()}
+        computed = {k: fut.result() for k, fut in futures.items()}
+    else:
+        computed = {k: f(ctx, prep) for k, f in todo.items()}
     results: dict[str, Result] = {}
     for kpi_id in _FUNCS:
         if kpi_id not in computed:
@@ -864,7 +919,4 @@ def compute(
             outside = ~ctx.group_has(in_scope)
             res.reason[outside] = f"applies to {'/'.join(kpi.segments)} managers only"
         results[kpi_id] = res
-    min_samples = {k: int(v.min_sample) for k, v in KPIS.items()}
-    min_samples["nps"] = int(prm["nps_min_responses"])
-    min_samples.update({k: int(v) for k, v in prm["min_samples"].items()})
     return assemble(ctx, results, min_samples)
