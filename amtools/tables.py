@@ -286,6 +286,14 @@ def _kpi_unit(kpi_id: str) -> tuple[str, str]:
     return (spec.unit, spec.direction) if spec is not None else ("count", "higher")
 
 
+def _additive(kpi_id: str) -> bool:
+    """Whether a team's target for ``kpi_id`` is the sum of its managers' targets."""
+    from .kpi.registry import KPIS
+
+    spec = KPIS.get(kpi_id)
+    return bool(spec is not None and spec.additive)
+
+
 def _value(kpi_id: str, value: Any, lang: str, currency: str) -> str:
     from .kpi.registry import KPIS
 
@@ -857,8 +865,8 @@ def totals_vs_targets(
 ) -> pd.DataFrame:
     """Segment and company totals against targets for ``period``.
 
-    The target of an additive KPI (money, counts) is the sum of the managers' targets; of a
-    rate or score the mean of the managers' targets.
+    The target of an additive KPI (``KPI.additive``: sums and counts) is the sum of the
+    managers' targets; of a rate, average or score the mean of the managers' targets.
 
     Returns
     -------
@@ -884,11 +892,11 @@ def totals_vs_targets(
         if part.empty:
             continue
         for kpi in kpis:
-            unit, direction = _kpi_unit(kpi)
+            _, direction = _kpi_unit(kpi)
             targets = part.loc[part["kpi"] == kpi, "target"].astype("float64")
             if targets.notna().sum() == 0:
                 target = np.nan
-            elif unit in ("currency", "count"):
+            elif _additive(kpi):
                 target = float(targets.sum())
             elif part.loc[part["kpi"] == kpi].groupby("segment")["target"].mean().nunique() > 1:
                 # a mean of different segments' rate targets is no one's target

@@ -555,12 +555,14 @@ def test_shipped_targets_ids_exist_and_cover_weighted_kpis(shipped_targets, ship
     for section in ("teams", "managers"):
         for values in (shipped_targets.get(section) or {}).values():
             assert set(values) <= set(KPIS)
-    scaled = [k for ids in shipped_targets["scaling"].values() for k in ids]
+    scaled = [k for ids in (shipped_targets.get("scaling") or {}).values() for k in ids]
     assert set(scaled) <= set(KPIS)
-    # only sums and counts scale additively; no ratio or average in the additive list
-    for kpi_id in shipped_targets["scaling"]["additive"]:
+    # only sums and counts scale additively; no ratio or average is declared additive
+    additive = [k for k, kpi in KPIS.items() if kpi.additive]
+    assert {"sales_volume", "meetings", "new_clients"} <= set(additive)
+    for kpi_id in additive:
         assert KPIS[kpi_id].unit in ("currency", "count", "hours"), kpi_id
-    assert "average_check" not in shipped_targets["scaling"]["additive"]
+    assert not KPIS["average_check"].additive and not KPIS["margin_per_client"].additive
     weights = profile_weights(shipped_profiles)
     for segment, w in weights.groupby("segment"):
         weighted = set(w.loc[w["weight"] > 0, "kpi"])

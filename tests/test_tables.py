@@ -232,6 +232,32 @@ def test_totals_vs_targets_sums_additive_targets() -> None:
     assert "80%" in tables.totals_table(totals, "en").data
 
 
+def test_totals_vs_targets_averages_non_additive_currency_targets() -> None:
+    # average check is money but not a sum: a team's target is the mean of its managers'.
+    card = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M2"],
+            "period": "2026Q3",
+            "segment": "B2B",
+            "kpi": "average_check",
+            "target": [400_000.0, 600_000.0],
+            "status": "ok",
+            "weight": 0.1,
+            "attainment": 1.0,
+        }
+    )
+    seg = pd.DataFrame(
+        {"segment": ["B2B"], "period": "2026Q3", "kpi": "average_check", "value": [450_000.0]}
+    )
+    com = pd.DataFrame(
+        {"company": ["all"], "period": "2026Q3", "kpi": "average_check", "value": [450_000.0]}
+    )
+    totals = tables.totals_vs_targets(card, seg, com, "2026Q3", kpis=["average_check"])
+    row = totals.set_index("scope").loc["B2B"]
+    assert row["target"] == 500_000.0  # (400k + 600k) / 2, not their sum
+    assert row["attainment"] == 0.9  # 450k / 500k
+
+
 def test_budget_tables() -> None:
     months = pd.date_range("2027-01-01", periods=6, freq="MS")
     quotas = pd.DataFrame(

@@ -6,11 +6,22 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["KPI", "KPIS", "GROUPS", "UNITS", "DIRECTIONS", "INTERVALS", "get_kpi", "kpi_table"]
+__all__ = [
+    "KPI",
+    "KPIS",
+    "GROUPS",
+    "UNITS",
+    "DIRECTIONS",
+    "INTERVALS",
+    "SCALINGS",
+    "get_kpi",
+    "kpi_table",
+]
 
 UNITS = ("currency", "ratio", "count", "days", "hours", "score", "per_month")
 DIRECTIONS = ("higher", "lower")
 INTERVALS = (None, "wilson", "nps", "t", "bootstrap")
+SCALINGS = ("additive", "survival", "hazard", "none")
 
 GROUPS: dict[str, tuple[str, str]] = {
     "financial": ("Financial", "Финансовые"),
@@ -41,6 +52,10 @@ class KPI:
     segments : segments the KPI applies to (``("B2B",)`` for B2B-only KPIs).
     interval : confidence-interval method: ``None``, ``"wilson"``, ``"nps"``, ``"t"``, ``"bootstrap"``.
     columns : optional columns (``"table.column"``) the KPI needs besides the required ones.
+    scaling : how the KPI adds up over time and across managers: ``"additive"`` (sums and
+        counts: targets scale with period length and add up across a team), ``"survival"``
+        (share still there at period end: target ** k), ``"hazard"`` (share lost:
+        1 - (1 - target) ** k) or ``"none"`` (ratios, averages, medians, scores).
     """
 
     id: str
@@ -56,6 +71,12 @@ class KPI:
     segments: tuple[str, ...] = ("B2B", "B2C")
     interval: str | None = None
     columns: tuple[str, ...] = ()
+    scaling: str = "none"
+
+    @property
+    def additive(self) -> bool:
+        """Sums and counts: a team's value (and target) is the sum of its managers'."""
+        return self.scaling == "additive"
 
     def __post_init__(self) -> None:
         if self.group not in GROUPS:
@@ -64,6 +85,8 @@ class KPI:
             raise ValueError(f"KPI {self.id!r}: unknown unit {self.unit!r}")
         if self.direction not in DIRECTIONS:
             raise ValueError(f"KPI {self.id!r}: unknown direction {self.direction!r}")
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"KPI {self.id!r}: unknown scaling {self.scaling!r}")
         if self.interval not in INTERVALS:
             raise ValueError(f"KPI {self.id!r}: unknown interval {self.interval!r}")
 
@@ -88,6 +111,7 @@ _ALL = [
         "Sum of the amounts of deals won in the period.",
         "Сумма выигранных в периоде сделок.",
         ("deals",),
+        scaling="additive",
     ),
     KPI(
         "revenue_growth_existing",
@@ -215,6 +239,7 @@ _ALL = [
         ("clients",),
         min_sample=5,
         interval="wilson",
+        scaling="survival",
     ),
     KPI(
         "prolongation_rate",
@@ -245,6 +270,7 @@ _ALL = [
         ("clients",),
         min_sample=5,
         interval="wilson",
+        scaling="hazard",
     ),
     KPI(
         "new_clients",
@@ -257,6 +283,7 @@ _ALL = [
         "Клиенты, первая выигранная сделка которых закрыта в периоде (засчитываются менеджеру "
         "этой сделки).",
         ("deals",),
+        scaling="additive",
     ),
     KPI(
         "contact_expansion",
@@ -269,6 +296,7 @@ _ALL = [
         "Контакты, добавленные в периоде в компаниях-клиентах, привлечённых до начала периода (B2B).",
         ("contacts", "clients"),
         segments=("B2B",),
+        scaling="additive",
     ),
     KPI(
         "referrals",
@@ -283,6 +311,7 @@ _ALL = [
         "менеджеру рекомендовавшего клиента).",
         ("clients",),
         columns=("clients.referred_by",),
+        scaling="additive",
     ),
     # -- activity -------------------------------------------------------------
     KPI(
@@ -295,6 +324,7 @@ _ALL = [
         "Activities of type meeting or visit in the period.",
         "Активности типа «встреча» или «визит» за период.",
         ("activities",),
+        scaling="additive",
     ),
     KPI(
         "proposals",
@@ -306,6 +336,7 @@ _ALL = [
         "Commercial proposals sent in the period.",
         "Коммерческие предложения, отправленные в периоде.",
         ("proposals",),
+        scaling="additive",
     ),
     KPI(
         "proposal_conversion",
@@ -477,6 +508,7 @@ _ALL = [
         "Compliance checks or incidents in the period that found a violation.",
         "Проверки или инциденты периода, выявившие нарушение.",
         ("compliance",),
+        scaling="additive",
     ),
     KPI(
         "product_contribution",
@@ -488,6 +520,7 @@ _ALL = [
         "Product or service ideas submitted in the period.",
         "Идеи продуктов или услуг, предложенные в периоде.",
         ("product_ideas",),
+        scaling="additive",
     ),
     KPI(
         "product_ideas_accepted",
@@ -500,6 +533,7 @@ _ALL = [
         "Идеи продуктов или услуг, предложенные в периоде и принятые.",
         ("product_ideas",),
         columns=("product_ideas.accepted",),
+        scaling="additive",
     ),
     # -- professional ---------------------------------------------------------
     KPI(
@@ -513,6 +547,7 @@ _ALL = [
         "Разные навыки, впервые подтверждённые (пройденное обучение) в периоде.",
         ("trainings",),
         columns=("trainings.skill",),
+        scaling="additive",
     ),
     KPI(
         "training_hours",
@@ -525,6 +560,7 @@ _ALL = [
         "Часы пройденного в периоде обучения.",
         ("trainings",),
         columns=("trainings.hours",),
+        scaling="additive",
     ),
 ]
 

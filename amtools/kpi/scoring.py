@@ -267,6 +267,10 @@ def _scaling_of(targets: Mapping[str, Any]) -> dict[str, str]:
         raise ParameterError(
             f"targets.yaml: unknown scaling kind(s) {unknown}; allowed: {', '.join(_SCALINGS)}"
         )
+    # The registry declares how each KPI scales; targets.yaml `scaling` may override it.
+    declared = {
+        kpi_id: kpi.scaling for kpi_id, kpi in _registry().items() if kpi.scaling in _SCALINGS
+    }
     kinds: dict[str, str] = {}
     for kind in _SCALINGS:
         ids = scaling.get(kind) or []
@@ -278,7 +282,7 @@ def _scaling_of(targets: Mapping[str, Any]) -> dict[str, str]:
                     f"and scaling.{kind}; keep one"
                 )
             kinds[kpi_id] = kind
-    return kinds
+    return {**declared, **kinds}
 
 
 def _tenure_share(frame: pd.DataFrame) -> pd.Series:
