@@ -339,6 +339,51 @@ def test_scores_ties_share_rank_and_nothing_scored_gives_nan():
     assert s.loc["m3", "coverage"] == 0.0
 
 
+def test_low_coverage_keeps_score_but_is_not_ranked(card):
+    # card: B2C m2 80 (coverage 1.0) > m4 75 (0.5) > m1 62 (1.0) > m3 52.5; B2B m5 alone.
+    # min_coverage 0.6 -> m4 (coverage 0.5) keeps 75 but gets no rank; m1 moves up to 2.
+    prof = {**PROFILES, "scoring": {"min_coverage": 0.6}}
+    s = scores(card, prof).set_index("manager_id")
+    assert s.loc["m4", "score"] == pytest.approx(75.0)
+    assert pd.isna(s.loc["m4", "rank"])
+    assert not s.loc["m4", "ranked"]
+    assert s.loc["m4", "status"] == "insufficient_data"
+    assert s.loc[["m2", "m1", "m3", "m5"], "rank"].tolist() == [1, 2, 3, 1]
+    assert s.loc[["m2", "m1", "m3", "m5"], "ranked"].tolist() == [True] * 4
+    assert set(s.loc[["m2", "m1", "m3", "m5"], "status"]) == {"ok"}
+    # unranked rows sort after the ranked ones of their segment
+    b2c = scores(card, prof).query("segment == 'B2C'")["manager_id"].tolist()
+    assert b2c == ["m2", "m1", "m3", "m4"]
+    # the boundary is inclusive: coverage 0.5 with min_coverage 0.5 is ranked
+    at_edge = scores(card, {**PROFILES, "scoring": {"min_coverage": 0.5}})
+    assert at_edge.set_index("manager_id").loc["m4", "rank"] == 2
+    with pytest.raises(ParameterError, match="min_coverage"):
+        scores(card, {**PROFILES, "scoring": {"min_coverage": 1.5}})
+
+
+def test_shipped_min_coverage_unranks_the_demo_leaver():
+    # M005 left mid-history in the demo (active False); in its last quarter too few KPIs have
+    # data, so it must not be ranked (it used to be ranked last with 23 % coverage).
+    profiles = read_params("kpi_profiles")
+    assert 0 < profiles["scoring"]["min_coverage"] <= 1
+    sc = pd.DataFrame(
+        {
+            "manager_id": ["a", "a", "b", "b"],
+            "period": [Q] * 4,
+            "segment": ["B2C"] * 4,
+            "team": ["North"] * 4,
+            "weight": [0.2, 0.8, 0.2, 0.8],
+            # a: only the 0.2-weight KPI scored -> coverage 0.2 < min_coverage
+            "contribution": [100.0, np.nan, 10.0, 20.0],
+        }
+    )
+    s = scores(sc).set_index("manager_id")
+    assert s.loc["a", "coverage"] == pytest.approx(0.2)
+    assert s.loc["a", "score"] == pytest.approx(100.0)
+    assert pd.isna(s.loc["a", "rank"]) and s.loc["a", "status"] == "insufficient_data"
+    assert s.loc["b", "rank"] == 1 and bool(s.loc["b", "ranked"])
+
+
 def test_inputs_not_mutated():
     kpis = KPIS_SMALL.copy()
     managers = MANAGERS.copy()
@@ -615,7 +660,11 @@ def test_demo_scores_are_consistent_and_spread():
     assert last["score"].std() > 5  # managers are told apart
     assert last["coverage"].between(0, 1).all()
     for _, seg in last.groupby("segment"):
-        assert sorted(seg["rank"]) == list(range(1, len(seg) + 1))
+        ranked = seg[seg["ranked"]]
+        # ranks 1..n among the ranked managers; the rest have too little data (no rank)
+        assert sorted(ranked["rank"]) == list(range(1, len(ranked) + 1))
+        assert (ranked["coverage"] >= 0.5).all()
+        assert seg.loc[~seg["ranked"], "rank"].isna().all()
     # the demo's targets table wins over the YAML for sales volume
     table_rows = card["target_source"] == "table"
     assert table_rows.any() and (card.loc[table_rows, "kpi"] == "sales_volume").all()

@@ -48,6 +48,9 @@ __all__ = [
 #                 max_points = 100 * weight / (sum of weights of scored KPIs) is what a KPI
 #                 could earn, so contribution = kpi_score / 100 * max_points.
 #   coverage    = (sum of weights of scored KPIs) / (sum of the segment profile's weights).
+#   rank        = among the managers of the segment and period whose coverage reaches
+#                 scoring.min_coverage; the others keep their score but get no rank
+#                 (ranked False, status "insufficient_data"): too little data to compare.
 #
 # KPIs with status "insufficient_data" or "not_available" keep their row (flagged through
 # status and reason) but get no attainment, percentile, kpi_score or contribution.
@@ -89,8 +92,12 @@ SCORES_COLUMNS = [
     "rank",
     "n_kpis",
     "coverage",
+    "ranked",
+    "status",
 ]
-"""Columns of :func:`scores`."""
+"""Columns of :func:`scores`: the contract's, then ``ranked`` (boolean: coverage reached
+``scoring.min_coverage`` and the score is ranked) and ``status`` ("ok", or
+"insufficient_data" when the score rests on too little data to be ranked)."""
 
 _KPI_FRAME_COLUMNS = ("manager_id", "period", "kpi", "value", "status")
 _MONTHS = {"M": 1, "Q": 3, "Y": 12, "A": 12}
@@ -136,6 +143,7 @@ _DEFAULT_SETTINGS = {
     "attainment_share": 0.5,
     "min_peers": 3,
     "attainment_offsets": {},
+    "min_coverage": 0.5,
 }
 
 
@@ -169,6 +177,7 @@ def scoring_settings(profiles: Mapping[str, Any] | None = None) -> dict[str, Any
         ),
         ("attainment_share", 0 <= settings["attainment_share"] <= 1, "a number in [0, 1]"),
         ("min_peers", settings["min_peers"] >= 2, "an integer >= 2"),
+        ("min_coverage", 0 <= settings["min_coverage"] <= 1, "a number in [0, 1]"),
     ]
     for name, ok, what in checks:
         if not ok:
@@ -788,14 +797,19 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
     scorecard : output of :func:`scorecard`.
     profiles : optional mapping of ``params/kpi_profiles.yaml`` whose segment weights form the
         coverage denominator; by default the weights of the manager's scorecard rows are used
-        (the KPI frame of :func:`amtools.kpi.compute` has a row for every KPI).
+        (the KPI frame of :func:`amtools.kpi.compute` has a row for every KPI). Its
+        ``scoring.min_coverage`` (default 0.5; read from ``params/kpi_profiles.yaml`` when
+        ``profiles`` is ``None``) is the coverage a score needs to be ranked.
 
     Returns
     -------
     DataFrame with columns manager_id, period, segment, team, score (sum of contributions,
-    NaN when no weighted KPI had data), rank (within segment and period, 1 = best, ties share
-    the best rank), n_kpis (weighted KPIs that entered the score) and coverage (share of the
-    segment profile's weight whose KPIs had data). Sorted by period, segment, rank, manager_id.
+    NaN when no weighted KPI had data), rank (within segment and period among the ranked
+    managers, 1 = best, ties share the best rank; NA when not ranked), n_kpis (weighted KPIs
+    that entered the score), coverage (share of the segment profile's weight whose KPIs had
+    data), ranked (False when coverage is below ``min_coverage`` or there is no score; such a
+    manager keeps the score value but is not compared) and status ("ok" or
+    "insufficient_data"). Sorted by period, segment, rank, manager_id (unranked last).
 
     Example
     -------
@@ -807,6 +821,9 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
     >>> prof = {"B2C": {"weights": {"sales_volume": 0.6, "conversion_rate": 0.4}}}
     >>> scores(sc, prof)[["manager_id", "score", "rank", "coverage"]].values.tolist()
     [['m1', 68.0, 1, 1.0], ['m2', 60.0, 2, 0.6]]
+    >>> prof["scoring"] = {"min_coverage": 0.8}  # m2 (60 % coverage) is no longer ranked
+    >>> scores(sc, prof)[["manager_id", "rank", "ranked", "status"]].values.tolist()
+    [['m1', 1, True, 'ok'], ['m2', <NA>, False, 'insufficient_data']]
     """
     need = ["manager_id", "period", "segment", "team", "weight", "contribution"]
     missing = [c for c in need if c not in scorecard]
@@ -846,8 +863,16 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
         total = out["segment"].map(totals).astype("float64")
     out["coverage"] = (out["scored_weight"] / total).where(total > 0).astype("float64")
     out["score"] = out["score"].astype("float64")
+    min_coverage = float(scoring_settings(profiles)["min_coverage"])
+    ranked = out["score"].notna() & (out["coverage"].fillna(0.0) >= min_coverage - 1e-12)
+    out["ranked"] = ranked.astype("boolean")
+    out["status"] = pd.Series(
+        np.where(ranked, "ok", "insufficient_data"), index=out.index, dtype="string"
+    )
     out["rank"] = (
-        out.groupby(["segment", "period"])["score"]
+        out["score"]
+        .where(ranked)
+        .groupby([out["segment"], out["period"]])
         .rank(method="min", ascending=False)
         .astype("Int64")
     )
