@@ -288,7 +288,10 @@ def test_forecast_frames(result, series: pd.DataFrame) -> None:
     assert {"unique_id", "model", "mase", "smape", "coverage_80", "coverage_95"} <= set(bt.columns)
     assert set(result.choice.columns) >= {"unique_id", "model", "reason"}
     assert result.choice["reason"].str.len().gt(0).all()
-    assert result.reconciliation == "bottom_up"
+    # reconcile="auto" is the default: the method with the lowest backtest MASE is used.
+    scores = result.reconciliation_scores.set_index("method")["mase"]
+    assert result.reconciliation == scores.idxmin()
+    assert result.settings["reconcile"] == "auto"
     combined = result.combined()
     assert set(combined["kind"]) == {"history", "forecast"}
 

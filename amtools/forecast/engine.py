@@ -504,7 +504,7 @@ def forecast(
     models: Iterable[str] | None = None,
     folds: int = 3,
     levels: Sequence[int] = (80, 95),
-    reconcile: str = "bottom_up",
+    reconcile: str = "auto",
     season_length: int = 12,
     step: int = 1,
     hierarchy: pd.DataFrame | None = None,

@@ -255,7 +255,7 @@ def build_context(
     forecast_horizon : months to forecast (at least the months the budget's next fiscal year
         needs); 0 skips the forecast and the budget (reports that do not use them).
     params : overrides of the parameter files by name (``targets``, ``kpi_profiles``,
-        ``training_catalog``, ``budget``, ``kpi``, ``forecast``) and ``fiscal_year_start``.
+        ``training_catalog``, ``budget``, ``kpi``, ``forecast_models``) and ``fiscal_year_start``.
 
     Returns
     -------
@@ -302,7 +302,9 @@ def build_context(
     kpis, kpis_team, kpis_segment, kpis_company = _compute_kpis(
         dataset, history, freq, fiscal, params, notes, used
     )
-    scorecard, scores, training = _compute_scores(dataset, kpis, label, params, notes, used)
+    scorecard, scores, training = _compute_scores(
+        dataset, kpis, label, currency, params, notes, used
+    )
     forecast, pipeline, budget = _compute_plans(
         dataset, target, forecast_horizon, scores, params, notes, used
     )
@@ -341,7 +343,7 @@ def _compute_kpis(
     used: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     try:
-        from ..kpi import compute
+        from ..kpi import compute_levels
     except ImportError as exc:
         notes.append(f"KPIs not computed: the KPI engine is unavailable ({exc})")
         return (
@@ -352,25 +354,23 @@ def _compute_kpis(
         )
     kpi_params = _read_param("kpi", params)
     used["kpi"] = kpi_params
-    tables = []
-    for level in ("manager", "team", "segment", "company"):
-        tables.append(
-            compute(
-                dataset,
-                freq=freq,
-                periods=history,
-                fiscal_year_start=fiscal,
-                level=level,
-                params=kpi_params,
-            )
-        )
-    return tables[0], tables[1], tables[2], tables[3]
+    # One call: the four levels share the engine's preparation (ids, dates, won deals).
+    tables = compute_levels(
+        dataset,
+        freq=freq,
+        periods=history,
+        fiscal_year_start=fiscal,
+        levels=("manager", "team", "segment", "company"),
+        params=kpi_params,
+    )
+    return tables["manager"], tables["team"], tables["segment"], tables["company"]
 
 
 def _compute_scores(
     dataset: Dataset,
     kpis: pd.DataFrame,
     period: str,
+    currency: str,
     params: dict[str, Any],
     notes: list[str],
     used: dict[str, Any],
@@ -402,9 +402,43 @@ def _compute_scores(
     catalog = _read_param("training_catalog", params)
     used["training_catalog"] = catalog
     plan = training.training_plan(
-        card, trainings=dataset.get("trainings"), catalog=catalog, period=period
+        card,
+        trainings=dataset.get("trainings"),
+        catalog=catalog,
+        period=period,
+        currency=currency,
     )
     return card, manager_scores, plan
+
+
+FORECAST_OPTIONS = ("models", "folds", "levels", "reconcile", "season_length")
+"""Keys of params/forecast_models.yaml passed to :func:`amtools.forecast.forecast`."""
+
+
+def _forecast_options(params: dict[str, Any]) -> dict[str, Any]:
+    """Model options from params/forecast_models.yaml merged with ``params["forecast_models"]``.
+
+    Unknown keys are an error (a misspelt option must not be silently ignored); the
+    reconciliation defaults to ``"auto"`` (the method that backtests best).
+    """
+    from ..params import params_path, read_params
+
+    options: dict[str, Any] = {"reconcile": "auto"}
+    if params_path("forecast_models").is_file():
+        options.update(read_params("forecast_models") or {})
+    override = params.get("forecast_models") or {}
+    if not isinstance(override, dict):
+        raise ParameterError(
+            f"params['forecast_models'] must be a mapping of forecast options, got {override!r}"
+        )
+    options.update(override)
+    unknown = sorted(set(options) - set(FORECAST_OPTIONS))
+    if unknown:
+        raise ParameterError(
+            f"params/forecast_models.yaml: unknown option(s) {', '.join(unknown)}; "
+            f"use {', '.join(FORECAST_OPTIONS)}"
+        )
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _compute_plans(
@@ -441,18 +475,16 @@ def _compute_plans(
         fys = int((policy or {}).get("fiscal_year_start", 1))
         horizon = max(horizon, budgeting.required_horizon(end, fys))
         used["budget"] = policy
-    # Model options come only from ``params["forecast"]``: params/forecast.yaml holds the
-    # forecast notebook's display parameters, not the models'.
-    options = dict(params.get("forecast") or {})
-    used["forecast"] = options
+    # Model options come from params/forecast_models.yaml (params["forecast_models"]
+    # overrides it key by key); params/forecast.yaml is the forecast notebook's display
+    # parameters and is never read as model options.
+    options = _forecast_options(params)
+    used["forecast_models"] = options
     used["forecast_horizon"] = horizon
     result = None
     try:
         series = fc.monthly_series(dataset, "revenue", end=end)
-        allowed = {"models", "folds", "levels", "reconcile", "season_length"}
-        result = fc.forecast(
-            series, h=horizon, **{k: v for k, v in options.items() if k in allowed}
-        )
+        result = fc.forecast(series, h=horizon, **options)
     except (AmtoolsError, ValueError) as exc:
         notes.append(f"Forecast not computed: {exc}")
     budget = None
