@@ -354,11 +354,15 @@ def score_contributions(
     Parameters
     ----------
     card : one manager and one period of the scorecard; columns ``kpi, weight, contribution``
-        and optionally ``group``. The maximum of a KPI is ``weight * 100`` points.
+        and optionally ``group`` and ``max_points``. The maximum of a KPI is ``max_points``
+        (its weight renormalised over the KPIs that had data; they add up to 100), or
+        ``weight * 100`` without that column. Weighted KPIs without data are listed as
+        "no data" with no bar: they do not count towards the score.
 
     Example
     -------
-    >>> card = pd.DataFrame({"kpi": ["sales_volume"], "weight": [0.3], "contribution": [21.0]})
+    >>> card = pd.DataFrame({"kpi": ["sales_volume"], "weight": [0.3], "contribution": [21.0],
+    ...                      "max_points": [100.0]})
     >>> score_contributions(card, "en")  # doctest: +SKIP
     """
     _require(card, ["kpi", "weight", "contribution"], "score_contributions")
@@ -370,7 +374,11 @@ def score_contributions(
         return _empty(fig, _t("plot.no_data", lang))
     ax = fig.subplots()
     y = np.arange(len(data))[::-1]
-    maximum = data["weight"].astype("float64").to_numpy() * 100
+    if "max_points" in data:
+        maximum = data["max_points"].astype("float64").fillna(0).to_numpy()
+    else:
+        maximum = data["weight"].astype("float64").to_numpy() * 100
+    top = max(float(maximum.max()), 1.0)
     earned = data["contribution"].astype("float64").fillna(0).to_numpy()
     groups = (
         data["group"].astype(str)
@@ -386,12 +394,12 @@ def score_contributions(
         label = (
             _t("plot.no_data_short", lang)
             if missing
-            else f"{i18n.fmt_number(got, lang, digits=1)} / {i18n.fmt_number(cap, lang, digits=0)}"
+            else f"{i18n.fmt_number(got, lang, digits=1)} / {i18n.fmt_number(cap, lang, digits=1)}"
         )
-        ax.text(cap + maximum.max() * 0.01, yi, label, va="center", fontsize=7.5, color="#333333")
+        ax.text(cap + top * 0.01, yi, label, va="center", fontsize=7.5, color="#333333")
     ax.set_yticks(y)
     ax.set_yticklabels([_metric_name(k, lang) for k in order], fontsize=8)
-    ax.set_xlim(0, maximum.max() * 1.25)
+    ax.set_xlim(0, top * 1.25)
     ax.set_xlabel(_t("plot.axis.points", lang), fontsize=8.5)
     _style(ax)
     ax.grid(axis="y", visible=False)

@@ -371,6 +371,14 @@ def manager_intro(managers: pd.DataFrame, manager_id: str, period: str, lang: st
     )
 
 
+def _max_points(card: pd.DataFrame) -> pd.Series:
+    """Points each KPI row could earn: ``max_points`` (weights renormalised over the KPIs
+    that had data), or ``weight * 100`` for a scorecard without that column."""
+    if "max_points" in card:
+        return card["max_points"].astype("float64")
+    return card["weight"].astype("float64") * 100
+
+
 def scorecard_table(
     card: pd.DataFrame,
     period: str,
@@ -385,7 +393,9 @@ def scorecard_table(
     ----------
     card : the scorecard rows of ONE manager over several periods (``scoring.scorecard``
         columns: period, kpi, group, value, status, target, attainment, percentile,
-        quartile, weight, contribution).
+        quartile, weight, contribution, max_points). "Points" shows the contribution out of
+        ``max_points`` (the KPI's weight renormalised over the KPIs that had data), so the
+        maxima add up to 100.
     period : the reporting period label; the trend covers up to ``trend_periods`` periods
         ending with it.
 
@@ -420,9 +430,9 @@ def scorecard_table(
         trend=[trend.get(k, "") for k in now["kpi"].astype(str)],
         points=[
             i18n.MISSING
-            if _missing(c) or _missing(w) or w <= 0
-            else f"{i18n.fmt_number(c, lang, digits=1)} / {i18n.fmt_number(w * 100, lang, digits=0)}"
-            for c, w in zip(now["contribution"], now["weight"], strict=True)
+            if _missing(c) or _missing(m) or m <= 0
+            else f"{i18n.fmt_number(c, lang, digits=1)} / {i18n.fmt_number(m, lang, digits=1)}"
+            for c, m in zip(now["contribution"], _max_points(now), strict=True)
         ],
     )
     headers = {
@@ -457,6 +467,14 @@ def scorecard_table(
     return HTML(table + f'<p class="amt-note">{_esc(legend)}</p>')
 
 
+def _ranked(scores: pd.DataFrame) -> pd.Series:
+    """Whether each score row is ranked (``scoring.scores`` column ``ranked``; a frame without
+    it is taken as all ranked). Unranked scores rest on too little data to be compared."""
+    if "ranked" in scores:
+        return scores["ranked"].astype("boolean").fillna(False).astype(bool)
+    return pd.Series(True, index=scores.index)
+
+
 def score_summary(scores: pd.DataFrame, manager_id: str, period: str, lang: str = "en") -> HTML:
     """Headline tiles: score, rank within segment, change vs previous period, data coverage.
 
@@ -480,13 +498,15 @@ def score_summary(scores: pd.DataFrame, manager_id: str, period: str, lang: str 
     peers = scores[
         (scores["period"].astype(str) == period) & (scores["segment"] == score_row["segment"])
     ]
-    segment_size = int(peers["score"].notna().sum())
+    segment_size = int((peers["score"].notna() & _ranked(peers)).sum())
     row = dict(score_row)
     tiles = [
         (i18n.fmt_number(row.get("score"), lang, digits=0) + " / 100", _t("tbl.tile.score", lang))
     ]
     rank: Any = row.get("rank")
-    if not _missing(rank):
+    if not bool(_ranked(now).iloc[0]):
+        tiles.append((_t("tbl.not_ranked", lang), _t("tbl.tile.not_ranked", lang)))
+    elif not _missing(rank):
         text = (
             _t("tbl.tile.rank_of", lang, rank=int(rank), n=segment_size)
             if segment_size
@@ -682,8 +702,15 @@ def leaderboard_table(
     if previous is not None:
         before = scores[scores["period"].astype(str) == previous].set_index("manager_id")["score"]
         rows = rows.assign(change=rows["score"] - rows["manager_id"].map(before))
-    rows = rows.sort_values("score", ascending=False, na_position="last").reset_index(drop=True)
-    rows = rows.assign(place=np.arange(1, len(rows) + 1))
+    ranked = _ranked(rows)
+    rows = rows.assign(_ranked=ranked.to_numpy())
+    rows = rows.sort_values(
+        ["_ranked", "score"], ascending=[False, False], na_position="last"
+    ).reset_index(drop=True)
+    # only ranked managers get a place; the others are listed last, marked "not ranked"
+    place = rows["_ranked"].cumsum().where(rows["_ranked"])
+    rows = rows.assign(place=place, rank=rows["rank"].where(rows["_ranked"]))
+    not_ranked = _t("tbl.not_ranked", lang)
     headers = {
         "place": "#",
         "name": _t("tbl.col.manager", lang),
@@ -701,25 +728,25 @@ def leaderboard_table(
             return i18n.MISSING
         return ("+" if x > 0 else "") + i18n.fmt_number(x, lang, digits=1)
 
-    return HTML(
-        html_table(
-            rows,
-            headers=headers,
-            formatters={
-                "score": lambda x: i18n.fmt_number(x, lang, digits=1),
-                "rank": lambda x: i18n.fmt_number(x, lang),
-                "change": change,
-                "coverage": lambda x: i18n.fmt_percent(x, lang),
-                "place": lambda x: str(int(x)),
-            },
-            numeric=("place", "score", "rank", "change", "coverage"),
-            cell_classes={
-                "change": lambda x: (
-                    "" if _missing(x) else _GOOD if x >= 5 else _BAD if x <= -5 else ""
-                )
-            },
-        )
+    table = html_table(
+        rows,
+        headers=headers,
+        formatters={
+            "score": lambda x: i18n.fmt_number(x, lang, digits=1),
+            "rank": lambda x: not_ranked if _missing(x) else i18n.fmt_number(x, lang),
+            "change": change,
+            "coverage": lambda x: i18n.fmt_percent(x, lang),
+            "place": lambda x: i18n.MISSING if _missing(x) else str(int(x)),
+        },
+        numeric=("place", "score", "rank", "change", "coverage"),
+        cell_classes={
+            "change": lambda x: "" if _missing(x) else _GOOD if x >= 5 else _BAD if x <= -5 else "",
+            "rank": lambda x: "amt-muted" if _missing(x) else "",
+        },
     )
+    if not rows["_ranked"].all():
+        table += f'<p class="amt-note">{_esc(_t("tbl.not_ranked_note", lang))}</p>'
+    return HTML(table)
 
 
 _PROFILE = [
@@ -977,16 +1004,21 @@ def alerts(
 
     Returns
     -------
-    DataFrame[kind, manager_id, kpi, value, reference]: kind "score_drop" (value = score now,
-    reference = score before) or "below_target" (value = attainment, reference = target).
+    DataFrame[kind, manager_id, kpi, value, reference, ranked]: kind "score_drop" (value =
+    score now, reference = score before) or "below_target" (value = attainment, reference =
+    target); ``ranked`` False marks a manager whose score is not ranked (too little data:
+    ``scores`` column ``ranked``). Such managers raise no score-drop alert.
 
     Example
     -------
     >>> alerts(ctx.scores, ctx.scorecard, "2026Q3", "2026Q2")  # doctest: +SKIP
     """
     out = []
+    current = scores[scores["period"].astype(str) == period]
+    unranked = set(current.loc[~_ranked(current), "manager_id"].astype(str))
     if previous is not None:
-        now = scores[scores["period"].astype(str) == period].set_index("manager_id")["score"]
+        # a score resting on too little data (not ranked) is no evidence of a fall
+        now = current[_ranked(current)].set_index("manager_id")["score"]
         before = scores[scores["period"].astype(str) == previous].set_index("manager_id")["score"]
         change = (now - before.reindex(now.index)).dropna().sort_values()
         for manager_id in change[change <= -drop].head(limit).index:
@@ -1016,7 +1048,9 @@ def alerts(
                 "reference": float(row["target"]),
             }
         )
-    frame = pd.DataFrame(out, columns=["kind", "manager_id", "kpi", "value", "reference"])
+    columns = ["kind", "manager_id", "kpi", "value", "reference"]
+    frame = pd.DataFrame(out, columns=columns)
+    frame["ranked"] = ~frame["manager_id"].astype(str).isin(unranked)
     return frame.astype({"kind": "string", "manager_id": "string", "kpi": "string"})
 
 
@@ -1046,16 +1080,17 @@ def alerts_table(
                 )
             )
         else:
-            items.append(
-                _t(
-                    "tbl.alert.below_target",
-                    lang,
-                    name=name,
-                    kpi=kpi_label(str(row["kpi"]), lang),
-                    attainment=i18n.fmt_percent(row["value"], lang),
-                    target=_value(str(row["kpi"]), row["reference"], lang, currency),
-                )
+            text = _t(
+                "tbl.alert.below_target",
+                lang,
+                name=name,
+                kpi=kpi_label(str(row["kpi"]), lang),
+                attainment=i18n.fmt_percent(row["value"], lang),
+                target=_value(str(row["kpi"]), row["reference"], lang, currency),
             )
+            if "ranked" in row and not bool(row["ranked"]):
+                text += " " + _t("tbl.alert.not_ranked", lang)
+            items.append(text)
     return bullets(items)
 
 
@@ -1527,9 +1562,10 @@ def heatmap_frame(
     card = scorecard[
         (scorecard["period"].astype(str) == period) & (scorecard["weight"].fillna(0) > 0)
     ]
+    current = scores[scores["period"].astype(str) == period]
     order = (
-        scores[scores["period"].astype(str) == period]
-        .sort_values("score", ascending=False)["manager_id"]
+        current.assign(_ranked=_ranked(current))
+        .sort_values(["_ranked", "score"], ascending=[False, False])["manager_id"]
         .astype(str)
         .tolist()
     )

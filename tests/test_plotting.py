@@ -84,9 +84,30 @@ def test_score_contributions_shows_points_of_maximum() -> None:
     )
     fig = plotting.score_contributions(card, "en")
     texts = _texts(fig)
-    assert "21.0 / 30" in texts  # 0.3 * 100 = 30 points possible
+    assert "21.0 / 30.0" in texts  # no max_points column: 0.3 * 100 = 30 points possible
     assert i18n.t("plot.no_data_short", "en") in texts  # conversion without a value
     assert i18n.kpi_name("csi", "en") not in texts
+
+
+def test_score_contributions_uses_renormalised_max_points() -> None:
+    # conversion had no data, so sales_volume (weight 0.3) is the only scored KPI of weight
+    # 0.3 + 0.2: its maximum is 100 * 0.3 / 0.3 = 100 points, not 0.3 * 100 = 30
+    card = pd.DataFrame(
+        {
+            "kpi": ["sales_volume", "conversion_rate"],
+            "group": ["financial", "financial"],
+            "weight": [0.3, 0.2],
+            "contribution": [70.0, np.nan],
+            "max_points": [100.0, np.nan],
+        }
+    )
+    fig = plotting.score_contributions(card, "en")
+    texts = _texts(fig)
+    assert "70.0 / 100.0" in texts
+    assert not any("/ 30" in t for t in texts)
+    assert i18n.t("plot.no_data_short", "en") in texts
+    widths = sorted(p.get_width() for p in fig.axes[0].patches)
+    assert widths[-1] == pytest.approx(100.0)  # grey "maximum" bar is the renormalised maximum
 
 
 def test_segment_position_draws_no_peer_points() -> None:

@@ -49,7 +49,9 @@ def _scorecard() -> pd.DataFrame:
                 quartile=2,
                 weight=0.2,
                 kpi_score=60.0,
-                contribution=12.0,
+                # scored weights 0.2 + 0.3 = 0.5 -> max 100 * 0.2 / 0.5 = 40; 60 % of 40 = 24
+                contribution=24.0,
+                max_points=40.0,
             )
         )
         rows.append(
@@ -70,6 +72,7 @@ def _scorecard() -> pd.DataFrame:
                 weight=0.1,
                 kpi_score=np.nan,
                 contribution=np.nan,
+                max_points=np.nan,
                 reason="needs table surveys",
             )
         )
@@ -90,7 +93,8 @@ def _scorecard() -> pd.DataFrame:
                 quartile=4,
                 weight=0.3,
                 kpi_score=10.0,
-                contribution=3.0,
+                contribution=6.0,  # 10 % of 100 * 0.3 / 0.5 = 60
+                max_points=60.0,
             )
         )
     return pd.DataFrame(rows)
@@ -103,7 +107,9 @@ def test_scorecard_table_groups_formats_and_flags() -> None:
     assert "120\xa0%" in out  # attainment 0.3 / 0.25
     assert i18n.t("tbl.not_available", "ru") in out
     assert i18n.t("tbl.insufficient_flag", "ru") in out
-    assert "12,0 / 20" in out  # contribution 12 of 0.2 * 100 points
+    # points out of the renormalised maximum (40 = 100 * 0.2 / 0.5), not weight * 100 = 20
+    assert "24,0 / 40,0" in out and "/ 20" not in out
+    assert "6,0 / 60,0" in out
 
 
 def test_data_notes_translate_engine_reasons() -> None:
@@ -174,6 +180,43 @@ def test_alerts_find_drops_and_misses() -> None:
         found, pd.DataFrame({"manager_id": ["M1"], "name": [EVIL]}), "ru"
     ).data
     assert EVIL not in text and "снизился" in text
+
+
+def test_unranked_managers_listed_last_and_raise_no_drop_alert() -> None:
+    # M3 left: score 90 on 23 % coverage -> not ranked; it must not top the board or alert
+    scores = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M2", "M3", "M1", "M2", "M3"],
+            "period": ["2026Q2"] * 3 + ["2026Q3"] * 3,
+            "segment": "B2B",
+            "team": "A",
+            "score": [60.0, 50.0, 80.0, 62.0, 55.0, 90.0],
+            "rank": pd.array([1, 2, 3, 1, 2, None], dtype="Int64"),
+            "n_kpis": 10,
+            "coverage": [1.0, 1.0, 1.0, 1.0, 0.9, 0.23],
+            "ranked": pd.array([True] * 5 + [False], dtype="boolean"),
+            "status": ["ok"] * 5 + ["insufficient_data"],
+        }
+    )
+    managers = pd.DataFrame({"manager_id": ["M1", "M2", "M3"], "name": ["Ann", "Bob", "Cid"]})
+    out = tables.leaderboard_table(scores, managers, "2026Q3", "en", previous="2026Q2").data
+    assert out.index("Ann") < out.index("Bob") < out.index("Cid")  # 90 points but last
+    assert i18n.t("tbl.not_ranked", "en") in out
+    assert i18n.t("tbl.not_ranked_note", "en") in out
+    ru = tables.leaderboard_table(scores, managers, "2026Q3", "ru").data
+    assert i18n.t("tbl.not_ranked", "ru") in ru
+    summary = tables.score_summary(scores, "M3", "2026Q3", "en").data
+    assert i18n.t("tbl.not_ranked", "en") in summary and " of " not in summary
+    # M1 is 1 of 2 ranked B2B managers (M3 is not counted)
+    assert "1 of 2" in tables.score_summary(scores, "M1", "2026Q3", "en").data
+    # an unranked manager whose score fell 80 -> 20 raises no score-drop alert
+    fell = scores.assign(score=[60.0, 50.0, 80.0, 62.0, 55.0, 20.0])
+    card = _scorecard().query("period == '2026Q3'").assign(status="ok", manager_id="M3")
+    found = tables.alerts(fell, card, "2026Q3", "2026Q2", drop=10, below=0.7)
+    assert "score_drop" not in set(found["kind"])
+    assert list(found["kind"]) == ["below_target"] and not found["ranked"].any()
+    text = tables.alerts_table(found, managers, "en").data
+    assert i18n.t("tbl.alert.not_ranked", "en") in text
 
 
 def test_segment_profile_counts_clients_per_manager() -> None:

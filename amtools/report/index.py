@@ -60,6 +60,7 @@ def _labels(lang: str) -> dict[str, str]:
         "data_quality": "index.data_quality",
         "no_problems": "index.no_problems",
         "notes": "index.notes",
+        "not_ranked_note": "tbl.not_ranked_note",
     }
     labels = {name: t(key, lang) for name, key in keys.items()}
     for col in ("report", "manager", "segment", "team", "score", "rank", "status", "seconds"):
@@ -67,6 +68,12 @@ def _labels(lang: str) -> dict[str, str]:
     for col in ("table", "column", "problem", "rows", "fix"):
         labels[f"col_{col}"] = t(f"index.col.{col}", lang)
     return labels
+
+
+def _ranked(score: dict[Any, Any]) -> bool:
+    """Whether a manager's score row is ranked (``scores`` column ``ranked``; no row: True)."""
+    flag = score.get("ranked", True)
+    return True if flag is None or flag is pd.NA else bool(flag)
 
 
 def _problem_row(problem: Any) -> dict[str, Any]:
@@ -121,13 +128,15 @@ def render_index(
         if section == "manager" and res.entity is not None:
             info = by_id.get(res.entity, {})
             score = scores.get(res.entity, {})
+            ranked = _ranked(score)
             row.update(
                 manager_id=res.entity,
                 name=_text(info.get("name")) or res.entity,
                 segment=_text(info.get("segment")),
                 team=_text(info.get("team")),
                 score=fmt_number(score.get("score"), lang, digits=1),
-                rank=fmt_number(score.get("rank"), lang),
+                rank=fmt_number(score.get("rank"), lang) if ranked else t("tbl.not_ranked", lang),
+                ranked=ranked,
                 _score=_number(score.get("score")),
             )
             manager_rows.append(row)
@@ -146,7 +155,8 @@ def render_index(
                 }
             )
     # Leadership reads the table as a leaderboard: by segment, best score first.
-    manager_rows.sort(key=lambda r: (r["segment"], -r["_score"], r["name"]))
+    # Managers whose score rests on too little data are not ranked: listed after the others.
+    manager_rows.sort(key=lambda r: (r["segment"], not r["ranked"], -r["_score"], r["name"]))
     problems = [_problem_row(p) for p in ctx.problems]
     ok = sum(r.ok for r in results)
     params = {k: v for k, v in (parameters or {}).items() if k != "context"}
@@ -166,6 +176,7 @@ def render_index(
             failures=failures,
             team_rows=team_rows,
             manager_rows=manager_rows,
+            any_unranked=any(not r["ranked"] for r in manager_rows),
             other_rows=other_rows,
             problems=problems,
             problems_text=t("index.problems_count", lang, n=len(problems)),
