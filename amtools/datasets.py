@@ -1057,11 +1057,18 @@ class _Builder:
         client, day = client[order], day[order]
         n = len(client)
         mgr = self.owner(self.c_mgr[client], day)
-        service = 0.55 * self.trait("retention")[mgr] + 0.25 * self.trait("responsiveness")[mgr]
+        # Service quality per manager, centred on the team average: managers differ (about
+        # -15..+90 NPS per quarter), while the company's level does not hinge on the seed's
+        # trait draws (uncentred, seed 0 gave a company NPS near 0).
+        service = 0.55 * self.trait("retention") + 0.25 * self.trait("responsiveness")
+        service = (service - service.mean())[mgr]
         leaving = (self.c_churn[client] > day) & (self.c_churn[client] - day < 180)
         mood = service - 0.9 * leaving + 0.6 * rng.normal(size=n)
         csi = np.clip(np.round(4.1 + 0.7 * mood), 1, 5)
-        nps = np.clip(np.round(8.0 + 1.5 * mood + 0.8 * rng.normal(size=n)), 0, 10)
+        # Scores centred on 8.3 (sd ~1.5): ~45 % promoters, ~10 % detractors, so a decent
+        # service's company NPS of about +30 (+20..+45 by quarter); clients about to leave
+        # are the detractors.
+        nps = np.clip(np.round(8.3 + 1.5 * mood + 0.8 * rng.normal(size=n)), 0, 10)
         return _frame(
             "surveys",
             {
@@ -1105,7 +1112,8 @@ class _Builder:
             {
                 "contract_id": _ids("K", len(client), 6),
                 "client_id": self.cid[client],
-                "manager_id": self.mid[self.owner(self.c_mgr[client], np.minimum(start, self.pe))],
+                # the manager who decides the renewal: the client's owner when the term ends
+                "manager_id": self.mid[self.owner(self.c_mgr[client], np.minimum(end, self.pe))],
                 "start_date": start,
                 "end_date": end,
                 "renewed": renewed,
@@ -1163,12 +1171,14 @@ class _Builder:
         actual_cost = np.round(budget * np.maximum(0.5, 1 + overrun), -2)
         quality = np.clip(np.round(3.8 + 0.55 * delivery + 0.7 * rng.normal(size=n)), 1, 5)
         done = actual <= self.pe
+        # a leaver's running projects pass to the successor with the client
+        owner = self.owner(mgr, np.minimum(actual, self.pe))
         return _frame(
             "projects",
             {
                 "project_id": _ids("PRJ", n, 5),
                 "client_id": self.cid[d["client"][idx]],
-                "manager_id": self.mid[mgr],
+                "manager_id": self.mid[owner],
                 "planned_end": planned,
                 "actual_end": np.where(done, actual, np.nan),
                 "budget": budget,
