@@ -52,7 +52,8 @@ DEFAULT_POLICY: dict[str, Any] = {
     "phasing": "segment",
     "fiscal_year_start": 1,
     "scenario_basis": "company",
-    "interval_aggregation": "sum",
+    "interval_aggregation": "correlated",
+    "interval_correlation": 0.5,
     "scenarios": {
         "low": {"column": "lo_80", "uplift": 0.0},
         "base": {"column": "yhat", "uplift": 0.0},
@@ -82,7 +83,7 @@ DEFAULT_POLICY: dict[str, Any] = {
 
 _METHODS = ("top_down", "bottom_up")
 _LEVELS = ("manager", "team", "segment", "company")
-_AGGREGATIONS = ("sum", "independent")
+_AGGREGATIONS = ("correlated", "sum", "independent")
 _MARKETING_KINDS = {
     "share_of_revenue": ("rate",),
     "per_client": ("amount",),
@@ -325,6 +326,13 @@ def resolve_policy(policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
             f"{_SOURCE}: 'interval_aggregation' must be one of {', '.join(_AGGREGATIONS)}, "
             f"got {pol['interval_aggregation']!r}."
         )
+    pol["interval_correlation"] = _number(
+        pol["interval_correlation"],
+        "interval_correlation",
+        low=0.0,
+        high=1.0,
+        fix="It is the correlation of forecast errors between months: 0 = independent, 1 = sum.",
+    )
     fys = pol["fiscal_year_start"]
     if isinstance(fys, bool) or not isinstance(fys, int) or not 1 <= fys <= 12:
         raise PolicyError(
@@ -975,7 +983,8 @@ def _scenario_values(
     managers: pd.DataFrame,
     column: str,
     basis: str,
-    aggregation: str = "sum",
+    aggregation: str = "correlated",
+    correlation: float = 0.5,
 ) -> pd.Series:
     """Manager-month revenue for a forecast column, scaled at the ``basis`` level.
 
@@ -984,8 +993,12 @@ def _scenario_values(
     ``manager`` uses the managers' own bounds (the widest, fully correlated view).
 
     ``aggregation`` ``sum`` takes every month at its bound (all months low together);
-    ``independent`` treats months as independent: the year's deviation from ``yhat`` is the
-    root sum of squares of the monthly deviations, applied as one ratio to every month.
+    ``correlated`` (default) gives the year the interval of a sum of months whose errors are
+    equally correlated (``correlation`` rho): with monthly deviations d_i = bound_i - yhat_i
+    (a bound below 0 counts as 0), the year's deviation is
+    sign(sum d) * sqrt((1 - rho) * sum d_i^2 + rho * (sum d_i)^2), applied as one ratio to
+    every month (so the scenario is phased like the base forecast); rho = 1 is ``sum``,
+    rho = 0 is ``independent`` (root sum of squares).
     """
     own = base[column]
     if column == "yhat" or (basis == "manager" and aggregation == "sum"):
@@ -1013,10 +1026,13 @@ def _scenario_values(
     else:
         # one row per ancestor series and month (managers repeat their ancestor's values)
         series = frame.drop_duplicates(["anc", "month"])
-        dev = series["anc_col"] - series["anc_yhat"]
+        rho = 0.0 if aggregation == "independent" else float(correlation)
+        dev = series["anc_col"].clip(lower=0.0) - series["anc_yhat"]
         by = series["anc"]
         total = series["anc_yhat"].groupby(by).sum()
-        spread = np.sign(dev.groupby(by).sum()) * np.sqrt((dev**2).groupby(by).sum())
+        dev_sum = dev.groupby(by).sum()
+        variance = (1.0 - rho) * (dev**2).groupby(by).sum() + rho * dev_sum**2
+        spread = np.sign(dev_sum) * np.sqrt(variance)
         annual_ratio = ((total + spread).clip(lower=0.0) / total).where(total > 0)
         ratio = frame["anc"].map(annual_ratio).astype("float64")
     scaled = frame["yhat"] * ratio
@@ -1160,7 +1176,9 @@ def plan(
     - Scenarios: each is a forecast column (x (1 + its uplift)); bounds are taken at the
       ``scenario_basis`` level (company by default, since intervals do not add up across
       series) and spread to managers by their base forecast; ``interval_aggregation`` says
-      whether all months sit at their bound together (``sum``) or are independent. The
+      how monthly bounds make the year: ``correlated`` (default; month errors correlated
+      ``interval_correlation``), all months at their bound together (``sum``) or
+      independent months. The
       ``plan`` scenario is the quotas themselves.
     - Cost of sales: revenue x the segment's trailing cost ratio of won deals
       (:func:`cost_of_sales_ratios`). Payroll: active managers' base salary (``default_salary``
@@ -1291,7 +1309,13 @@ def plan(
     revenue_parts = [quotas.rename(columns={"quota": "revenue"}).assign(scenario=PLAN_SCENARIO)]
     for name, spec in pol["scenarios"].items():
         rev = _scenario_values(
-            base, fc, active, spec["column"], pol["scenario_basis"], pol["interval_aggregation"]
+            base,
+            fc,
+            active,
+            spec["column"],
+            pol["scenario_basis"],
+            pol["interval_aggregation"],
+            pol["interval_correlation"],
         )
         part = base[["manager_id", "segment", "team", "month"]].copy()
         part["revenue"] = rev.to_numpy() * (1.0 + spec["uplift"])
@@ -1403,6 +1427,7 @@ def plan(
         ),
         "scenario_basis": pol["scenario_basis"],
         "interval_aggregation": pol["interval_aggregation"],
+        "interval_correlation": pol["interval_correlation"],
         "notes": notes,
     }
     return BudgetPlan(

@@ -187,7 +187,8 @@ def test_inactive_forecast_split_equally_when_team_has_no_forecast(ds: Dataset) 
     # M1 and M2 forecast nothing: M3's 100k a month is split 50/50, bounds included
     # (lo_80 0.8 x 100k -> 40k each, with the manager scenario basis).
     fc = make_forecast({"M1": 0.0, "M2": 0.0, "M3": 100_000.0, "M4": 200_000.0})
-    b = plan(fc, ds, policy={"uplift": 0.0, "scenario_basis": "manager"})
+    pol = {"uplift": 0.0, "scenario_basis": "manager", "interval_aggregation": "sum"}
+    b = plan(fc, ds, policy=pol)
     annual = b.annual_quotas.set_index("manager_id")["quota"]
     assert annual["M1"] == pytest.approx(600_000.0) and annual["M2"] == pytest.approx(600_000.0)
     low = b.revenue[(b.revenue["scenario"] == "low") & (b.revenue["manager_id"] == "M1")]
@@ -306,8 +307,12 @@ def test_scenarios_ordered_and_from_intervals(ds: Dataset, fc: pd.DataFrame) -> 
     s = b.summary.set_index("scenario")
     assert b.scenarios == ["plan", "low", "base", "high", "aggressive"]
     assert s.loc["base", "revenue"] == pytest.approx(8_400_000.0)
-    assert s.loc["low", "revenue"] == pytest.approx(0.8 * 8_400_000.0)
-    assert s.loc["high", "revenue"] == pytest.approx(1.2 * 8_400_000.0)
+    # Default: months correlated 0.5. Company yhat 700k a month, lo_80 = 0.8 x yhat, so
+    # d = -140k every month: year deviation = sqrt(0.5 x 12 d^2 + 0.5 x (12 d)^2)
+    # = 140k x sqrt(78) = 1.2364M (sum: 1.68M, independent: 0.485M).
+    spread = 140_000.0 * np.sqrt(78.0)
+    assert s.loc["low", "revenue"] == pytest.approx(8_400_000.0 - spread)
+    assert s.loc["high", "revenue"] == pytest.approx(8_400_000.0 + spread)
     assert s.loc["aggressive", "revenue"] == pytest.approx(1.15 * 8_400_000.0)
     assert s.loc["low", "revenue"] <= s.loc["base", "revenue"] <= s.loc["high", "revenue"]
     assert s.loc["low", "margin"] <= s.loc["base", "margin"] <= s.loc["high", "margin"]
@@ -324,11 +329,13 @@ def test_scenarios_ordered_and_from_intervals(ds: Dataset, fc: pd.DataFrame) -> 
 def test_scenario_basis_company_vs_manager(ds: Dataset) -> None:
     # Company lo_80 is 0.9 x yhat while every manager's own lo_80 is 0.8 x yhat: the
     # company basis gives low = 0.9 x base, the manager basis the sum of bounds, 0.8 x base.
+    # (Months at their bound together: interval_aggregation "sum".)
     fc = make_forecast(company_ratios={"lo_80": 0.9})
-    low = plan(fc, ds).summary.set_index("scenario").loc["low", "revenue"]
+    summed = {"interval_aggregation": "sum"}
+    low = plan(fc, ds, policy=summed).summary.set_index("scenario").loc["low", "revenue"]
     assert low == pytest.approx(0.9 * 8_400_000.0)
     low = (
-        plan(fc, ds, policy={"scenario_basis": "manager"})
+        plan(fc, ds, policy={**summed, "scenario_basis": "manager"})
         .summary.set_index("scenario")
         .loc["low", "revenue"]
     )
@@ -354,8 +361,34 @@ def test_independent_months_narrow_the_annual_range(ds: Dataset, fc: pd.DataFram
     assert low_m == pytest.approx(s["low"])
 
 
+def test_interval_correlation_spans_independent_to_sum(ds: Dataset, fc: pd.DataFrame) -> None:
+    # rho = 1 is the sum of monthly bounds, rho = 0 independent months; in between the
+    # annual range grows with rho (d = -140k a month: deviation 140k x sqrt(12 + 132 rho)).
+    def low(**pol: object) -> float:
+        return float(plan(fc, ds, policy=pol).summary.set_index("scenario").loc["low", "revenue"])
+
+    assert low(interval_correlation=1.0) == pytest.approx(low(interval_aggregation="sum"))
+    assert low(interval_correlation=0.0) == pytest.approx(low(interval_aggregation="independent"))
+    assert low(interval_correlation=0.25) == pytest.approx(8_400_000.0 - 140_000.0 * np.sqrt(45))
+    lows = [low(interval_correlation=r) for r in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    assert lows == sorted(lows, reverse=True)
+    with pytest.raises(PolicyError, match="interval_correlation"):
+        plan(fc, ds, policy={"interval_correlation": 1.5})
+
+
+def test_low_bound_below_zero_counts_as_zero(ds: Dataset) -> None:
+    # Company lo_80 = -0.5 x yhat (a negative bound): months count at 0, d = -700k each;
+    # correlated year deviation 700k x sqrt(78) = 6.18M, low = 8.4M - 6.18M = 2.22M >= 0.
+    fc = make_forecast(company_ratios={"lo_80": -0.5})
+    s = plan(fc, ds).summary.set_index("scenario")["revenue"]
+    assert s["low"] == pytest.approx(8_400_000.0 - 700_000.0 * np.sqrt(78.0))
+
+
 def test_named_scenario_and_removing_one(ds: Dataset, fc: pd.DataFrame) -> None:
-    pol = {"scenarios": {"aggressive": None, "stress": {"column": "lo_95", "uplift": -0.1}}}
+    pol = {
+        "scenarios": {"aggressive": None, "stress": {"column": "lo_95", "uplift": -0.1}},
+        "interval_aggregation": "sum",
+    }
     b = plan(fc, ds, policy=pol)
     s = b.summary.set_index("scenario")
     assert "aggressive" not in s.index
@@ -556,7 +589,7 @@ def test_required_horizon_sizes_the_forecast() -> None:
         ({"phasing": "region"}, r"'phasing' must be one of"),
         (
             {"interval_aggregation": "avg"},
-            r"'interval_aggregation' must be one of sum, independent",
+            r"'interval_aggregation' must be one of correlated, sum, independent",
         ),
         ({"scenarios": {"low": None}}, r"scenarios low are required"),
         ({"scenarios": {"plan": {"column": "yhat"}}}, r"'plan' is reserved"),
@@ -755,6 +788,12 @@ def test_plan_on_demo_forecast(demo) -> None:
     assert s.loc["low", "revenue"] <= s.loc["base", "revenue"] <= s.loc["high", "revenue"]
     assert s.loc["low", "margin"] <= s.loc["base", "margin"] <= s.loc["high", "margin"]
     assert s.loc["base", "revenue"] == pytest.approx(company)
+    # A believable range: the low year is not near zero (the sum of 80 % monthly lower
+    # bounds was 39 % of base on a 3-manager demo) and high is not a multiple of base.
+    assert 0.5 * s.loc["base", "revenue"] <= s.loc["low", "revenue"]
+    assert s.loc["high", "revenue"] <= 1.5 * s.loc["base", "revenue"]
+    summed = plan(fc, ds, policy={"interval_aggregation": "sum"}).summary.set_index("scenario")
+    assert summed.loc["low", "revenue"] <= s.loc["low", "revenue"]
     assert s.loc["base", "payroll"] == pytest.approx(active["base_salary"].sum() * 12)
     for ratio in b.assumptions["cost_of_sales_ratio"].values():
         assert 0.2 < ratio < 0.8  # the demo's product cost ratios are 0.35..0.65
