@@ -157,6 +157,33 @@ def test_build_context_computes_everything_once(demo_context):
     assert ctx.meta()["period"] == "2026Q3"
 
 
+def test_context_forecast_covers_the_budget_year_with_model_options():
+    # The defaults open_context("") uses (forecast_horizon=12): history ends 2026-09-30, the
+    # budget's fiscal year is 2027, so the horizon grows to 15 months and a budget is built.
+    datasets = pytest.importorskip("amtools.datasets")
+    ds = datasets.make_demo(seed=1, n_managers=3, years=2, scale=0.2, end="2026-11-26")
+    fast = {"models": ["seasonal_naive", "naive"], "folds": 1}
+    ctx = build_context(ds, params={"forecast_models": fast})
+    assert ctx.forecast is not None and ctx.budget is not None, ctx.notes
+    assert ctx.params["forecast_horizon"] == 15
+    assert ctx.forecast.forecast["ds"].max() == pd.Timestamp("2027-12-01")
+    assert ctx.budget.fiscal_year == 2027
+    # Model options come from params/forecast_models.yaml overridden key by key; the
+    # reconciliation is "auto" (the file's, and the default).
+    options = ctx.params["forecast_models"]
+    assert options["models"] == ["seasonal_naive", "naive"] and options["folds"] == 1
+    assert options["reconcile"] == read_params("forecast_models")["reconcile"] == "auto"
+    assert ctx.forecast.settings["reconcile"] == "auto"
+    assert "forecast" not in ctx.params  # the notebook's params/forecast.yaml is not read
+
+
+def test_unknown_forecast_model_option_is_an_error():
+    datasets = pytest.importorskip("amtools.datasets")
+    ds = datasets.make_demo(seed=1, n_managers=2, years=1, scale=0.2, end="2026-11-26")
+    with pytest.raises(ParameterError, match="unknown option.*horizon"):
+        build_context(ds, params={"forecast_models": {"horizon": 6}})
+
+
 def test_build_context_rejects_bad_periods_and_languages(demo_context):
     ds = demo_context.dataset
     with pytest.raises(ParameterError, match="after the last complete period"):
