@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,7 +19,15 @@ from ..params import read_params
 from ._engine import Context, Result, assemble, codes_in
 from .registry import KPIS
 
-__all__ = ["compute", "compute_levels", "DEFAULT_PARAMS", "kpi_params"]
+__all__ = [
+    "compute",
+    "compute_levels",
+    "DEFAULT_PARAMS",
+    "kpi_params",
+    "REASONS",
+    "reason_text",
+    "parse_reason",
+]
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "sla_hours": 24.0,
@@ -32,6 +41,72 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "min_samples": {},
 }
 """Built-in defaults; ``params/kpi.yaml`` and the ``params`` argument override them."""
+
+REASONS: dict[str, str] = {
+    "needs_table": "needs table {table}",
+    "needs_column": "needs column {column}",
+    "segment_only": "applies to {segments} managers only",
+    "comparison_before_data": "comparison period precedes the data",
+    "no_existing_revenue": "no revenue from existing clients in {period}",
+    "no_won_deals": "no won deals",
+    "no_won_deals_with_cost": "no won deals with a cost",
+    "no_won_deals_with_created_date": "no won deals with a created date",
+    "no_won_deals_with_discount": "no won deals with a discount",
+    "no_closed_deals": "no closed deals",
+    "no_csi_responses": "no survey responses with csi",
+    "no_nps_responses": "no survey responses with nps",
+    "no_clients_at_start": "no clients active at the period start",
+    "no_active_clients": "no active clients",
+    "no_decided_contracts": "no contracts ending in the period with a renewal decision",
+    "no_decided_proposals": "no decided proposals",
+    "no_requests": "no requests",
+    "no_answered_requests": "no answered requests",
+    "no_projects_with_planned_end": "no finished projects with a planned end",
+    "no_projects_with_budget": "no finished projects with budget and cost",
+    "no_projects_with_quality": "no finished projects with a quality rating",
+    "no_reports_due": "no reports due",
+    "no_rated_reports_due": "no rated reports due",
+}
+"""Every ``reason`` text :func:`compute` can emit: stable key -> English template.
+
+The frame carries the formatted English text (``REASONS[key].format(**fields)``);
+:func:`parse_reason` maps a text back to its key and fields so the report layer can
+translate it (e.g. a locale key ``kpi_reason.<key>`` with the same ``{placeholders}``).
+Placeholders: ``table`` (a table name), ``column`` (``table.column``), ``segments``
+(``B2B`` or ``B2B/B2C``), ``period`` (a period label such as ``2025Q3``).
+"""
+
+_REASON_PATTERNS = [
+    (key, re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(tpl)) + "$"))
+    for key, tpl in REASONS.items()
+]
+
+
+def reason_text(key: str, **fields: str) -> str:
+    """The English ``reason`` text for ``key`` (a :data:`REASONS` key) and its fields.
+
+    Example
+    -------
+    >>> reason_text("needs_table", table="surveys")
+    'needs table surveys'
+    """
+    return REASONS[key].format(**fields)
+
+
+def parse_reason(text: str) -> tuple[str, dict[str, str]] | None:
+    """Key and fields of a ``reason`` text emitted by :func:`compute` (None if unknown).
+
+    Example
+    -------
+    >>> parse_reason("no revenue from existing clients in 2025Q3")
+    ('no_existing_revenue', {'period': '2025Q3'})
+    """
+    for key, pattern in _REASON_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            return key, m.groupdict()
+    return None
+
 
 _COMPARISONS = ("year_ago", "previous")
 _PARALLEL_MIN_ROWS = 200_000
@@ -232,14 +307,14 @@ def _needs(ctx: Context, kpi_id: str, prep: _Prep) -> str | None:
     kpi = KPIS[kpi_id]
     for t in kpi.tables:
         if t not in ctx.ds:
-            return f"needs table {t}"
+            return reason_text("needs_table", table=t)
     for tc in kpi.columns:
         key = f"has:{tc}"
         if key not in ctx.cache:
             table, col = tc.split(".")
             ctx.cache[key] = _has_values(ctx.ds.get(table), col)
         if not ctx.cache[key]:
-            return f"needs column {tc}"
+            return reason_text("needs_column", column=tc)
     return None
 
 
@@ -284,9 +359,9 @@ def _revenue_growth_existing(ctx: Context, p: _Prep) -> Result:
     period_idx = np.tile(np.arange(n_per), ctx.n_grp)
     before = period_idx - lag < 0
     cmp_label = np.where(before, "", labels[np.maximum(period_idx - lag, 0)])
-    r.reason[~ok & before] = "comparison period precedes the data"
+    r.reason[~ok & before] = REASONS["comparison_before_data"]
     rest = ~ok & ~before
-    r.reason[rest] = [f"no revenue from existing clients in {c}" for c in cmp_label[rest]]
+    r.reason[rest] = [reason_text("no_existing_revenue", period=c) for c in cmp_label[rest]]
     return r
 
 
@@ -304,7 +379,7 @@ def _client_profitability(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, amt - cost),
         ctx.total(keys, amt),
-        "no won deals with a cost",
+        REASONS["no_won_deals_with_cost"],
         n=ctx.total(keys),
     )
 
@@ -316,19 +391,19 @@ def _margin_per_client(ctx: Context, p: _Prep) -> Result:
     keys = ctx.keys(p.w_mgr[sel], p.w_per[sel])
     margin = ctx.total(keys, p.w_amt[sel] - cost)
     n_clients = ctx.distinct(keys, p.w_client[sel], p.n_dc)
-    return ctx.ratio_result(margin, n_clients, "no won deals with a cost")
+    return ctx.ratio_result(margin, n_clients, REASONS["no_won_deals_with_cost"])
 
 
 def _average_check(ctx: Context, p: _Prep) -> Result:
     return ctx.mean_result(
-        p.won_keys, p.won_amt, "no won deals", t_interval=True, bounds=(0.0, np.inf)
+        p.won_keys, p.won_amt, REASONS["no_won_deals"], t_interval=True, bounds=(0.0, np.inf)
     )
 
 
 def _conversion_rate(ctx: Context, p: _Prep) -> Result:
     won = ctx.total(p.won_keys)
     lost = ctx.total(p.lost_keys)
-    return ctx.ratio_result(won, won + lost, "no closed deals", wilson=True)
+    return ctx.ratio_result(won, won + lost, REASONS["no_closed_deals"], wilson=True)
 
 
 def _cross_sales(ctx: Context, p: _Prep) -> Result:
@@ -352,7 +427,7 @@ def _cross_sales(ctx: Context, p: _Prep) -> Result:
     amt = p.w_amt[has_client][in_range]
     num = ctx.total(keys, np.where(cross[in_range], amt, 0.0))
     den_all = ctx.total(p.won_keys, p.won_amt)
-    return ctx.ratio_result(num, den_all, "no won deals", n=ctx.total(p.won_keys))
+    return ctx.ratio_result(num, den_all, REASONS["no_won_deals"], n=ctx.total(p.won_keys))
 
 
 # ---------------------------------------------------------------------------------------
@@ -374,7 +449,7 @@ def _csi(ctx: Context, p: _Prep) -> Result:
     return ctx.mean_result(
         keys,
         x,
-        "no survey responses with csi",
+        REASONS["no_csi_responses"],
         t_interval=True,
         scale=25.0,
         shift=-1.0,
@@ -393,7 +468,7 @@ def _nps(ctx: Context, p: _Prep) -> Result:
     diff = pp - pd_
     r.value[ok] = 100 * diff
     r.n = n
-    r.reason[~ok] = "no survey responses with nps"
+    r.reason[~ok] = REASONS["no_nps_responses"]
     se = np.sqrt(np.maximum(pp + pd_ - diff**2, 0.0) / n[ok])
     z = stats.norm.ppf(0.5 + float(ctx.params["confidence"]) / 2)
     r.low[ok] = np.clip(100 * (diff - z * se), -100, 100)
@@ -420,12 +495,12 @@ def _retention_parts(ctx: Context, p: _Prep) -> tuple[np.ndarray, np.ndarray, np
 
 def _retention_rate(ctx: Context, p: _Prep) -> Result:
     base, kept, _ = p.retention if hasattr(p, "retention") else _cache_retention(ctx, p)
-    return ctx.ratio_result(kept, base, "no clients active at the period start", wilson=True)
+    return ctx.ratio_result(kept, base, REASONS["no_clients_at_start"], wilson=True)
 
 
 def _churn_rate(ctx: Context, p: _Prep) -> Result:
     base, _, lost = p.retention if hasattr(p, "retention") else _cache_retention(ctx, p)
-    return ctx.ratio_result(lost, base, "no clients active at the period start", wilson=True)
+    return ctx.ratio_result(lost, base, REASONS["no_clients_at_start"], wilson=True)
 
 
 def _cache_retention(ctx: Context, p: _Prep) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -448,7 +523,7 @@ def _prolongation_rate(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, renewed[sel].astype(np.float64)),
         ctx.total(keys),
-        "no contracts ending in the period with a renewal decision",
+        REASONS["no_decided_contracts"],
         wilson=True,
     )
 
@@ -534,7 +609,7 @@ def _proposal_conversion(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, won[sel].astype(np.float64)),
         ctx.total(keys),
-        "no decided proposals",
+        REASONS["no_decided_proposals"],
         wilson=True,
     )
 
@@ -556,7 +631,7 @@ def _response_time(ctx: Context, p: _Prep) -> Result:
     n = ctx.total(keys[answered])
     r = ctx.empty()
     r.value, r.n = med, n
-    r.reason[n == 0] = "no answered requests"
+    r.reason[n == 0] = REASONS["no_answered_requests"]
     return r
 
 
@@ -564,7 +639,10 @@ def _response_sla_rate(ctx: Context, p: _Prep) -> Result:
     keys, hours, _ = _request_parts(ctx)
     within = ~np.isnan(hours) & (hours <= float(ctx.params["sla_hours"]))
     return ctx.ratio_result(
-        ctx.total(keys, within.astype(np.float64)), ctx.total(keys), "no requests", wilson=True
+        ctx.total(keys, within.astype(np.float64)),
+        ctx.total(keys),
+        REASONS["no_requests"],
+        wilson=True,
     )
 
 
@@ -576,7 +654,7 @@ def _sales_cycle_days(ctx: Context, p: _Prep) -> Result:
     n = ctx.total(keys)
     r = ctx.empty()
     r.value, r.n = ctx.median(keys, days), n
-    r.reason[n == 0] = "no won deals with a created date"
+    r.reason[n == 0] = REASONS["no_won_deals_with_created_date"]
     return r
 
 
@@ -594,7 +672,7 @@ def _contact_frequency(ctx: Context, p: _Prep) -> Result:
             & (np.isnat(churn) | (churn >= start) | (~np.isnat(react) & (react < end)))
         )
         active += np.bincount(grp[during] * ctx.n_per + i, minlength=ctx.size)
-    return ctx.ratio_result(touches, active * ctx.k, "no active clients", n=active)
+    return ctx.ratio_result(touches, active * ctx.k, REASONS["no_active_clients"], n=active)
 
 
 def _average_discount(ctx: Context, p: _Prep) -> Result:
@@ -602,7 +680,7 @@ def _average_discount(ctx: Context, p: _Prep) -> Result:
     sel = np.flatnonzero(p.w_ok & ~np.isnan(disc))
     keys = ctx.keys(p.w_mgr[sel], p.w_per[sel])
     return ctx.mean_result(
-        keys, disc[sel], "no won deals with a discount", t_interval=True, bounds=(0.0, 1.0)
+        keys, disc[sel], REASONS["no_won_deals_with_discount"], t_interval=True, bounds=(0.0, 1.0)
     )
 
 
@@ -628,7 +706,7 @@ def _on_time_rate(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, on_time),
         ctx.total(keys),
-        "no finished projects with a planned end",
+        REASONS["no_projects_with_planned_end"],
         wilson=True,
     )
 
@@ -643,7 +721,7 @@ def _budget_adherence(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, within.astype(np.float64)),
         ctx.total(keys),
-        "no finished projects with budget and cost",
+        REASONS["no_projects_with_budget"],
         wilson=True,
     )
 
@@ -655,7 +733,7 @@ def _implementation_quality(ctx: Context, p: _Prep) -> Result:
     return ctx.mean_result(
         ctx.keys(mgr[sel], per[sel]),
         q[sel],
-        "no finished projects with a quality rating",
+        REASONS["no_projects_with_quality"],
         t_interval=True,
         bounds=(1.0, 5.0),
     )
@@ -684,7 +762,7 @@ def _reporting_timeliness(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, timely[ok].astype(np.float64)),
         ctx.total(keys),
-        "no reports due",
+        REASONS["no_reports_due"],
         wilson=True,
     )
 
@@ -696,7 +774,7 @@ def _reporting_quality(ctx: Context, p: _Prep) -> Result:
     return ctx.mean_result(
         ctx.keys(mgr[sel], per[sel]),
         q[sel],
-        "no rated reports due",
+        REASONS["no_rated_reports_due"],
         t_interval=True,
         bounds=(1.0, 5.0),
     )
@@ -917,6 +995,6 @@ def _compute_level(
         if set(kpi.segments) != {"B2B", "B2C"}:
             in_scope = np.isin(ctx.mgr_segment, kpi.segments)
             outside = ~ctx.group_has(in_scope)
-            res.reason[outside] = f"applies to {'/'.join(kpi.segments)} managers only"
+            res.reason[outside] = reason_text("segment_only", segments="/".join(kpi.segments))
         results[kpi_id] = res
     return assemble(ctx, results, min_samples)
