@@ -935,3 +935,133 @@ def test_compute_levels_equals_separate_calls(tiny: Dataset) -> None:
     pd.testing.assert_frame_equal(again["manager"], compute(tiny, "Q", PERIODS))
     with pytest.raises(ParameterError):
         compute_levels(tiny, "Q", PERIODS, levels=("manager", "region"))
+
+
+# -- plausibility audit: pooled growth and NPS, reasons ---------------------------------------
+
+
+def _growth_ds() -> Dataset:
+    """Two B2B managers of one team; client G2 moved from A to B after its 2025Q3 deal."""
+    managers = _frame(
+        {"manager_id": ["A", "B"], "name": ["A", "B"], "segment": ["B2B"] * 2, "team": ["T"] * 2},
+        strings=("manager_id", "name", "segment", "team"),
+    )
+    clients = _frame(
+        {
+            # G1 (A) and G2 (now B) existed a year ago; G3 (B) was acquired in 2026Q1,
+            # G4 (A) in 2026Q3 itself (not an existing client of 2026Q3)
+            "client_id": ["G1", "G2", "G3", "G4"],
+            "manager_id": ["A", "B", "B", "A"],
+            "acquired_date": ["2024-01-10", "2024-02-01", "2026-03-01", "2026-08-20"],
+        },
+        strings=("client_id", "manager_id"),
+        dates=("acquired_date",),
+    )
+    deals = _frame(
+        {
+            "deal_id": ["d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7"],
+            "client_id": ["G1", "G1", "G1", "G2", "G2", "G3", "G3", "G4"],
+            # d3 was sold by A before G2 was handed over to B
+            "manager_id": ["A", "A", "A", "A", "B", "B", "B", "A"],
+            "stage": ["won"] * 8,
+            "amount": [10.0, 100, 150, 400, 200, 50, 100, 999],
+            "closed_date": [
+                "2024-01-10",
+                "2025-08-15",
+                "2026-08-15",
+                "2025-07-10",
+                "2026-07-20",
+                "2026-03-01",
+                "2026-09-01",
+                "2026-08-20",
+            ],
+        },
+        strings=("deal_id", "client_id", "manager_id", "stage"),
+        dates=("closed_date",),
+    )
+    return Dataset({"managers": managers, "clients": clients, "deals": deals})
+
+
+def test_revenue_growth_rollup_pools_revenue_of_current_owners() -> None:
+    from amtools.kpi import compute_levels
+
+    t = compute_levels(_growth_ds(), "Q", ["2026Q3"])
+    kpi = "revenue_growth_existing"
+    # A: G1 2026Q3 150 / 2025Q3 100 - 1 = +0.5 (G4 was acquired in the period: left out)
+    assert val(t["manager"], "A", "2026Q3", kpi) == pytest.approx(0.5)
+    assert row(t["manager"], "A", "2026Q3", kpi)["n"] == 1
+    # B owns G2 now, so G2's 2025Q3 deal sold by A (400) is B's base; G3 (acquired 2026Q1,
+    # before the period) adds 100 to the numerator only: (200 + 100) / 400 - 1 = -0.25
+    assert val(t["manager"], "B", "2026Q3", kpi) == pytest.approx(-0.25)
+    assert row(t["manager"], "B", "2026Q3", kpi)["n"] == 1
+    # team, segment, company: revenue pooled, (150 + 300) / (100 + 400) - 1 = -0.10 -- the
+    # base-weighted mean of +0.5 (weight 100) and -0.25 (weight 400), never their plain
+    # mean +0.125: a big book that shrinks outweighs a small one that grows
+    for level, who in (("team", "T"), ("segment", "B2B"), ("company", "all")):
+        assert val(t[level], who, "2026Q3", kpi) == pytest.approx(-0.10), level
+        assert row(t[level], who, "2026Q3", kpi)["n"] == 2, level
+
+
+def test_nps_rollup_is_pooled_over_responses() -> None:
+    managers = _frame(
+        {"manager_id": ["P", "Q"], "name": ["P", "Q"], "segment": ["B2B"] * 2},
+        strings=("manager_id", "name", "segment"),
+    )
+    deals = _frame(
+        {
+            "deal_id": ["d1"],
+            "client_id": ["X"],
+            "manager_id": ["P"],
+            "stage": ["won"],
+            "amount": [1.0],
+            "closed_date": ["2026-07-01"],
+        },
+        strings=("deal_id", "client_id", "manager_id", "stage"),
+        dates=("closed_date",),
+    )
+    # P: 10 responses, 6 promoters (10), 1 detractor (3), 3 passives (8) -> 60 - 10 = +50
+    # Q: 40 responses, 8 promoters (9), 16 detractors (5), 16 passives (7) -> 20 - 40 = -20
+    scores = [10] * 6 + [3] + [8] * 3 + [9] * 8 + [5] * 16 + [7] * 16
+    surveys = _frame(
+        {
+            "client_id": ["X"] * 50,
+            "manager_id": ["P"] * 10 + ["Q"] * 40,
+            "date": ["2026-08-01"] * 50,
+            "nps": [float(s) for s in scores],
+        },
+        strings=("client_id", "manager_id"),
+        dates=("date",),
+    )
+    ds = Dataset({"managers": managers, "deals": deals, "surveys": surveys})
+    k = compute(ds, "Q", ["2026Q3"])
+    assert val(k, "P", "2026Q3", "nps") == pytest.approx(50)
+    assert val(k, "Q", "2026Q3", "nps") == pytest.approx(-20)
+    # company: (6 + 8) promoters - (1 + 16) detractors over 50 responses = -6, the
+    # response-weighted mean (10 x 50 - 40 x 20) / 50, not the managers' mean +15
+    c = compute(ds, "Q", ["2026Q3"], level="company")
+    assert val(c, "all", "2026Q3", "nps") == pytest.approx(-6)
+    assert row(c, "all", "2026Q3", "nps")["n"] == 50
+
+
+def test_every_reason_is_a_registered_template(tiny: Dataset) -> None:
+    from amtools.kpi.compute import REASONS, parse_reason, reason_text
+
+    assert reason_text("needs_table", table="surveys") == "needs table surveys"
+    assert parse_reason("no revenue from existing clients in 2025Q3") == (
+        "no_existing_revenue",
+        {"period": "2025Q3"},
+    )
+    assert parse_reason("something else") is None
+    # reasons emitted on the tiny data, on it without optional tables and on a tiny
+    # dataset without deals columns all parse back to a REASONS key
+    frames = [compute(tiny, "Q", PERIODS, level=lv) for lv in ("manager", "segment")]
+    bare = tiny.replace(deals=tiny["deals"].drop(columns=["cost", "product"]))
+    frames.append(compute(Dataset({k: bare[k] for k in ("managers", "deals")}), "Q", PERIODS))
+    seen = set()
+    for f in frames:
+        for text in f["reason"].dropna().unique():
+            parsed = parse_reason(text)
+            assert parsed is not None, text
+            seen.add(parsed[0])
+    assert {"needs_table", "needs_column", "segment_only", "no_closed_deals"} <= seen
+    assert seen <= set(REASONS)
