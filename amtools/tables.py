@@ -310,6 +310,37 @@ def _attainment_class(x: Any) -> str:
     return _GOOD if x >= 1.0 else _WARN if x >= 0.8 else _BAD
 
 
+# KPIs whose scale has a meaningful negative side (growth rate, NPS): "value as a share of
+# target" reads as nonsense there (NPS -5 against 20 is "-24 %"), so the tables show the gap
+# to target instead ("-25 pts", "-33.8 pp") and colour it by sign and size.
+_GAP_KPIS = {"nps": 10.0, "revenue_growth_existing": 0.05}
+
+
+def _gap_text(kpi_id: str, value: Any, target: Any, lang: str) -> str:
+    """Gap to target of a :data:`_GAP_KPIS` KPI: percentage points (ratios) or points."""
+    if _missing(value) or _missing(target):
+        return i18n.MISSING
+    gap = float(value) - float(target)
+    unit, _ = _kpi_unit(kpi_id)
+    size = gap * 100 if unit == "ratio" else gap
+    text = ("+" if size > 0 else "") + i18n.fmt_number(size, lang, digits=1)
+    return _t("tbl.gap.pp" if unit == "ratio" else "tbl.gap.points", lang, x=text)
+
+
+def _gap_class(kpi_id: str, value: Any, target: Any) -> str:
+    if _missing(value) or _missing(target):
+        return ""
+    gap = float(value) - float(target)
+    return _GOOD if gap >= 0 else _WARN if gap > -_GAP_KPIS[kpi_id] else _BAD
+
+
+def _attainment_cell(kpi_id: str, value: Any, target: Any, attainment: Any, lang: str) -> tuple:
+    """(text, css class) for an attainment cell: a percentage, or the gap for _GAP_KPIS."""
+    if kpi_id in _GAP_KPIS:
+        return _gap_text(kpi_id, value, target, lang), _gap_class(kpi_id, value, target)
+    return i18n.fmt_percent(attainment, lang), _attainment_class(attainment)
+
+
 def _quartile_class(q: Any) -> str:
     if _missing(q):
         return ""
@@ -428,6 +459,12 @@ def scorecard_table(
             for k, v in zip(now["kpi"].astype(str), now["target"], strict=True)
         ],
         trend=[trend.get(k, "") for k in now["kpi"].astype(str)],
+        attainment=[
+            _attainment_cell(str(k), v, tg, a, lang)
+            for k, v, tg, a in zip(
+                now["kpi"], now["value"], now["target"], now["attainment"], strict=True
+            )
+        ],
         points=[
             i18n.MISSING
             if _missing(c) or _missing(m) or m <= 0
@@ -449,7 +486,7 @@ def scorecard_table(
         rows,
         headers=headers,
         formatters={
-            "attainment": lambda x: i18n.fmt_percent(x, lang),
+            "attainment": lambda x: x[0],
             "percentile": lambda x: i18n.fmt_number(x, lang),
             "quartile": lambda q: (
                 i18n.MISSING if _missing(q) else _t(f"tbl.quartile.{int(q)}", lang)
@@ -458,7 +495,7 @@ def scorecard_table(
         },
         raw_html=("trend",),
         numeric=("value_text", "target_text", "attainment", "percentile", "quartile", "points"),
-        cell_classes={"attainment": _attainment_class, "quartile": _quartile_class},
+        cell_classes={"attainment": lambda x: x[1], "quartile": _quartile_class},
         group_col="group_name",
     )
     legend = _t(
@@ -971,10 +1008,10 @@ def totals_table(totals: pd.DataFrame, lang: str = "en", *, currency: str = "RUB
             att = hit["attainment"].iloc[0] if len(hit) else np.nan
             cell = f"<div>{_esc(_value(kpi, value, lang, currency))}</div>"
             if not _missing(target):
-                cls = _attainment_class(att)
+                text, cls = _attainment_cell(kpi, value, target, att, lang)
                 cell += (
                     f'<div class="amt-muted">{_esc(target_word)} {_esc(_value(kpi, target, lang, currency))}'
-                    f' · <span class="{cls}">{_esc(i18n.fmt_percent(att, lang))}</span></div>'
+                    f' · <span class="{cls}">{_esc(text)}</span></div>'
                 )
             record[scope] = cell
         records.append(record)
@@ -1004,9 +1041,9 @@ def alerts(
 
     Returns
     -------
-    DataFrame[kind, manager_id, kpi, value, reference, ranked]: kind "score_drop" (value =
-    score now, reference = score before) or "below_target" (value = attainment, reference =
-    target); ``ranked`` False marks a manager whose score is not ranked (too little data:
+    DataFrame[kind, manager_id, kpi, value, reference, actual, ranked]: kind "score_drop"
+    (value = score now, reference = score before) or "below_target" (value = attainment,
+    reference = target, actual = the KPI value); ``ranked`` False marks a manager whose score is not ranked (too little data:
     ``scores`` column ``ranked``). Such managers raise no score-drop alert.
 
     Example
@@ -1046,9 +1083,10 @@ def alerts(
                 "kpi": row["kpi"],
                 "value": float(row["attainment"]),
                 "reference": float(row["target"]),
+                "actual": float(row["value"]),
             }
         )
-    columns = ["kind", "manager_id", "kpi", "value", "reference"]
+    columns = ["kind", "manager_id", "kpi", "value", "reference", "actual"]
     frame = pd.DataFrame(out, columns=columns)
     frame["ranked"] = ~frame["manager_id"].astype(str).isin(unranked)
     return frame.astype({"kind": "string", "manager_id": "string", "kpi": "string"})
@@ -1080,14 +1118,32 @@ def alerts_table(
                 )
             )
         else:
-            text = _t(
-                "tbl.alert.below_target",
-                lang,
-                name=name,
-                kpi=kpi_label(str(row["kpi"]), lang),
-                attainment=i18n.fmt_percent(row["value"], lang),
-                target=_value(str(row["kpi"]), row["reference"], lang, currency),
-            )
+            kpi = str(row["kpi"])
+            actual = row["actual"] if "actual" in row else np.nan
+            if _missing(actual):
+                text = _t(
+                    "tbl.alert.below_target",
+                    lang,
+                    name=name,
+                    kpi=kpi_label(kpi, lang),
+                    attainment=i18n.fmt_percent(row["value"], lang),
+                    target=_value(kpi, row["reference"], lang, currency),
+                )
+            else:
+                gap = (
+                    _gap_text(kpi, actual, row["reference"], lang)
+                    if kpi in _GAP_KPIS
+                    else _t("tbl.alert.of_target", lang, x=i18n.fmt_percent(row["value"], lang))
+                )
+                text = _t(
+                    "tbl.alert.below_target_value",
+                    lang,
+                    name=name,
+                    kpi=kpi_label(kpi, lang),
+                    value=_value(kpi, actual, lang, currency),
+                    target=_value(kpi, row["reference"], lang, currency),
+                    gap=gap,
+                )
             if "ranked" in row and not bool(row["ranked"]):
                 text += " " + _t("tbl.alert.not_ranked", lang)
             items.append(text)
@@ -1553,7 +1609,8 @@ def heatmap_frame(
 
     ``value`` is ``"percentile"`` or ``"attainment"``. To keep the chart legible only KPIs
     with profile weight and a value for at least half the managers are kept, at most
-    ``max_kpis`` of them (largest mean weight first), in catalogue order.
+    ``max_kpis`` of them (largest mean weight first), in catalogue order. Managers whose
+    score is not ranked (too little data) come last, their label marked with " *".
 
     Example
     -------
@@ -1583,6 +1640,11 @@ def heatmap_frame(
         .fillna(len(order))
     ).sort_values("_rank", kind="stable")
     label = card["manager_id"].astype(str).map(names).fillna(card["manager_id"].astype(str))
+    unranked = set(current.loc[~_ranked(current), "manager_id"].astype(str))
+    if unranked:
+        # the reader must not take a leaver's partial row for a ranked one
+        mark = card["manager_id"].astype(str).isin(unranked).to_numpy()
+        label = label.where(~mark, label + " *")
     return pd.DataFrame(
         {
             "label": label.to_numpy(),

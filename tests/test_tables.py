@@ -219,6 +219,29 @@ def test_unranked_managers_listed_last_and_raise_no_drop_alert() -> None:
     assert i18n.t("tbl.alert.not_ranked", "en") in text
 
 
+def test_nps_and_growth_show_gap_to_target_not_a_share() -> None:
+    # NPS -4.7 against 20 is not "-24 % of target": show -24.7 points; growth -18.8 % against
+    # +15 % shows -33.8 percentage points
+    totals = pd.DataFrame(
+        {
+            "scope": ["all", "all"],
+            "kpi": ["nps", "revenue_growth_existing"],
+            "value": [-4.7, -0.188],
+            "target": [20.0, 0.15],
+            "attainment": [-0.235, -1.25],
+        }
+    )
+    out = tables.totals_table(totals, "en").data
+    assert "-24.7 pts vs target" in out and "-33.8 pp vs target" in out
+    assert "-24%" not in out and "-125%" not in out
+    assert "п. п." in tables.totals_table(totals, "ru").data
+    card = _scorecard().query("period == '2026Q3'").assign(status="ok")
+    card.loc[card["kpi"] == "sales_volume", "value"] = 1e6  # target 2e6: half of it
+    found = tables.alerts(card.iloc[:0].assign(score=[]), card, "2026Q3", None, below=0.7)
+    text = tables.alerts_table(found, pd.DataFrame({"manager_id": ["M1"], "name": ["Ann"]}))
+    assert "RUB\xa01,000,000 against a target of RUB\xa02,000,000 (50% of target)" in text.data
+
+
 def test_segment_profile_counts_clients_per_manager() -> None:
     managers = pd.DataFrame(
         {"manager_id": ["A", "B", "C"], "name": ["a", "b", "c"], "segment": ["B2B", "B2C", "B2C"]}
