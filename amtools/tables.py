@@ -1119,7 +1119,7 @@ def alerts_table(
             )
         else:
             kpi = str(row["kpi"])
-            actual = row["actual"] if "actual" in row else np.nan
+            actual = row.get("actual", np.nan)
             if _missing(actual):
                 text = _t(
                     "tbl.alert.below_target",
