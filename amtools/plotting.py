@@ -1108,7 +1108,10 @@ def fan_grid(
             year_step=1 if ncols <= 2 else 2,
         )
         name = (titles or {}).get(uid, uid.split("/", 1)[-1])
-        ax.set_title(_wrap(name, 28), fontsize=8.5, loc="left")
+        # narrow panels: wrap long names (full manager names) instead of letting them collide
+        ax.set_title(
+            _wrap(name, max(14, 80 // ncols)), fontsize=8 if ncols >= 4 else 8.5, loc="left"
+        )
         ax.tick_params(labelsize=7)
     for ax in axes[len(ids) :]:
         ax.axis("off")

@@ -1308,15 +1308,15 @@ def next_quarter_table(
         "prior": _t("tbl.col.year_ago", lang),
         "change": _t("tbl.col.yoy", lang),
     }
-    money = lambda x: i18n.fmt_currency(x, lang, currency)  # noqa: E731
     compact = lambda x: i18n.fmt_currency(x, lang, currency, compact=True)  # noqa: E731
     return HTML(
         html_table(
             frame,
             headers=headers,
             formatters={
-                "total": money,
-                "prior": money,
+                # same rounding as the range: a forecast to the ruble is false precision
+                "total": compact,
+                "prior": compact,
                 "range": lambda r: (
                     i18n.MISSING
                     if r is None or _missing(r[0])
