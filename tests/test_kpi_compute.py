@@ -1065,3 +1065,29 @@ def test_every_reason_is_a_registered_template(tiny: Dataset) -> None:
             seen.add(parsed[0])
     assert {"needs_table", "needs_column", "segment_only", "no_closed_deals"} <= seen
     assert seen <= set(REASONS)
+
+
+def test_periods_before_the_hire_date_are_not_available(tiny: Dataset) -> None:
+    # M1 hired long ago; M2 "hired" 2025-02-10 although it has deals in January (the data
+    # wins: its Q1 cells keep their values); idle M3 hired 2025-04-15: Q1 ended before,
+    # so its Q1 counts are not an honest 0 but "not yet hired"; Q2 (hired mid-quarter) is 0
+    managers = tiny["managers"].assign(
+        hire_date=D(["2020-01-01", "2025-02-10", "2025-04-15"]).astype("datetime64[ns]")
+    )
+    k = compute(tiny.replace(managers=managers), "Q", PERIODS)
+    m3_q1 = k[(k["manager_id"] == "M3") & (k["period"] == "2025Q1")]
+    assert (m3_q1["status"] == "not_available").all()
+    assert set(m3_q1["reason"]) == {"not yet hired (hire date 2025-04-15)"}
+    assert val(k, "M3", "2025Q2", "sales_volume") == 0
+    assert row(k, "M3", "2025Q2", "sales_volume")["status"] == "ok"
+    base = compute(tiny, "Q", PERIODS)
+    for who in ("M1", "M2"):
+        pd.testing.assert_frame_equal(
+            k[k["manager_id"] == who].reset_index(drop=True),
+            base[base["manager_id"] == who].reset_index(drop=True),
+        )
+    # roll-ups pool events and are unchanged
+    pd.testing.assert_frame_equal(
+        compute(tiny.replace(managers=managers), "Q", PERIODS, level="team"),
+        compute(tiny, "Q", PERIODS, level="team"),
+    )

@@ -66,6 +66,7 @@ REASONS: dict[str, str] = {
     "no_projects_with_quality": "no finished projects with a quality rating",
     "no_reports_due": "no reports due",
     "no_rated_reports_due": "no rated reports due",
+    "not_yet_hired": "not yet hired (hire date {date})",
 }
 """Every ``reason`` text :func:`compute` can emit: stable key -> English template.
 
@@ -73,7 +74,8 @@ The frame carries the formatted English text (``REASONS[key].format(**fields)``)
 :func:`parse_reason` maps a text back to its key and fields so the report layer can
 translate it (e.g. a locale key ``kpi_reason.<key>`` with the same ``{placeholders}``).
 Placeholders: ``table`` (a table name), ``column`` (``table.column``), ``segments``
-(``B2B`` or ``B2B/B2C``), ``period`` (a period label such as ``2025Q3``).
+(``B2B`` or ``B2B/B2C``), ``period`` (a period label such as ``2025Q3``), ``date``
+(ISO date).
 """
 
 _REASON_PATTERNS = [
@@ -985,6 +987,7 @@ def _compute_level(
         computed = {k: fut.result() for k, fut in futures.items()}
     else:
         computed = {k: f(ctx, prep) for k, f in todo.items()}
+    tenure = _tenure(ctx) if ctx.level == "manager" else None
     results: dict[str, Result] = {}
     for kpi_id in _FUNCS:
         if kpi_id not in computed:
@@ -996,5 +999,30 @@ def _compute_level(
             in_scope = np.isin(ctx.mgr_segment, kpi.segments)
             outside = ~ctx.group_has(in_scope)
             res.reason[outside] = reason_text("segment_only", segments="/".join(kpi.segments))
+        if tenure is not None:
+            # outside the manager's tenure an empty cell is "not there", not an honest 0
+            off = (tenure != None) & ~(np.nan_to_num(res.n, nan=0.0) > 0)  # noqa: E711
+            res.reason[off] = tenure[off]
         results[kpi_id] = res
     return assemble(ctx, results, min_samples)
+
+
+def _tenure(ctx: Context) -> np.ndarray | None:
+    """Per manager x period cell: why the manager was not there, else None.
+
+    A period that ends before ``managers.hire_date`` is "not yet hired": its empty cells
+    are not an honest 0 (sales of a manager who was not there). Cells that still have
+    events (a hire date later than the data) keep their value.
+    """
+    managers = ctx.ds["managers"]
+    out = np.full(ctx.size, None, dtype=object)
+    starts = ctx.start.view(np.int64)
+    if "hire_date" in managers:
+        hired = ctx.dates("managers", "hire_date").view(np.int64)
+        # only managers hired after the first period ended (NaT is the smallest int64)
+        for m in np.flatnonzero(hired >= starts[1]):
+            before = np.flatnonzero(starts[1:] <= hired[m])  # period ends before the hire day
+            if len(before):
+                day = str(np.datetime64(int(hired[m]), "ns").astype("datetime64[D]"))
+                out[m * ctx.n_per + before] = reason_text("not_yet_hired", date=day)
+    return out if (out != None).any() else None  # noqa: E711
