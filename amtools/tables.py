@@ -1609,8 +1609,9 @@ def heatmap_frame(
 
     ``value`` is ``"percentile"`` or ``"attainment"``. To keep the chart legible only KPIs
     with profile weight and a value for at least half the managers are kept, at most
-    ``max_kpis`` of them (largest mean weight first), in catalogue order. Managers whose
-    score is not ranked (too little data) come last, their label marked with " *".
+    ``max_kpis`` of them (largest mean weight first), in catalogue order. Rows are grouped
+    by segment (labels "name · segment" when there are several), best score first; managers
+    whose score is not ranked (too little data) come last, their label marked with " *".
 
     Example
     -------
@@ -1620,12 +1621,15 @@ def heatmap_frame(
         (scorecard["period"].astype(str) == period) & (scorecard["weight"].fillna(0) > 0)
     ]
     current = scores[scores["period"].astype(str) == period]
+    # grouped by segment (each segment's profile weights its own KPIs, so blank cells form
+    # blocks instead of a scatter), then ranked managers by score, unranked last
     order = (
         current.assign(_ranked=_ranked(current))
-        .sort_values(["_ranked", "score"], ascending=[False, False])["manager_id"]
+        .sort_values(["segment", "_ranked", "score"], ascending=[True, False, False])["manager_id"]
         .astype(str)
         .tolist()
     )
+    segment_of = current.set_index(current["manager_id"].astype(str))["segment"].astype(str)
     n_managers = card["manager_id"].nunique()
     per_kpi = card.groupby(card["kpi"].astype(str)).agg(
         filled=(value, lambda v: v.notna().sum()), weight=("weight", "mean")
@@ -1640,6 +1644,9 @@ def heatmap_frame(
         .fillna(len(order))
     ).sort_values("_rank", kind="stable")
     label = card["manager_id"].astype(str).map(names).fillna(card["manager_id"].astype(str))
+    if segment_of.nunique() > 1:
+        seg = card["manager_id"].astype(str).map(segment_of)
+        label = label.where(seg.isna(), label + " · " + seg.fillna(""))
     unranked = set(current.loc[~_ranked(current), "manager_id"].astype(str))
     if unranked:
         # the reader must not take a leaver's partial row for a ranked one

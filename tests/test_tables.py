@@ -379,3 +379,29 @@ def test_score_summary_counts_peers_without_naming_them() -> None:
     assert "2 of 2" in out and "+5.5" in out and "90%" in out
     assert "M2" not in out and "M3" not in out
     assert i18n.t("tbl.no_score", "en") in tables.score_summary(scores, "M9", "2026Q3", "en").data
+
+
+def test_heatmap_frame_groups_segments_and_marks_unranked() -> None:
+    # B2C: M1 70; B2B: M2 60, M3 90 but not ranked -> order M2 (B2B), M3 * (B2B), M1 (B2C)
+    scores = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M2", "M3"],
+            "period": "2026Q3",
+            "segment": ["B2C", "B2B", "B2B"],
+            "score": [70.0, 60.0, 90.0],
+            "ranked": pd.array([True, True, False], dtype="boolean"),
+        }
+    )
+    card = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M2", "M3"],
+            "period": "2026Q3",
+            "kpi": "sales_volume",
+            "weight": 0.5,
+            "percentile": [50.0, 40.0, 90.0],
+        }
+    )
+    managers = pd.DataFrame({"manager_id": ["M1", "M2", "M3"], "name": ["Ann", "Bob", "Cid"]})
+    frame = tables.heatmap_frame(card, scores, managers, "2026Q3")
+    assert frame["label"].tolist() == ["Bob · B2B", "Cid · B2B *", "Ann · B2C"]
+    assert frame["value"].tolist() == [40.0, 90.0, 50.0]
