@@ -747,6 +747,9 @@ def leaderboard_table(
     # only ranked managers get a place; the others are listed last, marked "not ranked"
     place = rows["_ranked"].cumsum().where(rows["_ranked"])
     rows = rows.assign(place=place, rank=rows["rank"].where(rows["_ranked"]))
+    if "change" in rows:
+        # a change of a score resting on too little data is no change in performance
+        rows = rows.assign(change=rows["change"].where(rows["_ranked"]))
     not_ranked = _t("tbl.not_ranked", lang)
     headers = {
         "place": "#",

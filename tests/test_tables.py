@@ -203,6 +203,8 @@ def test_unranked_managers_listed_last_and_raise_no_drop_alert() -> None:
     assert out.index("Ann") < out.index("Bob") < out.index("Cid")  # 90 points but last
     assert i18n.t("tbl.not_ranked", "en") in out
     assert i18n.t("tbl.not_ranked_note", "en") in out
+    assert "+10.0" not in out  # M3's 80 -> 90 rests on too little data: no change shown
+    assert "+2.0" in out and "+5.0" in out  # M1 60 -> 62, M2 50 -> 55
     ru = tables.leaderboard_table(scores, managers, "2026Q3", "ru").data
     assert i18n.t("tbl.not_ranked", "ru") in ru
     summary = tables.score_summary(scores, "M3", "2026Q3", "en").data
