@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import datetime as dt
 import gzip
+import hashlib
 import io as _io
 import json
 import os
@@ -1222,6 +1223,12 @@ def _demo_current(ds: Dataset, kwargs: Mapping[str, Any]) -> bool:
     return pd.Timestamp(ds.meta["period_end"]).normalize() == expected
 
 
+def _generator_digest() -> str:
+    """A short hash of the demo generator's source, so a changed generator rebuilds the file."""
+    source = Path(__file__).with_name("datasets.py").read_bytes()
+    return hashlib.sha256(source).hexdigest()[:12]
+
+
 def load_demo(
     path: str | os.PathLike[str] = config.DEMO_DB,
     *,
@@ -1230,8 +1237,9 @@ def load_demo(
 ) -> Dataset:
     """Load the demo dataset from its DuckDB file, building and saving it first if needed.
 
-    The file remembers the ``make_demo`` arguments it was built with; asking for other
-    arguments (or ``rebuild=True``) rebuilds it, and so does a new quarter completing when
+    The file remembers the ``make_demo`` arguments it was built with and a hash of the
+    generator's source; asking for other arguments, a changed generator (or ``rebuild=True``)
+    rebuilds it, and so does a new quarter completing when
     no ``end`` is given (the demo history always ends at the last complete quarter).
 
     Parameters
@@ -1247,7 +1255,12 @@ def load_demo(
     ['activities', 'clients', 'compliance']
     """
     target = Path(path)
-    wanted = json.dumps(_meta_encode(make_demo_kwargs), sort_keys=True, default=str)
+    # The generator's own source is part of the key: a file built by an older generator is stale.
+    wanted = json.dumps(
+        {**_meta_encode(make_demo_kwargs), "_generator": _generator_digest()},
+        sort_keys=True,
+        default=str,
+    )
     if target.exists() and not rebuild:
         try:
             ds = load(target, validate=False)
