@@ -482,3 +482,26 @@ def test_parallel_run_matches_serial(series: pd.DataFrame) -> None:
     )
     pd.testing.assert_frame_equal(serial.forecast, parallel.forecast)
     pd.testing.assert_frame_equal(serial.choice, parallel.choice)
+
+
+@pytest.mark.parametrize("model", [ets, arima, theta])
+def test_backtest_folds_reuse_full_history_parameters(model) -> None:
+    # A fold (spec= from the full-history fit) filters with the full-history parameters:
+    # on the same data it reproduces the full fit exactly; on a shorter window it still
+    # forecasts with the same configuration (no new order/configuration search).
+    rng = np.random.default_rng(3)
+    t = np.arange(48.0)
+    y = 200 + 2 * t + 25 * np.sin(t * np.pi / 6) + rng.normal(0, 5, 48)
+    full = model(y, 6)
+    assert not full.fallback
+    again = model(y, 6, spec=full.spec)
+    np.testing.assert_allclose(again.mean, full.mean, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(again.upper[80], full.upper[80], rtol=1e-9, atol=1e-9)
+    fold = model(y[:40], 6, spec=full.spec)
+    assert not fold.fallback and fold.note.split(" ")[0] == full.note.split(" ")[0]
+    assert np.all(np.isfinite(fold.mean)) and len(fold.mean) == 6
+    # The parameters in spec are used as given (not re-estimated): other values, other forecast.
+    params = np.asarray(full.spec[-1], dtype="float64")
+    other = 0.5 if params.ndim == 0 else params * 0.5
+    changed = model(y, 6, spec=(*full.spec[:-1], other))
+    assert not np.allclose(changed.mean, full.mean)
