@@ -541,8 +541,10 @@ def score_summary(scores: pd.DataFrame, manager_id: str, period: str, lang: str 
         (i18n.fmt_number(row.get("score"), lang, digits=0) + " / 100", _t("tbl.tile.score", lang))
     ]
     rank: Any = row.get("rank")
-    if not bool(_ranked(now).iloc[0]):
+    ranked = bool(_ranked(now).iloc[0])
+    if not ranked:
         tiles.append((_t("tbl.not_ranked", lang), _t("tbl.tile.not_ranked", lang)))
+        previous = None  # a score on too little data: its change says nothing
     elif not _missing(rank):
         text = (
             _t("tbl.tile.rank_of", lang, rank=int(rank), n=segment_size)

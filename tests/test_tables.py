@@ -209,6 +209,7 @@ def test_unranked_managers_listed_last_and_raise_no_drop_alert() -> None:
     assert i18n.t("tbl.not_ranked", "ru") in ru
     summary = tables.score_summary(scores, "M3", "2026Q3", "en").data
     assert i18n.t("tbl.not_ranked", "en") in summary and " of " not in summary
+    assert "+10.0" not in summary  # no change tile for a score on too little data
     # M1 is 1 of 2 ranked B2B managers (M3 is not counted)
     assert "1 of 2" in tables.score_summary(scores, "M1", "2026Q3", "en").data
     # an unranked manager whose score fell 80 -> 20 raises no score-drop alert
