@@ -148,14 +148,18 @@ def _currency_symbol(currency: str, lang: str) -> str:
         return currency
 
 
-def _compact(x: float, lang: str) -> str:
-    """1234567 -> '1.2M' / '1,2 млн' (axis ticks stay short)."""
+def _compact(x: float, lang: str, *, precise: bool = False) -> str:
+    """1234567 -> '1.2M' / '1,2 млн' (axis ticks stay short); ``precise`` keeps three
+    significant digits ('1.12B' vs '1.09B') for value labels that must tell bars apart."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     size = abs(x)
     for limit, key in ((1e9, "plot.unit.bn"), (1e6, "plot.unit.mn"), (1e3, "plot.unit.k")):
         if size >= limit:
             value = x / limit
+            if precise:
+                digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
+                return _t(key, lang, x=i18n.fmt_number(value, lang, digits=digits))
             digits = 0 if abs(value) >= 10 or float(value).is_integer() else 1
             return _t(key, lang, x=i18n.fmt_number(value, lang, digits=digits))
     digits = 0 if float(x).is_integer() or size >= 10 else 1
@@ -1356,7 +1360,7 @@ def margin_chart(
             ax.text(
                 bar.get_x() + bar.get_width() / 2,
                 max(float(v), 0.0) + top * 0.015,
-                _compact(float(v), lang),
+                _compact(float(v), lang, precise=True),
                 ha="center",
                 va="bottom",
                 fontsize=7,

@@ -297,3 +297,12 @@ def test_every_chart_in_russian_has_no_english_label() -> None:
     for fig in figures:
         leaked = [t for t in _texts(fig) if t in english]
         assert leaked == [], f"{fig.get_suptitle()}: {leaked}"
+
+
+def test_value_labels_tell_close_amounts_apart() -> None:
+    # 1.118e9 and 1.087e9 both read "1.1B" at tick precision; value labels keep 3 digits
+    assert plotting._compact(1.118e9, "en", precise=True) != plotting._compact(
+        1.087e9, "en", precise=True
+    )
+    assert plotting._compact(1.118e9, "en", precise=True).startswith("1.12")
+    assert plotting._compact(699.9e6, "en", precise=True).startswith("700")
