@@ -1364,6 +1364,7 @@ def margin_chart(
                 ha="center",
                 va="bottom",
                 fontsize=7,
+                rotation=90,  # upright labels collide over narrow bars ("1,12 млрд")
             )
     ax.set_xticks(x)
     ax.set_xticklabels([_scenario_name(s, lang) for s in order])
@@ -1371,8 +1372,9 @@ def margin_chart(
     ax.set_ylabel(
         _t("plot.axis.amount", lang, currency=_currency_symbol(currency, lang)), fontsize=8.5
     )
-    ax.set_ylim(min(0, float(data["margin"].min()) * 1.2), top * 1.15)
+    ax.set_ylim(min(0, float(data["margin"].min()) * 1.2), top * 1.4)
     _style(ax)
-    ax.legend(fontsize=7.5, frameon=False, ncols=3, loc="upper left")
+    # below the chart: the upright value labels need the space above the bars
+    fig.legend(fontsize=7.5, frameon=False, ncols=3, loc="outside lower center")
     fig.suptitle(title or _t("plot.margin.title", lang), fontsize=11)
     return fig
