@@ -229,6 +229,17 @@ def _wrap(text: str, width: int = 18) -> str:
     return "\n".join(textwrap.wrap(str(text), width=width, break_long_words=False)) or str(text)
 
 
+def _row_major(items: list[Any], ncols: int) -> list[Any]:
+    """Reorder legend entries so that matplotlib's column-major fill reads row by row."""
+    nrows = math.ceil(len(items) / ncols) if ncols else 0
+    return [
+        items[i * ncols + j]
+        for j in range(ncols)
+        for i in range(nrows)
+        if i * ncols + j < len(items)
+    ]
+
+
 def _new_figure(height: float, width: float = PAGE_WIDTH) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig
@@ -413,10 +424,11 @@ def score_contributions(
         seen.setdefault(g, GROUP_COLORS.get(g, _NEUTRAL))
     handles = [Patch(color=c, label=_group_name(g, lang)) for g, c in seen.items()]
     handles.append(Patch(color="#ececec", label=_t("plot.legend.max_points", lang)))
+    ncols = min(4, len(handles))
     fig.legend(
-        handles=handles,
+        handles=_row_major(handles, ncols),
         loc="outside lower center",
-        ncols=min(4, len(handles)),
+        ncols=ncols,
         fontsize=7.5,
         frameon=False,
     )

@@ -306,3 +306,9 @@ def test_value_labels_tell_close_amounts_apart() -> None:
     )
     assert plotting._compact(1.118e9, "en", precise=True).startswith("1.12")
     assert plotting._compact(699.9e6, "en", precise=True).startswith("700")
+
+
+def test_contribution_legend_reads_row_by_row() -> None:
+    # 7 entries in 4 columns: column-major order [0, 4, 1, 5, 2, 6, 3] reads 0 1 2 3 / 4 5 6
+    assert plotting._row_major(list(range(7)), 4) == [0, 4, 1, 5, 2, 6, 3]
+    assert plotting._row_major(list(range(3)), 4) == [0, 1, 2]
