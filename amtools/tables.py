@@ -1239,7 +1239,10 @@ def accuracy_table(
             else i18n.fmt_percent(x if x <= 2 else x / 100, lang, digits=1)
         )
 
-    classes = {"mase": lambda x: "" if _missing(x) else _GOOD if x < 1 else _WARN}
+    # below 1 beats the seasonal-naive baseline; 1.5 and more is a poor fit worth a look
+    classes = {
+        "mase": lambda x: "" if _missing(x) else _GOOD if x < 1 else _WARN if x < 1.5 else _BAD
+    }
     return HTML(
         html_table(
             frame,

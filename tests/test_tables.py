@@ -408,3 +408,23 @@ def test_heatmap_frame_groups_segments_and_marks_unranked() -> None:
     frame = tables.heatmap_frame(card, scores, managers, "2026Q3")
     assert frame["label"].tolist() == ["Bob · B2B", "Cid · B2B *", "Ann · B2C"]
     assert frame["value"].tolist() == [40.0, 90.0, 50.0]
+
+
+def test_accuracy_table_flags_poor_mase() -> None:
+    # MASE 0.8 beats the baseline (good), 1.2 is a warning, 2.5 a poor fit (bad)
+    ids = ["company", "team/A", "team/B"]
+    backtest = pd.DataFrame(
+        {
+            "unique_id": ids * 2,
+            "model": ["ets"] * 3 + ["seasonal_naive"] * 3,
+            "mase": [0.8, 1.2, 2.5, 1.0, 1.0, 1.0],
+            "smape": 0.1,
+            "coverage_80": 0.8,
+            "coverage_95": 0.95,
+        }
+    )
+    choice = pd.DataFrame({"unique_id": ids, "model": "ets", "reason": "best"})
+    out = tables.accuracy_table(backtest, choice, "en").data
+    assert 'class="num amt-good">0.80' in out
+    assert 'class="num amt-warn">1.20' in out
+    assert 'class="num amt-bad">2.50' in out
