@@ -668,7 +668,8 @@ def arima(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = model.filter(params)
+                # No parameter covariance (a numerical Hessian): only forecasts are needed.
+                res = model.filter(params, cov_type="none")
                 fc = res.get_forecast(h)
                 diffed = np.asarray(fc.predicted_mean, dtype="float64")
                 sd_diffed = np.sqrt(np.asarray(fc.var_pred_mean, dtype="float64"))
