@@ -68,15 +68,41 @@ class ReportHeader:
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]+:)[^/\s]*@")
 
 
-def display_source(source: str) -> str:
-    """The data source as shown in reports: passwords in URLs are masked.
+# How amtools.io describes its sources, so the description can be shown in the report's language.
+_SOURCE_FORMS = [
+    (re.compile(r"^Excel workbook (?P<path>.+) \((?P<n>\d+) sheets\)"), "source.excel"),
+    (re.compile(r"^DuckDB database (?P<path>.+?)(?=, mapping |$)"), "source.duckdb"),
+    (re.compile(r"^SQL database (?P<path>.+?)(?=, mapping |$)"), "source.sql"),
+    (
+        re.compile(r"^(?P<kind>[A-Za-z/]+) folder (?P<path>.+) \((?P<n>\d+) files\)"),
+        "source.folder",
+    ),
+    (re.compile(r"^(?P<kind>CSV|Parquet) file (?P<path>.+?)(?=, mapping |$)"), "source.file"),
+    (re.compile(r"^amtools demo \(seed=(?P<seed>\d+)\)"), "source.demo"),
+]
+_MAPPING = re.compile(r", mapping (?P<name>[^,]+)$")
+
+
+def display_source(source: str, lang: str = "en") -> str:
+    """The data source as shown in reports: in ``lang``, with passwords in URLs masked.
 
     Example
     -------
     >>> display_source("postgresql://amtools:s3cret@db.local/crm")
     'postgresql://amtools:***@db.local/crm'
+    >>> display_source("DuckDB database data/demo.duckdb, mapping crm", "ru")
+    'База данных DuckDB data/demo.duckdb, сопоставление crm'
     """
-    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}***@", str(source))
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group('head')}***@", str(source))
+    for pattern, key in _SOURCE_FORMS:
+        match = pattern.match(text)
+        if match:
+            mapping = _MAPPING.search(text[match.end() :])
+            rest = (
+                t("source.mapping", lang, **mapping.groupdict()) if mapping else text[match.end() :]
+            )
+            return t(key, lang, **match.groupdict()) + rest
+    return text
 
 
 @functools.cache
@@ -137,7 +163,7 @@ def export_html(nb: nbformat.NotebookNode, header: ReportHeader, *, toc_min: int
             "title": header.title,
             "lang": header.lang,
             "period_text": fmt_period(header.period, header.lang) if header.period else "",
-            "source": display_source(header.source),
+            "source": display_source(header.source, header.lang),
             "generated_text": generated_text(header.generated_at, header.lang),
             "fingerprint": header.fingerprint,
             "version": header.version,

@@ -168,7 +168,7 @@ def render_index(
             css=report_css(),
             L=_labels(lang),
             period_text=fmt_period(ctx.period, lang),
-            source=display_source(ctx.source),
+            source=display_source(ctx.source, lang),
             generated_text=generated_text(ctx.generated_at, lang),
             fingerprint=ctx.fingerprint,
             parameters_text=json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
