@@ -37,6 +37,7 @@ __all__ = [
     "fmt_period",
     "kpi_name",
     "fmt_kpi_value",
+    "fmt_gap",
 ]
 
 LANGS: tuple[str, ...] = ("en", "ru")
@@ -334,3 +335,21 @@ def fmt_kpi_value(
     # "score" and unknown units: a plain number with one decimal
     digits = 1 if not math.isclose(float(value), round(float(value))) else 0
     return fmt_number(value, lang, digits=digits)
+
+
+def fmt_gap(kpi_id: str, value: Any, target: Any, lang: str = "en") -> str:
+    """The gap between a KPI value and its target, in percentage points (ratios) or points.
+
+    Used for signed KPIs (NPS, growth rates), where value ÷ target means nothing.
+
+    Example
+    -------
+    >>> fmt_gap("nps", 12.0, 30.0, "en")  # doctest: +SKIP
+    '-18.0 pts vs target'
+    """
+    if _is_missing(value) or _is_missing(target):
+        return MISSING
+    unit = _kpi_unit(kpi_id)
+    size = (float(value) - float(target)) * (100 if unit == "ratio" else 1)
+    text = ("+" if size > 0 else "") + fmt_number(size, lang, digits=1)
+    return t("tbl.gap.pp" if unit == "ratio" else "tbl.gap.points", lang, x=text)

@@ -313,30 +313,33 @@ def _attainment_class(x: Any) -> str:
 # KPIs whose scale has a meaningful negative side (growth rate, NPS): "value as a share of
 # target" reads as nonsense there (NPS -5 against 20 is "-24 %"), so the tables show the gap
 # to target instead ("-25 pts", "-33.8 pp") and colour it by sign and size.
-_GAP_KPIS = {"nps": 10.0, "revenue_growth_existing": 0.05}
+# How far below target a signed KPI (KPI.signed) may be before it is shown red, by unit.
+_GAP_WARN = {"score": 10.0, "ratio": 0.05}
+
+
+def _signed(kpi_id: str) -> bool:
+    from .kpi.registry import KPIS
+
+    spec = KPIS.get(kpi_id)
+    return bool(spec is not None and spec.signed)
 
 
 def _gap_text(kpi_id: str, value: Any, target: Any, lang: str) -> str:
-    """Gap to target of a :data:`_GAP_KPIS` KPI: percentage points (ratios) or points."""
-    if _missing(value) or _missing(target):
-        return i18n.MISSING
-    gap = float(value) - float(target)
-    unit, _ = _kpi_unit(kpi_id)
-    size = gap * 100 if unit == "ratio" else gap
-    text = ("+" if size > 0 else "") + i18n.fmt_number(size, lang, digits=1)
-    return _t("tbl.gap.pp" if unit == "ratio" else "tbl.gap.points", lang, x=text)
+    """Gap to target of a signed KPI: percentage points (ratios) or points."""
+    return i18n.fmt_gap(kpi_id, value, target, lang)
 
 
 def _gap_class(kpi_id: str, value: Any, target: Any) -> str:
     if _missing(value) or _missing(target):
         return ""
     gap = float(value) - float(target)
-    return _GOOD if gap >= 0 else _WARN if gap > -_GAP_KPIS[kpi_id] else _BAD
+    unit, _ = _kpi_unit(kpi_id)
+    return _GOOD if gap >= 0 else _WARN if gap > -_GAP_WARN.get(unit, 0.0) else _BAD
 
 
 def _attainment_cell(kpi_id: str, value: Any, target: Any, attainment: Any, lang: str) -> tuple:
-    """(text, css class) for an attainment cell: a percentage, or the gap for _GAP_KPIS."""
-    if kpi_id in _GAP_KPIS:
+    """(text, css class) for an attainment cell: a percentage, or the gap for signed KPIs."""
+    if _signed(kpi_id):
         return _gap_text(kpi_id, value, target, lang), _gap_class(kpi_id, value, target)
     return i18n.fmt_percent(attainment, lang), _attainment_class(attainment)
 
@@ -1137,7 +1140,7 @@ def alerts_table(
             else:
                 gap = (
                     _gap_text(kpi, actual, row["reference"], lang)
-                    if kpi in _GAP_KPIS
+                    if _signed(kpi)
                     else _t("tbl.alert.of_target", lang, x=i18n.fmt_percent(row["value"], lang))
                 )
                 text = _t(

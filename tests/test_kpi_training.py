@@ -334,3 +334,24 @@ def test_demo_managers_get_visibly_different_plans(demo_plan):
         )
         for row in dev.dropna(subset=["course_id"]).itertuples():
             assert row.course_id not in done.get(row.manager_id, set())
+
+
+def test_reasons_for_signed_kpis_give_the_gap_not_an_attainment_ratio() -> None:
+    from amtools.kpi.training import _reason
+
+    # NPS +12 against a target of +30: "12/30 = 40 % attainment" would mean nothing for a
+    # scale that can be negative; the reader gets the gap, 12 - 30 = -18 points.
+    row = {
+        "kpi": "nps",
+        "segment": "B2B",
+        "value": 12.0,
+        "target": 30.0,
+        "attainment": 0.86,
+        "quartile": 3,
+    }
+    assert _reason(row, "development", "en", "RUB").endswith("(-18.0 pts vs target)")
+    assert "attainment" not in _reason(row, "development", "en", "RUB")
+    growth = {**row, "kpi": "revenue_growth_existing", "value": -0.05, "target": 0.10}
+    assert "(-15.0 pp vs target)" in _reason(growth, "development", "en", "RUB")
+    ratio = {**row, "kpi": "conversion_rate", "value": 0.4, "target": 0.5, "attainment": 0.8}
+    assert "(80% attainment)" in _reason(ratio, "development", "en", "RUB")

@@ -56,6 +56,8 @@ class KPI:
         counts: targets scale with period length and add up across a team), ``"survival"``
         (share still there at period end: target ** k), ``"hazard"`` (share lost:
         1 - (1 - target) ** k) or ``"none"`` (ratios, averages, medians, scores).
+    signed : the value can be negative (NPS, growth rates): compare it with its target as a
+        gap in points, not as a ratio ("attainment" of a negative value means nothing).
     """
 
     id: str
@@ -72,6 +74,7 @@ class KPI:
     interval: str | None = None
     columns: tuple[str, ...] = ()
     scaling: str = "none"
+    signed: bool = False
 
     @property
     def additive(self) -> bool:
@@ -127,6 +130,7 @@ _ALL = [
         "же клиентов в периоде сравнения (по умолчанию тот же период прошлого года), минус 1.",
         ("deals", "clients"),
         min_sample=3,
+        signed=True,
     ),
     KPI(
         "client_profitability",
@@ -224,6 +228,7 @@ _ALL = [
         min_sample=10,
         interval="nps",
         columns=("surveys.nps",),
+        signed=True,
     ),
     KPI(
         "retention_rate",

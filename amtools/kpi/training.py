@@ -267,7 +267,8 @@ _REASON_COLUMNS = ["kpi", "segment", "value", "target", "attainment", "quartile"
 
 
 # One sentence per case; {worse} is "below"/"above" target by the KPI's direction and {meets}
-# "meets"/"exceeds". Attainment is the scorecard's (capped), hence "(120% attainment)".
+# "meets"/"exceeds". {att} is the scorecard's (capped) attainment, "(120% attainment)", or for a
+# signed KPI the gap to target, "(-18.0 pts vs target)".
 _REASONS: dict[str, dict[str, str]] = {
     "below_and_bottom": {
         "en": "{name} {value} is {worse} target {target} "
@@ -275,8 +276,8 @@ _REASONS: dict[str, dict[str, str]] = {
         "ru": "{name} {value} {worse} цели {target}, нижний квартиль среди менеджеров {segment}",
     },
     "below": {
-        "en": "{name} {value} is {worse} target {target} ({att} attainment)",
-        "ru": "{name} {value} {worse} цели {target} (выполнение {att})",
+        "en": "{name} {value} is {worse} target {target} ({att})",
+        "ru": "{name} {value} {worse} цели {target} ({att})",
     },
     "met_but_bottom": {
         "en": "{name} {value} meets target {target} "
@@ -289,14 +290,14 @@ _REASONS: dict[str, dict[str, str]] = {
         "ru": "{name} {value} в нижнем квартиле среди менеджеров {segment}",
     },
     "met_and_top": {
-        "en": "{name} {value} {meets} target {target} ({att} attainment) "
+        "en": "{name} {value} {meets} target {target} ({att}) "
         "and is in the top quartile of {segment} peers",
-        "ru": "{name} {value} {meets} {target} (выполнение {att}), верхний квартиль среди "
+        "ru": "{name} {value} {meets} {target} ({att}), верхний квартиль среди "
         "менеджеров {segment}",
     },
     "met": {
-        "en": "{name} {value} {meets} target {target} ({att} attainment)",
-        "ru": "{name} {value} {meets} {target} (выполнение {att})",
+        "en": "{name} {value} {meets} target {target} ({att})",
+        "ru": "{name} {value} {meets} {target} ({att})",
     },
     "top": {
         "en": "{name} {value} is in the top quartile of {segment} peers",
@@ -324,8 +325,20 @@ def _reason_case(kind: str, has_target: bool, below: bool, quartile: int | None)
     return "top"
 
 
+_ATTAINMENT = {"en": "{att} attainment", "ru": "выполнение {att}"}
+
+
+def _attainment_text(kpi: Any, row: Mapping[str, Any], lang: str) -> str:
+    """ "120% attainment", or for a signed KPI (NPS, growth) the gap: "-18.0 pts vs target"."""
+    from ..i18n import fmt_gap, fmt_percent
+
+    if kpi.signed:
+        return fmt_gap(kpi.id, row["value"], row["target"], lang)
+    return _ATTAINMENT[lang].format(att=fmt_percent(row["attainment"], lang))
+
+
 def _reason(row: Mapping[str, Any], kind: str, lang: str, currency: str) -> str:
-    from ..i18n import fmt_kpi_value, fmt_percent
+    from ..i18n import fmt_kpi_value
     from .registry import KPIS
 
     kpi = KPIS[row["kpi"]]
@@ -338,7 +351,7 @@ def _reason(row: Mapping[str, Any], kind: str, lang: str, currency: str) -> str:
         name=kpi.name(lang),
         value=fmt_kpi_value(kpi.id, row["value"], lang, currency),
         target=fmt_kpi_value(kpi.id, row["target"], lang, currency) if has_target else "",
-        att=fmt_percent(row["attainment"], lang) if has_target else "",
+        att=_attainment_text(kpi, row, lang) if has_target else "",
         segment=row["segment"],
         worse=words[kpi.direction],
         meets=words["exceeds" if has_target and row["attainment"] > 1 else "meets"],
