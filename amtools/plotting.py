@@ -411,7 +411,9 @@ def score_contributions(
             if missing
             else f"{i18n.fmt_number(got, lang, digits=1)} / {i18n.fmt_number(cap, lang, digits=1)}"
         )
-        ax.text(cap + top * 0.01, yi, label, va="center", fontsize=7.5, color="#333333")
+        ax.text(
+            float(cap + top * 0.01), float(yi), label, va="center", fontsize=7.5, color="#333333"
+        )
     ax.set_yticks(y)
     ax.set_yticklabels([_metric_name(k, lang) for k in order], fontsize=8)
     ax.set_xlim(0, top * 1.25)

@@ -462,12 +462,16 @@ def scorecard_table(
             for k, v in zip(now["kpi"].astype(str), now["target"], strict=True)
         ],
         trend=[trend.get(k, "") for k in now["kpi"].astype(str)],
-        attainment=[
-            _attainment_cell(str(k), v, tg, a, lang)
-            for k, v, tg, a in zip(
-                now["kpi"], now["value"], now["target"], now["attainment"], strict=True
-            )
-        ],
+        attainment=pd.Series(
+            [
+                _attainment_cell(str(k), v, tg, a, lang)
+                for k, v, tg, a in zip(
+                    now["kpi"], now["value"], now["target"], now["attainment"], strict=True
+                )
+            ],
+            index=now.index,
+            dtype="object",
+        ),
         points=[
             i18n.MISSING
             if _missing(c) or _missing(m) or m <= 0

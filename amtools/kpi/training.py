@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -469,7 +469,10 @@ def training_plan(
                 skill, course = _choose_course(skills, row["kpi"], taken | planned, skill)
                 if course is not None:
                     planned.add(course.id)
-            reason = {lang: _reason(row, str(kind), lang, currency) for lang in ("en", "ru")}
+            reason = {
+                lang: _reason(cast(Mapping[str, Any], row), str(kind), lang, currency)
+                for lang in ("en", "ru")
+            }
             if kind == "development" and course is None:
                 reason = {lang: text + _NO_COURSE[lang] for lang, text in reason.items()}
             records.append(
