@@ -113,8 +113,8 @@ def write_results(results: list[dict], command: str, path: Path) -> None:
                 "",
             ]
     lines += [
-        "The machine is shared with other jobs (2 cores; see the load average), so absolute "
-        "figures are inflated and indicative; the ratio between samples is the useful part.",
+        "Timings are wall clock on 2 cores; a load average well above 1 means other jobs shared "
+        "the machine and the absolute figures are inflated.",
         "",
         "## What `validate` reports",
         "",
