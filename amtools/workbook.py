@@ -429,6 +429,7 @@ def write_budget_workbook(
     os.close(fd)
     try:
         wb.save(tmp_name)
+        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; the workbook is meant to be shared
         os.replace(tmp_name, target)
     except OSError as exc:
         Path(tmp_name).unlink(missing_ok=True)

@@ -185,3 +185,11 @@ def test_workbook_bad_arguments(budget: BudgetPlan, tmp_path: Path) -> None:
         write_budget_workbook(budget, tmp_path / "b.xlsx", plan_vs_actual=pd.DataFrame({"x": [1]}))
     assert currency_format("USD") == '#,##0 "$"'
     assert currency_format("CHF") == '#,##0 "CHF"'
+
+
+def test_workbook_is_readable_by_others(budget: BudgetPlan, tmp_path: Path) -> None:
+    import stat
+
+    path = write_budget_workbook(budget, tmp_path / "budget.xlsx")
+    # the temporary file of the atomic write is 0600; the finished workbook is shared
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
