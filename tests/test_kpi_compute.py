@@ -857,8 +857,9 @@ def test_client_shared_by_two_managers_counts_once_each(tiny: Dataset) -> None:
 
 
 def test_demo_data_every_kpi_has_a_value_or_a_reason() -> None:
-    datasets = pytest.importorskip("amtools.datasets")
-    ds = datasets.make_demo(seed=1, n_managers=6, end="2026-10-01", years=2)
+    from amtools.datasets import make_demo
+
+    ds = make_demo(seed=1, n_managers=6, end="2026-10-01", years=2)
     k = compute(ds, "Q")
     assert k["period"].nunique() == 8
     assert (k["reason"].notna() == (k["status"] == "not_available")).all()

@@ -639,12 +639,10 @@ def test_scorecard_with_shipped_params_reads_them_by_default():
 
 # --------------------------------------------------------------------------- demo data
 def test_demo_scores_are_consistent_and_spread():
-    datasets = pytest.importorskip("amtools.datasets", reason="amtools.datasets is missing")
-    if not hasattr(datasets, "make_demo"):
-        pytest.skip("amtools.datasets.make_demo is not implemented yet")
+    from amtools.datasets import make_demo
     from amtools.kpi import compute
 
-    ds = datasets.make_demo(seed=2, n_managers=12, years=2, end="2026-10-15")
+    ds = make_demo(seed=2, n_managers=12, years=2, end="2026-10-15")
     card = scorecard(compute(ds, freq="Q"), ds.managers, targets_table=ds.get("targets"))
     assert card["kpi"].isin(list(KPIS)).all()
     flagged = card["status"] != "ok"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -298,19 +296,12 @@ def test_plan_from_scorecard_end_to_end():
 
 
 # --------------------------------------------------------------------------- demo data
-_HAVE_DEMO = importlib.util.find_spec("amtools.datasets") is not None
-
-
 @pytest.fixture(scope="module")
 def demo_plan():
-    datasets = pytest.importorskip(
-        "amtools.datasets", reason="amtools.datasets (make_demo) is missing"
-    )
-    if not hasattr(datasets, "make_demo"):
-        pytest.skip("amtools.datasets.make_demo is not implemented yet")
+    from amtools.datasets import make_demo
     from amtools.kpi import compute
 
-    ds = datasets.make_demo(seed=1, n_managers=12, years=2, end="2026-10-15")
+    ds = make_demo(seed=1, n_managers=12, years=2, end="2026-10-15")
     kpis = compute(ds, freq="Q")
     sc = scorecard(kpis, ds.managers, targets_table=ds.get("targets"))
     return ds, sc, training_plan(sc, trainings=ds.get("trainings"))

@@ -6,22 +6,16 @@ import re
 
 import pytest
 
-from amtools.config import NOTEBOOKS_DIR
-from amtools.report.kinds import REPORTS
-
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 
 EXTERNAL = re.compile(r"""(?:src|href|action|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
 
-def _have(*kinds: str) -> bool:
-    return all((NOTEBOOKS_DIR / REPORTS[k].notebook).is_file() for k in kinds)
-
-
 @pytest.fixture(scope="module")
 def demo():
-    datasets = pytest.importorskip("amtools.datasets")
-    return datasets.make_demo(seed=0, n_managers=6, end="2026-11-26")
+    from amtools.datasets import make_demo
+
+    return make_demo(seed=0, n_managers=6, end="2026-11-26")
 
 
 def _check_page(page: str) -> None:
@@ -31,7 +25,6 @@ def _check_page(page: str) -> None:
     assert "injected-parameters" not in page
 
 
-@pytest.mark.skipif(not _have("team_review", "manager_review"), reason="report notebooks missing")
 def test_reviews_pack(demo, tmp_path):
     from amtools.report.runner import run
 
@@ -57,7 +50,6 @@ def test_reviews_pack(demo, tmp_path):
     assert all(name in index for name in names.values())  # leadership's page lists everyone
 
 
-@pytest.mark.skipif(not _have("forecast", "budget"), reason="report notebooks missing")
 def test_forecast_and_budget_pack(demo, tmp_path):
     from amtools.report.runner import run
 

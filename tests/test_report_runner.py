@@ -65,9 +65,9 @@ def _write_notebook(path: Path, params: str, body: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def dataset():
-    datasets = pytest.importorskip("amtools.datasets")
-    pytest.importorskip("amtools.kpi")
-    ds = datasets.make_demo(seed=2, n_managers=3, years=1, scale=0.2, end="2026-11-26")
+    from amtools.datasets import make_demo
+
+    ds = make_demo(seed=2, n_managers=3, years=1, scale=0.2, end="2026-11-26")
     managers = ds.managers.copy()
     managers.loc[managers["manager_id"] == "M001", "name"] = EVIL
     return ds.replace(managers=managers)
@@ -118,7 +118,7 @@ def project(tmp_path):
 @pytest.fixture(scope="module")
 def pack(dataset, tmp_path_factory):
     """One `amtools run` through the CLI: two workers, M002's review fails on purpose."""
-    io = pytest.importorskip("amtools.io")
+    from amtools import io
     from amtools.cli import main
 
     root = tmp_path_factory.mktemp("pack")
@@ -251,7 +251,6 @@ def test_period_after_the_data_is_rejected(dataset, project):
 
 
 def test_managers_option_limits_the_reviews(dataset, project):
-    pytest.importorskip("amtools.kpi")
     from amtools.report.runner import plan_jobs
 
     jobs = plan_jobs(
