@@ -269,10 +269,8 @@ def fmt_period(label: Any, lang: str = "en") -> str:
 
 
 def _registry() -> Any:
-    try:
-        from .kpi import registry
-    except ImportError:  # the KPI engine is optional while amtools is being assembled
-        return None
+    from .kpi import registry  # imported on first use: i18n loads without the KPI engine
+
     return registry
 
 
@@ -291,8 +289,6 @@ def kpi_name(kpi_id: str, lang: str = "en") -> str:
     """
     check_lang(lang)
     registry = _registry()
-    if registry is None:
-        return str(kpi_id).replace("_", " ").capitalize()
     kpi = registry.KPIS.get(kpi_id)
     if kpi is None:
         raise KeyError(f"unknown KPI {kpi_id!r}; known: {', '.join(registry.KPIS)}")
@@ -301,7 +297,7 @@ def kpi_name(kpi_id: str, lang: str = "en") -> str:
 
 def _kpi_unit(kpi_id: str) -> str | None:
     registry = _registry()
-    if registry is None or kpi_id not in registry.KPIS:
+    if kpi_id not in registry.KPIS:
         return None
     return str(registry.KPIS[kpi_id].unit)
 

@@ -36,8 +36,6 @@ CONTEXT_FILE = "context.pkl"
 META_FILE = "meta.json"
 _FORMAT = 1  # bump when the saved layout changes
 
-KPI_COLUMNS = ["period", "kpi", "value", "n", "low", "high", "status", "reason"]
-
 
 @dataclasses.dataclass
 class RunContext:
@@ -227,10 +225,6 @@ def _read_param(name: str, params: dict[str, Any]) -> Any:
         return None
 
 
-def _empty_kpis(first: str) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in [first, *KPI_COLUMNS]})
-
-
 def build_context(
     dataset: Dataset,
     period: str | pd.Period | None = None,
@@ -342,16 +336,8 @@ def _compute_kpis(
     notes: list[str],
     used: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    try:
-        from ..kpi import compute_levels
-    except ImportError as exc:
-        notes.append(f"KPIs not computed: the KPI engine is unavailable ({exc})")
-        return (
-            _empty_kpis("manager_id"),
-            _empty_kpis("team"),
-            _empty_kpis("segment"),
-            _empty_kpis("company"),
-        )
+    from ..kpi import compute_levels
+
     kpi_params = _read_param("kpi", params)
     used["kpi"] = kpi_params
     # One call: the four levels share the engine's preparation (ids, dates, won deals).
@@ -375,11 +361,8 @@ def _compute_scores(
     notes: list[str],
     used: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    try:
-        from ..kpi import scoring
-    except ImportError as exc:
-        notes.append(f"Scores not computed: the scoring module is unavailable ({exc})")
-        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    from ..kpi import scoring, training
+
     if kpis.empty:
         notes.append("Scores not computed: there are no KPI values")
         return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
@@ -394,11 +377,6 @@ def _compute_scores(
         targets_table=dataset.get("targets"),
     )
     manager_scores = scoring.scores(card)
-    try:
-        from ..kpi import training
-    except ImportError as exc:
-        notes.append(f"Training plans not built: the training module is unavailable ({exc})")
-        return card, manager_scores, pd.DataFrame()
     catalog = _read_param("training_catalog", params)
     used["training_catalog"] = catalog
     plan = training.training_plan(
@@ -450,11 +428,9 @@ def _compute_plans(
     notes: list[str],
     used: dict[str, Any],
 ) -> tuple[Any, pd.DataFrame, Any]:
-    try:
-        from .. import forecast as fc
-    except ImportError as exc:
-        notes.append(f"Forecast not computed: the forecasting module is unavailable ({exc})")
-        return None, pd.DataFrame(), None
+    from .. import budget as budgeting
+    from .. import forecast as fc
+
     end = period.end_time.normalize()
     try:
         pipeline = fc.pipeline_view(dataset, asof=end)
@@ -463,18 +439,11 @@ def _compute_plans(
         pipeline = pd.DataFrame()
     if horizon <= 0:
         return None, pipeline, None
-    budgeting: Any
-    try:
-        from .. import budget as budgeting
-    except ImportError as exc:
-        budgeting = None
-        notes.append(f"Budget not planned: the budget module is unavailable ({exc})")
-    policy = _read_param("budget", params) if budgeting is not None else None
-    if budgeting is not None:
-        # Forecast far enough for the budget to cover the whole next fiscal year.
-        fys = int((policy or {}).get("fiscal_year_start", 1))
-        horizon = max(horizon, budgeting.required_horizon(end, fys))
-        used["budget"] = policy
+    policy = _read_param("budget", params)
+    # Forecast far enough for the budget to cover the whole next fiscal year.
+    fys = int((policy or {}).get("fiscal_year_start", 1))
+    horizon = max(horizon, budgeting.required_horizon(end, fys))
+    used["budget"] = policy
     # Model options come from params/forecast_models.yaml (params["forecast_models"]
     # overrides it key by key); params/forecast.yaml is the forecast notebook's display
     # parameters and is never read as model options.
@@ -488,7 +457,7 @@ def _compute_plans(
     except (AmtoolsError, ValueError) as exc:
         notes.append(f"Forecast not computed: {exc}")
     budget = None
-    if result is not None and budgeting is not None:
+    if result is not None:
         try:
             budget = budgeting.plan(
                 result, dataset, policy=policy, scores=scores if not scores.empty else None

@@ -473,9 +473,7 @@ def run(
     started = time.perf_counter()
     timings: dict[str, float] = {}
     check_lang(lang)
-    dataset = (
-        source if isinstance(source, Dataset) and _io_missing() else load_source(source, mapping)
-    )
+    dataset = load_source(source, mapping)
     timings["load"] = time.perf_counter() - started
     fiscal = int((context_params or {}).get("fiscal_year_start", 1))
     if period:
@@ -564,11 +562,3 @@ def run(
         seconds=time.perf_counter() - started,
         timings=timings,
     )
-
-
-def _io_missing() -> bool:
-    try:
-        import amtools.io  # noqa: F401
-    except ImportError:
-        return True
-    return False
