@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -64,6 +65,38 @@ class Problem:
     examples: tuple[str, ...] = ()
     fix: str = ""
     severity: str = "error"
+    args: Mapping[str, Any] = field(default_factory=dict)
+    """Values of the ``{placeholders}`` of the translated message and fix (see :meth:`text`)."""
+
+    def text(self, lang: str = "en") -> str:
+        """The finding as one line in ``lang`` (``"en"`` or ``"ru"``).
+
+        English is :meth:`__str__`. Other languages use the locale strings
+        ``problem.msg.<check>`` / ``problem.fix.<check>`` (``amtools/locales/problems.yaml``)
+        filled from :attr:`args`, falling back to the English message where none exists.
+
+        Example
+        -------
+        >>> p = Problem("deals", "amount", "negative", "negative amounts", 2, ("d1", "d2"))
+        >>> p.text("en")
+        '[error] deals.amount: negative amounts — 2 row(s) (e.g. d1, d2).'
+        """
+        if lang == "en":
+            return str(self)
+        from .i18n import catalog, t
+
+        strings = catalog()
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        args = {"table": self.table, "column": self.column or "", **dict(self.args)}
+        key = f"problem.msg.{self.check}"
+        message = t(key, lang, **args) if lang in strings.get(key, {}) else self.message
+        fix_key = f"problem.fix.{self.check}"
+        fix = t(fix_key, lang, **args) if lang in strings.get(fix_key, {}) else self.fix
+        severity = t(f"problem.severity.{self.severity}", lang)
+        rows = t("problem.rows", lang, count=self.count)
+        ex = t("problem.examples", lang, examples=", ".join(self.examples)) if self.examples else ""
+        fix_text = t("problem.fix_label", lang, fix=fix) if fix else ""
+        return f"[{severity}] {where}: {message} — {rows}{ex}.{fix_text}"
 
     def __str__(self) -> str:
         where = f"{self.table}.{self.column}" if self.column else self.table
