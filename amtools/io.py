@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -525,6 +526,8 @@ class RawSource:
     meta: dict[str, Any] = field(default_factory=dict)
     closer: Callable[[], None] | None = None
     ignored: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    """Problems found while reading (rows with a wrong field count), collected by load()."""
 
     def read(self, name: str) -> pd.DataFrame:
         return self.reader(name)
@@ -601,24 +604,145 @@ def _sniff_sep(text: str) -> str:
     return best
 
 
+_SEP_LINE = re.compile(r"^\s*\"?sep=(.)\"?\s*$", re.IGNORECASE)
+_DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+
+
+def _decompress(path: Path, raw: bytes) -> bytes:
+    """Gunzip ``raw``; a truncated or corrupt archive is a :class:`SourceError` naming the file."""
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error, ValueError) as exc:
+        what = "truncated" if isinstance(exc, EOFError) else "not a valid gzip archive"
+        raise SourceError(
+            f"{path} cannot be decompressed: the file is {what} ({exc}). Fix: export or "
+            "download it again (check it with `gzip -t`), or load the uncompressed .csv"
+        ) from None
+
+
+def _looks_binary(raw: bytes) -> bool:
+    """Random bytes, an image or a zip saved as .csv: NULs or many control bytes."""
+    head = raw[:65536]
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    control = sum(1 for b in head if b < 32 and b not in (9, 10, 13, 12))
+    return control > 0.01 * len(head)
+
+
+def _encoding_trouble(raw: bytes) -> str | None:
+    """Why a file that is not clean UTF-8 cannot be read as text in one encoding, if so."""
+    if _looks_binary(raw):
+        return (
+            "is not a text (CSV) file: it holds binary data (control or NUL bytes). Fix: "
+            "export the table again as CSV, or remove the file from the folder"
+        )
+    text = raw.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    valid = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    if valid >= 3 and valid >= 0.5 * bad:
+        line = text[: text.index("\ufffd")].count("\n") + 1
+        return (
+            f"mixes encodings: it is mostly UTF-8, but line {line} is not (text in another "
+            "encoding, e.g. cp1251, pasted in). Fix: save the whole file as UTF-8 again"
+        )
+    return None
+
+
+def _field_counts(text: str, delimiter: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """The header fields and (line number, field count) of every non-blank record after it."""
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+    reader = csv.reader(_io.StringIO(text), delimiter=delimiter)
+    header: list[str] | None = None
+    counts: list[tuple[int, int]] = []
+    try:
+        for record in reader:
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # a blank line (pandas skips it too)
+            if header is None:
+                header = record
+                continue
+            counts.append((reader.line_num, len(record)))
+    except csv.Error as exc:
+        raise SourceError(
+            f"cannot parse line {reader.line_num} as CSV ({exc}); fix the quoting there"
+        ) from None
+    return header or [], counts
+
+
+def _lines(numbers: list[int], limit: int = 8) -> str:
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    """Duplicate column names are an error naming both (pandas would rename one ``x.1``)."""
+    seen: dict[str, int] = {}
+    for pos, name in enumerate(header, 1):
+        key = name.strip()
+        if key == "":
+            continue
+        if key in seen:
+            raise SourceError(
+                f"{path}: columns {seen[key]} and {pos} are both named {key!r}; the loader "
+                "cannot tell which one holds the data. Fix: rename or delete one of them"
+            )
+        seen[key] = pos
+
+
+def _other_delimiter(text: str, delimiter: str) -> str | None:
+    """Another common delimiter that splits the header into several fields, if any."""
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    best, fields = None, 1
+    for other in CSV_SEPARATORS:
+        if other == delimiter:
+            continue
+        n = len(next(csv.reader([first], delimiter=other), []))
+        if n > fields:
+            best, fields = other, n
+    return best
+
+
 def _read_csv(
     path: Path,
     encoding: str | None,
     sep: str | None,
     legacy: Callable[[], str] | None = None,
     skip_rows: int = 0,
-) -> tuple[pd.DataFrame, str]:
+) -> tuple[pd.DataFrame, str, list[Problem]]:
+    """Read one CSV file as text columns.
+
+    Returns the frame (short or long rows removed), the delimiter, and a ``field_count``
+    problem listing the line numbers of the removed rows. Raises :class:`SourceError` for an
+    empty, binary, undecodable or unparseable file, a header whose field count matches
+    no row, duplicate column names, and a delimiter that splits the header into one field
+    while another one would split it.
+    """
+    if path.is_dir():
+        raise SourceError(
+            f"{path} is a directory, not a file; put the exported CSV file at that path "
+            "(or rename the folder)"
+        )
     try:
         raw = path.read_bytes()
-        if path.name.endswith(".gz"):
-            raw = gzip.decompress(raw)
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc}") from None
-    enc = (
-        encoding
-        or _quick_encoding(raw)
-        or (legacy() if legacy else _guess_encoding(raw, str(path)))
-    )
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not raw:
+        raise SourceError(
+            f"{path} is empty (0 bytes); export the table again, or delete the file "
+            "if the table is not needed"
+        )
+    if path.name.lower().endswith(".gz"):
+        raw = _decompress(path, raw)
+        if not raw:
+            raise SourceError(f"{path} is empty once decompressed; export the table again")
+    quick = encoding or _quick_encoding(raw)
+    if quick is None and legacy is None:
+        trouble = _encoding_trouble(raw)
+        if trouble:
+            raise SourceError(f"{path} {trouble}")
+    enc = quick or (legacy() if legacy else _guess_encoding(raw, str(path)))
     try:
         text = raw.decode(enc)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -629,27 +753,94 @@ def _read_csv(
     text = text.lstrip("\ufeff")
     if skip_rows:  # title lines above the header (report-style exports)
         text = "\n".join(text.splitlines()[skip_rows:])
+    first, _, rest = text.partition("\n")
+    hinted = _SEP_LINE.match(first.rstrip("\r"))
+    if hinted:  # Excel's "sep=," line: a delimiter hint, not the header
+        text = rest
+        sep = sep or hinted.group(1)
+    if not text.strip():
+        raise SourceError(f"{path} has no header line (the file holds only blank lines)")
     delimiter = sep or ("\t" if ".tsv" in path.suffixes else _sniff_sep(text))
     try:
-        df = pd.read_csv(
-            _io.StringIO(text),
-            sep=delimiter,
-            dtype="string[pyarrow]",  # vectorised text parsing later, on pandas 2 and 3
-            keep_default_na=False,
-            na_filter=False,
-        )
-    except (pd.errors.ParserError, ValueError) as exc:
+        header, counts = _field_counts(text, delimiter)
+    except SourceError as exc:
+        raise SourceError(f"{path}: {exc}") from None
+    if len(header) == 1:
+        other = _other_delimiter(text, delimiter)
+        if other is not None:
+            name = _DELIMITER_NAMES.get(other, repr(other))
+            raise SourceError(
+                f"{path}: the header splits into one field with delimiter {delimiter!r}, "
+                f"but looks like {name}-separated; pass sep={other!r} or "
+                f"read: {{sep: {other!r}}} in the mapping"
+            )
+    _check_header(path, header)
+    n = len(header)
+    off = [(line, k) for line, k in counts if k != n]
+    if off and len(off) > len(counts) / 2:
+        common = max({k for _, k in off}, key=lambda k: sum(1 for _, c in off if c == k))
         raise SourceError(
-            f"cannot parse {path} as CSV with delimiter {delimiter!r}: {exc}; "
-            "pass sep= explicitly or fix the quoting"
-        ) from None
-    return _drop_blank(df), delimiter
+            f"{path}: the header has {n} column name(s) but {len(off)} of {len(counts)} rows "
+            f"have {common} field(s) (lines {_lines([ln for ln, _ in off])}). Fix: "
+            + (
+                "a header name is missing — add it"
+                if common > n
+                else "the header has names without data — check the delimiter and quoting"
+            )
+        )
+    if off:
+        # Rare path: keep the rows whose field count matches the header, by csv's own parse.
+        records = [
+            r
+            for r in csv.reader(_io.StringIO(text), delimiter=delimiter)
+            if r and not (len(r) == 1 and not r[0].strip())
+        ]
+        rows = [r for r in records[1:] if len(r) == n]
+        df = pd.DataFrame(rows, columns=header, dtype=object).astype("string[pyarrow]")
+    else:
+        try:
+            df = pd.read_csv(
+                _io.StringIO(text),
+                sep=delimiter,
+                dtype="string[pyarrow]",  # vectorised text parsing later, on pandas 2 and 3
+                keep_default_na=False,
+                na_filter=False,
+                index_col=False,  # never turn the first field into the index
+            )
+        except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+            raise SourceError(
+                f"cannot parse {path} as CSV with delimiter {delimiter!r}: {exc}; "
+                "pass sep= explicitly or fix the quoting"
+            ) from None
+    problems: list[Problem] = []
+    if off:
+        problems.append(
+            Problem(
+                _stem(path),
+                None,
+                "field_count",
+                f"{len(off)} row(s) of {path.name} have a different number of fields than its "
+                f"{n}-column header and were not loaded",
+                len(off),
+                tuple(f"line {ln}" for ln, _ in off[:5]),
+                "fix those lines in the source (a cut-off row, an unquoted delimiter inside a "
+                "value, or an extra delimiter) and load again",
+                args={
+                    "file": path.name,
+                    "columns": n,
+                    "lines": _lines([ln for ln, _ in off]),
+                },
+            )
+        )
+    return _drop_blank(df), delimiter, problems
 
 
 def _drop_blank(df: pd.DataFrame) -> pd.DataFrame:
     """Drop what carries no data: rows with every cell empty (";;;;" lines, blank sheet rows)
     and unnamed columns with every cell empty (a trailing delimiter)."""
     df = df.rename(columns=lambda c: str(c).strip())
+    if df.empty:  # a header-only table: no rows to drop, and no all-empty columns to tell
+        return df
     if all(isinstance(t, pd.StringDtype) for t in df.dtypes):
         cells = df.apply(lambda col: col.isna() | col.str.strip().eq("")).fillna(True)
     else:
@@ -681,15 +872,46 @@ def _file_source(
 
     def legacy() -> str:
         # Files of one export share an encoding: guess it once from all non-UTF-8 files,
-        # since a short file alone ("К1;М1") is too little text to tell.
+        # since a short file alone ("К1;М1") is too little text to tell. Files that cannot
+        # be text in one encoding are named, each with its problem.
         if not guessed:
-            sample = b""
+            heads: dict[str, bytes] = {}
+            troubles: list[str] = []
             for f in files:
-                if f.name.lower().endswith(CSV_SUFFIXES):
-                    head = f.read_bytes()[:200_000]
-                    if _quick_encoding(head) is None:
-                        sample += head + b"\n"
-            guessed.append(_guess_encoding(sample, f"the CSV files of {description}"))
+                if not f.name.lower().endswith(CSV_SUFFIXES) or not f.is_file():
+                    continue
+                head = f.read_bytes()[:200_000]
+                if f.name.lower().endswith(".gz"):
+                    try:
+                        head = gzip.GzipFile(fileobj=_io.BytesIO(head)).read(200_000)
+                    except (EOFError, OSError, zlib.error):
+                        continue  # reported when that file itself is read
+                if head and _quick_encoding(head) is None:
+                    trouble = _encoding_trouble(head)
+                    if trouble:
+                        troubles.append(f"{f.name} {trouble.split('. Fix:')[0]}")
+                    else:
+                        heads[f.name] = head
+            if troubles:
+                raise SourceError(
+                    f"cannot read the CSV files of {description} as text: "
+                    + "; ".join(troubles)
+                    + ". Fix: export those tables again as UTF-8 CSV, or remove them"
+                )
+            try:
+                guessed.append(_guess_encoding(b"\n".join(heads.values()), "x"))
+            except SourceError:
+                failing = []
+                for fname, head in heads.items():
+                    try:
+                        _guess_encoding(head, fname)
+                    except SourceError:
+                        failing.append(fname)
+                raise SourceError(
+                    f"cannot detect the text encoding of {', '.join(failing or list(heads))} "
+                    f"in {description}; pass encoding= (e.g. 'cp1251' or 'utf-8') or save "
+                    "every file as UTF-8"
+                ) from None
         return guessed[0]
 
     def reader(name: str) -> pd.DataFrame:
@@ -699,12 +921,14 @@ def _file_source(
                 return pd.read_parquet(path)
             except Exception as exc:  # pyarrow raises many types
                 raise SourceError(f"cannot read Parquet file {path}: {exc}") from None
-        df, delimiter = _read_csv(path, encoding, sep, legacy, skip_rows)
+        df, delimiter, found = _read_csv(path, encoding, sep, legacy, skip_rows)
         if delimiter == ";":
             hints[name] = ","
+        source.problems.extend(found)
         return df
 
-    return RawSource(description, names, reader, hints)
+    source = RawSource(description, names, reader, hints)
+    return source
 
 
 def _excel_source(path: Path, skip_rows: int = 0) -> RawSource:
@@ -820,6 +1044,17 @@ def read_source(
     if not path.exists():
         raise SourceError(f"data source {path} does not exist; check the path")
     if path.is_dir():
+        folders = sorted(
+            f.name
+            for f in path.iterdir()
+            if f.is_dir() and f.name.lower().endswith((*CSV_SUFFIXES, *PARQUET_SUFFIXES))
+            and not f.name.lower().endswith(PARQUET_SUFFIXES)  # a Parquet dataset folder
+        )
+        if folders:
+            raise SourceError(
+                f"{', '.join(folders)} in {path} is a directory, not a file; put the exported "
+                "table file there instead (or rename the directory)"
+            )
         files = sorted(
             f
             for f in path.iterdir()
@@ -940,6 +1175,7 @@ def load(
         tables, problems = _read_tables(raw, spec, decimal)
     finally:
         raw.close()
+    problems = raw.problems + problems
     if raw.ignored:
         problems.append(
             Problem(
@@ -1133,6 +1369,7 @@ def save_duckdb(ds: Dataset, path: str | os.PathLike[str]) -> Path:
     Example
     -------
     >>> import tempfile
+import zlib
     >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
     >>> path = save_duckdb(ds, Path(tempfile.mkdtemp()) / "crm.duckdb")
     >>> load(path, validate=False).managers.manager_id.tolist()
@@ -1171,6 +1408,7 @@ def export_csv(ds: Dataset, folder: str | os.PathLike[str]) -> Path:
     Example
     -------
     >>> import tempfile
+import zlib
     >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
     >>> sorted(p.name for p in export_csv(ds, tempfile.mkdtemp()).iterdir())
     ['managers.csv']
@@ -1191,6 +1429,7 @@ def export_excel(ds: Dataset, path: str | os.PathLike[str]) -> Path:
     Example
     -------
     >>> import tempfile
+import zlib
     >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
     >>> export_excel(ds, Path(tempfile.mkdtemp()) / "crm.xlsx").suffix
     '.xlsx'
