@@ -24,7 +24,8 @@ import pandas as pd
 from . import config
 from .dataset import PANDAS_DTYPES, Dataset
 from .errors import DataValidationError, Problem, SourceError
-from .schema import TABLES, Column
+from .schema import DATE_WINDOW, TABLES, Column
+from .textsafe import inert_frame
 
 __all__ = [
     "load",
@@ -190,21 +191,46 @@ _DATE_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 
+_UNIT = "datetime64[us]"  # wide enough for any year a file may hold; checked, then ns
+
+
+def _to_naive(values: pd.Series) -> pd.Series:
+    """The time-zone rule: aware values are converted to UTC and the zone dropped."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values.astype(_UNIT)
+
+
 def _parse_family(text: pd.Series, formats: Iterable[str]) -> pd.Series:
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    out = pd.Series(pd.NaT, index=text.index, dtype=_UNIT)
     for fmt in formats:
         missing = out.isna()
         if not missing.any():
             break
-        part = pd.to_datetime(text[missing], format=fmt, errors="coerce")
-        out[missing] = part.astype("datetime64[ns]")
+        # utc=True: "…Z" / "+03:00" values become UTC, naive ones are taken as they are,
+        # so aware and naive values can mix in one column.
+        part = pd.to_datetime(text[missing], format=fmt, errors="coerce", utc=True)
+        out[missing] = _to_naive(part)
     return out
+
+
+DATE_MIN = pd.Timestamp(DATE_WINDOW[0])
+DATE_MAX = pd.Timestamp(DATE_WINDOW[1]) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+"""The window of plausible dates; values outside it are reported, never loaded."""
 
 
 def parse_dates(
     series: pd.Series, *, fmt: str | None = None, kind: str = "date"
 ) -> tuple[pd.Series, pd.Series, str | None]:
     """Parse a column of dates or timestamps.
+
+    Time zones follow one rule everywhere amtools parses dates: a value that carries a zone
+    (``2025-01-01T10:00:00Z``, ``…+03:00``, tz-aware datetimes from Excel/Parquet/SQL) is
+    converted to UTC and the zone dropped; a value without a zone is taken as it is. The
+    result is always time-zone naive, so aware and naive values may mix in one column.
+    Dates outside 1900-01-01..2100-12-31 (:data:`DATE_MIN`, :data:`DATE_MAX`) are not
+    loaded: they are NaT and flagged in ``bad`` (:func:`load` reports them as
+    ``date_out_of_range`` with table, column and rows).
 
     Parameters
     ----------
@@ -215,42 +241,53 @@ def parse_dates(
 
     Returns
     -------
-    (values, bad, note) : datetime64[ns] values; mask of non-empty values that did not parse;
-    a note when the layout was ambiguous (day/month order), else ``None``.
+    (values, bad, note) : datetime64[ns] values; mask of non-empty values that did not parse
+    or fall outside the date window; a note when the layout was ambiguous (day/month
+    order), else ``None``.
 
     Example
     -------
-    >>> values, bad, _ = parse_dates(pd.Series(["31.12.2025", "2026-01-05", ""]))
+    >>> values, bad, _ = parse_dates(pd.Series(["31.12.2025", "2026-01-05", "", "9999-01-01"]))
     >>> [str(v.date()) for v in values[:2]], bad.tolist()
-    (['2025-12-31', '2026-01-05'], [False, False, False])
+    (['2025-12-31', '2026-01-05'], [False, False, False, True])
+    >>> parse_dates(pd.Series(["2025-01-01T10:00:00Z", "2025-01-01 10:00"]), kind="datetime")[0].tolist()
+    [Timestamp('2025-01-01 10:00:00'), Timestamp('2025-01-01 10:00:00')]
     """
+    values, bad, outside, note = _parse_dates_full(series, fmt=fmt, kind=kind)
+    return values, bad | outside, note
+
+
+def _parse_dates_full(
+    series: pd.Series, *, fmt: str | None = None, kind: str = "date"
+) -> tuple[pd.Series, pd.Series, pd.Series, str | None]:
+    """:func:`parse_dates` with the out-of-window mask apart from the unparseable one."""
     note = None
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        values = series.dt.tz_convert(None).astype("datetime64[ns]")
-        bad = pd.Series(False, index=series.index)
-    elif pd.api.types.is_datetime64_any_dtype(series.dtype):
-        values = series.astype("datetime64[ns]")
-        bad = pd.Series(False, index=series.index)
+    bad = pd.Series(False, index=series.index)
+    if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(
+        series.dtype
+    ):
+        values = _to_naive(series)
     else:
         native, text = _split_native(series, (dt.date, np.datetime64))
-        values = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+        values = pd.Series(pd.NaT, index=series.index, dtype=_UNIT)
         if native.any():
             nat = pd.to_datetime(series[native].astype(object), errors="coerce", utc=True)
-            values[native] = nat.dt.tz_convert(None).astype("datetime64[ns]")
+            values[native] = _to_naive(nat)
         empty = _is_empty(text) & ~native
         todo = (~native & ~empty).to_numpy(dtype=bool)
         if todo.any():
             t = text[todo]
             if fmt:
-                parsed = pd.to_datetime(t, format=fmt, errors="coerce").astype("datetime64[ns]")
+                parsed = _to_naive(pd.to_datetime(t, format=fmt, errors="coerce", utc=True))
             else:
                 parsed, note = _detect_and_parse(t)
-            values[todo] = parsed.to_numpy(dtype="datetime64[ns]")
-        bad = pd.Series(False, index=series.index)
+            values[todo] = parsed.to_numpy(dtype=_UNIT)
         bad[todo] = values[todo].isna().to_numpy(dtype=bool)
+    outside = ((values < DATE_MIN) | (values > DATE_MAX)).fillna(False).astype(bool)
+    values = values.mask(outside).astype("datetime64[ns]")
     if kind == "date":
         values = values.dt.normalize()
-    return values, bad, note
+    return values, bad, outside, note
 
 
 def _detect_and_parse(text: pd.Series) -> tuple[pd.Series, str | None]:
@@ -387,6 +424,21 @@ def coerce_table(
         if norm in model and norm not in taken:
             renames[col] = norm
             taken.add(norm)
+    by_target: dict[str, list[str]] = {}
+    for col in df.columns:
+        target = col if col in model else _norm(col)
+        if target in model:
+            by_target.setdefault(str(target), []).append(str(col))
+    clashes = {t: names for t, names in by_target.items() if len(names) > 1}
+    if clashes:
+        target, names = next(iter(clashes.items()))
+        shown = " and ".join(repr(n) for n in names)
+        raise SourceError(
+            f"table {table}{where}: columns {shown} both mean {target!r} (they differ only in "
+            "case, spaces or punctuation); the loader cannot tell which one holds the data. "
+            "Fix: rename or delete one of them in the source, or map one explicitly in the "
+            f"mapping (tables: {{{table}: {{columns: {{{target}: <source column>}}}}}})"
+        )
     frame = df.rename(columns=renames)
     extra = [str(c) for c in frame.columns if c not in model]
     if extra:
@@ -412,10 +464,12 @@ def coerce_table(
         raw = frame[column.name]
         if isinstance(raw, pd.DataFrame):  # duplicated header
             raw = raw.iloc[:, 0]
-        values, bad, note = _coerce_column(
+        values, bad, note, outside = _coerce_column(
             column, raw, formats.get(column.name), decimal, decimal_hint
         )
         out[column.name] = values.astype(cast(Any, PANDAS_DTYPES[column.kind]))
+        if outside.any():
+            problems.append(_out_of_bounds(table, column, frame, raw, outside, where))
         if bad.any():
             problems.append(
                 _unparseable(table, column, frame, raw, bad, where, formats.get(column.name))
@@ -436,32 +490,89 @@ def coerce_table(
     return result, problems
 
 
+_NON_FINITE = {"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "-∞"}
+
+
 def _coerce_column(
     column: Column,
     raw: pd.Series,
     fmt: str | None,
     decimal: str | None,
     hint: str | None,
-) -> tuple[pd.Series, pd.Series, str | None]:
+) -> tuple[pd.Series, pd.Series, str | None, pd.Series]:
+    """Coerce one column: (values, unparseable mask, note, out-of-bounds mask).
+
+    Out of bounds: dates outside the window, non-finite numbers and numbers with
+    ``|x| >= column.limit``; their values are NaN/NaT, never loaded.
+    """
     kind = column.kind
+    none = pd.Series(False, index=raw.index)
     if kind in ("id", "text", "category"):
         text = _to_text(raw)
         if column.allowed:
             # "Won", "WON" -> "won", "b2b" -> "B2B": only the case differs, nothing is guessed.
             canonical = {v.lower(): v for v in column.allowed}
             text = text.str.lower().map(canonical).astype("string").fillna(text)
-        return text, pd.Series(False, index=raw.index), None
-    if kind == "float":
+        return text, none, None, none
+    if kind in ("float", "int"):
         values, bad = parse_numbers(raw, decimal=decimal, hint=hint)
-        return values, bad, None
-    if kind == "int":
-        values, bad = parse_numbers(raw, decimal=decimal, hint=hint)
-        fractional = values.notna() & (values != np.floor(values))
-        return values.where(~fractional).astype("Int64"), bad | fractional, None
+        if pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
+            tokens = none
+        else:
+            key = raw.astype(object).map(
+                lambda v: str(v).strip().lower() if isinstance(v, str) else None
+            )
+            tokens = key.isin(_NON_FINITE).fillna(False).astype(bool)
+        limit = column.limit or np.inf
+        huge = values.notna() & ~(values.abs() < limit)
+        out = (tokens | huge).astype(bool)
+        values = values.mask(out)
+        bad = bad & ~out
+        if kind == "int":
+            fractional = values.notna() & (values != np.floor(values))
+            return values.where(~fractional).astype("Int64"), bad | fractional, None, out
+        return values, bad, None, out
     if kind == "bool":
         values, bad = _parse_bools(raw)
-        return values, bad, None
-    return parse_dates(raw, fmt=fmt, kind=kind)
+        return values, bad, None, none
+    values, bad, outside, note = _parse_dates_full(raw, fmt=fmt, kind=kind)
+    return values, bad, note, outside
+
+
+def _out_of_bounds(
+    table: str, column: Column, frame: pd.DataFrame, raw: pd.Series, out: pd.Series, where: str
+) -> Problem:
+    """The error for values outside the schema's bounds (see :func:`_coerce_column`)."""
+    n = int(out.sum())
+    shown = [str(v)[:40] for v in raw[out].astype(str).unique()[:3]]
+    samples = ", ".join(repr(v) for v in shown)
+    examples = example_ids(frame, out, table)
+    if column.kind in ("date", "datetime"):
+        lo, hi = DATE_WINDOW
+        return Problem(
+            table,
+            column.name,
+            "date_out_of_range",
+            f"{n} date(s) outside {lo}..{hi}{where}: {samples}; they were not loaded",
+            n,
+            examples,
+            f"correct the year (a typo, or a placeholder such as 9999-12-31 or 0001-01-01); "
+            f"leave {column.name} empty when the date is unknown",
+            args={"values": samples, "low": lo, "high": hi},
+        )
+    limit = f"{column.limit:g}"
+    return Problem(
+        table,
+        column.name,
+        "number_out_of_bounds",
+        f"{n} value(s) are infinite, 'nan' or not below the bound |x| < {limit}{where}: "
+        f"{samples}; they were not loaded",
+        n,
+        examples,
+        f"write a real number below {limit} in absolute value, or leave the cell empty "
+        "when it is unknown",
+        args={"values": samples, "limit": limit},
+    )
 
 
 def _unparseable(
@@ -1047,7 +1158,8 @@ def read_source(
         folders = sorted(
             f.name
             for f in path.iterdir()
-            if f.is_dir() and f.name.lower().endswith((*CSV_SUFFIXES, *PARQUET_SUFFIXES))
+            if f.is_dir()
+            and f.name.lower().endswith((*CSV_SUFFIXES, *PARQUET_SUFFIXES))
             and not f.name.lower().endswith(PARQUET_SUFFIXES)  # a Parquet dataset folder
         )
         if folders:
@@ -1197,6 +1309,8 @@ def load(
     meta.update(raw.meta)
     if spec is not None:
         meta["mapping"] = spec.name
+        if spec.targets:
+            meta["targets_file"] = spec.targets
         if spec.currency:
             meta["currency"] = spec.currency
     meta["load_problems"] = list(problems)
@@ -1366,14 +1480,14 @@ def _atomic_target(path: Path) -> Path:
 def save_duckdb(ds: Dataset, path: str | os.PathLike[str]) -> Path:
     """Save every table of ``ds`` into a DuckDB file (replaced atomically), with its metadata.
 
-    Example
-    -------
-    >>> import tempfile
-import zlib
-    >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
-    >>> path = save_duckdb(ds, Path(tempfile.mkdtemp()) / "crm.duckdb")
-    >>> load(path, validate=False).managers.manager_id.tolist()
-    ['m1']
+        Example
+        -------
+        >>> import tempfile
+    import zlib
+        >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
+        >>> path = save_duckdb(ds, Path(tempfile.mkdtemp()) / "crm.duckdb")
+        >>> load(path, validate=False).managers.manager_id.tolist()
+        ['m1']
     """
     import duckdb
 
@@ -1405,20 +1519,24 @@ import zlib
 def export_csv(ds: Dataset, folder: str | os.PathLike[str]) -> Path:
     """Write one UTF-8 CSV per table (``<table>.csv``, ISO dates, ``.`` decimals) into ``folder``.
 
-    Example
-    -------
-    >>> import tempfile
-import zlib
-    >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
-    >>> sorted(p.name for p in export_csv(ds, tempfile.mkdtemp()).iterdir())
-    ['managers.csv']
+        Text cells a spreadsheet would evaluate (starting with ``=``, ``+``, ``-``, ``@``, tab
+        or CR) are written with a leading ``'`` (:func:`amtools.textsafe.inert_frame`).
+
+        Example
+        -------
+        >>> import tempfile
+    import zlib
+        >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
+        >>> sorted(p.name for p in export_csv(ds, tempfile.mkdtemp()).iterdir())
+        ['managers.csv']
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     for name, df in ds.tables.items():
         target = out / f"{name}.csv"
         tmp = _atomic_target(target)
-        df.to_csv(tmp, index=False, encoding="utf-8", date_format="%Y-%m-%d %H:%M:%S")
+        # Text cells like "=1+1" are written as text, never as live formulas (OWASP rule).
+        inert_frame(df).to_csv(tmp, index=False, encoding="utf-8", date_format="%Y-%m-%d %H:%M:%S")
         os.replace(tmp, target)
     return out
 
@@ -1426,13 +1544,16 @@ import zlib
 def export_excel(ds: Dataset, path: str | os.PathLike[str]) -> Path:
     """Write an ``.xlsx`` workbook with one sheet per table, header row frozen and bold.
 
-    Example
-    -------
-    >>> import tempfile
-import zlib
-    >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
-    >>> export_excel(ds, Path(tempfile.mkdtemp()) / "crm.xlsx").suffix
-    '.xlsx'
+        Text cells are made inert first (:func:`amtools.textsafe.inert_frame`): a team named
+        ``=1+1`` is the text ``'=1+1``, never a formula.
+
+        Example
+        -------
+        >>> import tempfile
+    import zlib
+        >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
+        >>> export_excel(ds, Path(tempfile.mkdtemp()) / "crm.xlsx").suffix
+        '.xlsx'
     """
     from openpyxl.styles import Font
 
@@ -1440,7 +1561,7 @@ import zlib
     tmp = _atomic_target(target.with_suffix(".xlsx"))
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for name, df in ds.tables.items():
-            df.to_excel(writer, sheet_name=name[:31], index=False)
+            inert_frame(df).to_excel(writer, sheet_name=name[:31], index=False)
             sheet = writer.sheets[name[:31]]
             sheet.freeze_panes = "A2"
             for cell in sheet[1]:

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 MAPPINGS_DIR = PARAMS_DIR / "mappings"
-TOP_KEYS = ("name", "description", "read", "currency", "ids", "dates", "tables")
+TOP_KEYS = ("name", "description", "read", "currency", "ids", "dates", "targets", "tables")
 TABLE_KEYS = (
     "from",
     "join",
@@ -89,6 +89,9 @@ class MappingSpec:
     currency: str | None = None
     ids: dict[str, str] = field(default_factory=dict)
     dates: dict[str, str] = field(default_factory=dict)
+    targets: str | None = None
+    """Absolute path of this source's KPI targets file (``targets:`` key), recorded by
+    :func:`amtools.load` as ``dataset.meta["targets_file"]``; the loader does not read it."""
 
 
 @dataclass
@@ -138,7 +141,9 @@ def resolve_mapping(mapping: Any) -> MappingSpec | None:
             data = read_params(path)
         except ParameterError as exc:
             raise MappingError(str(exc)) from None
-        return parse_mapping(data, name=str(data.get("name", path.stem)))
+        return parse_mapping(
+            data, name=str(data.get("name", path.stem)), base=path.resolve().parent
+        )
     raise MappingError(
         f"mapping must be a preset name, a YAML path or a dict, not {type(mapping).__name__}"
     )
@@ -184,8 +189,17 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-def parse_mapping(data: Mapping[str, Any], *, name: str = "custom") -> MappingSpec:
+def parse_mapping(
+    data: Mapping[str, Any], *, name: str = "custom", base: Path | None = None
+) -> MappingSpec:
     """Check a mapping dict (as read from YAML) and return a :class:`MappingSpec`.
+
+    Top-level keys: ``name``, ``description``, ``read`` (``encoding``, ``sep``, ``decimal``,
+    ``skip_rows``), ``currency``, ``ids``, ``dates``, ``tables`` (see ``docs/loading.md``)
+    and ``targets``: the path of this source's KPI targets file, relative to the mapping
+    file (``base``; the working directory for a dict). It is resolved to an absolute path
+    and recorded as ``dataset.meta["targets_file"]`` by :func:`amtools.load` — the loader
+    does not read it; the KPI targets code does.
 
     Raises
     ------
@@ -246,6 +260,19 @@ def parse_mapping(data: Mapping[str, Any], *, name: str = "custom") -> MappingSp
                     f"lookups read another table built by the mapping: {', '.join(tables)}",
                 )
     _lookup_order(name, tables)
+    targets = data.get("targets")
+    if targets is not None:
+        if not isinstance(targets, str | Path) or not str(targets).strip():
+            raise _fail(
+                name,
+                "targets",
+                f"expected a file path, got {targets!r}",
+                "give the targets file relative to the mapping file, e.g. targets: targets.yaml",
+            )
+        target_path = Path(str(targets)).expanduser()
+        if not target_path.is_absolute():
+            target_path = (base or Path.cwd()) / target_path
+        targets = str(target_path.resolve())
     return MappingSpec(
         name=name,
         tables=tables,
@@ -254,6 +281,7 @@ def parse_mapping(data: Mapping[str, Any], *, name: str = "custom") -> MappingSp
         currency=None if data.get("currency") is None else str(data["currency"]),
         ids=ids,
         dates=dates,
+        targets=targets,
     )
 
 

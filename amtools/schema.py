@@ -14,6 +14,9 @@ __all__ = [
     "DEAL_STAGES",
     "Kind",
     "table",
+    "MONEY_MAX",
+    "NUMBER_MAX",
+    "DATE_WINDOW",
 ]
 
 Kind = Literal["id", "text", "category", "float", "int", "date", "datetime", "bool"]
@@ -23,6 +26,15 @@ Kind = Literal["id", "text", "category", "float", "int", "date", "datetime", "bo
 - ``float`` -> float64, ``int`` -> nullable Int64, ``bool`` -> nullable boolean
 - ``date``, ``datetime`` -> datetime64[ns] (``date`` is normalised to midnight)
 """
+
+MONEY_MAX = 1e15
+"""Largest plausible absolute money value (amounts, costs, salaries, budgets): |x| < 1e15."""
+NUMBER_MAX = 1e15
+"""Largest plausible absolute value of any other number column without tighter bounds."""
+HOURS_MAX = 1e5
+"""Largest plausible number of hours (training hours of one course)."""
+DATE_WINDOW = ("1900-01-01", "2100-12-31")
+"""Dates and timestamps outside this inclusive window are reported, never loaded."""
 
 SEGMENTS = ("B2B", "B2C")
 DEAL_STAGES = ("open", "won", "lost")
@@ -42,6 +54,9 @@ class Column:
     allowed : for ``category`` columns, the allowed values.
     min, max : inclusive numeric bounds, where they apply.
     references : ``"table.column"`` this column points at (a foreign key).
+    abs_max : for number columns, the exclusive bound on ``|value|`` (default
+        :data:`NUMBER_MAX`; money columns :data:`MONEY_MAX`). Non-finite values (``inf``,
+        ``-inf``, ``nan`` written as text) are never allowed.
     """
 
     name: str
@@ -53,6 +68,14 @@ class Column:
     min: float | None = None
     max: float | None = None
     references: str | None = None
+    abs_max: float | None = None
+
+    @property
+    def limit(self) -> float | None:
+        """The bound on ``|value|`` of a number column (``None`` for other kinds)."""
+        if self.kind not in ("float", "int"):
+            return None
+        return self.abs_max if self.abs_max is not None else NUMBER_MAX
 
 
 @dataclass(frozen=True)
@@ -86,6 +109,7 @@ def _c(name: str, kind: Kind, description: str, **kw: object) -> Column:
 
 
 _REQ = {"required": True, "nullable": False}
+_MONEY = {"abs_max": MONEY_MAX}
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -105,7 +129,13 @@ TABLES: dict[str, Table] = {
                 _c("team", "text", "Team (sales unit) name."),
                 _c("region", "text", "Region or office."),
                 _c("hire_date", "date", "Date the manager joined."),
-                _c("base_salary", "float", "Monthly base salary in the reporting currency.", min=0),
+                _c(
+                    "base_salary",
+                    "float",
+                    "Monthly base salary in the reporting currency.",
+                    min=0,
+                    **_MONEY,
+                ),
                 _c("active", "bool", "Still employed (default true)."),
             ),
             key=("manager_id",),
@@ -170,11 +200,12 @@ TABLES: dict[str, Table] = {
                     "Deal value (won: booked revenue; open: expected value).",
                     min=0,
                     required=True,
+                    **_MONEY,
                 ),
                 _c("created_date", "date", "Date the opportunity was created."),
                 _c("closed_date", "date", "Date the deal was won or lost (empty while open)."),
                 _c("product", "text", "Product or product line (for cross-sales)."),
-                _c("cost", "float", "Cost of the goods or services sold.", min=0),
+                _c("cost", "float", "Cost of the goods or services sold.", min=0, **_MONEY),
                 _c("discount", "float", "Discount granted, as a fraction 0..1.", min=0, max=1),
                 _c("probability", "float", "Win probability of an open deal, 0..1.", min=0, max=1),
                 _c("expected_close_date", "date", "Expected close date of an open deal."),
@@ -198,7 +229,7 @@ TABLES: dict[str, Table] = {
                 ),
                 _c("client_id", "id", "Client it was sent to.", references="clients.client_id"),
                 _c("sent_date", "date", "Date sent.", **_REQ),
-                _c("amount", "float", "Proposed value.", min=0),
+                _c("amount", "float", "Proposed value.", min=0, **_MONEY),
                 _c("outcome", "category", "Outcome.", allowed=("won", "lost", "pending")),
                 _c("deal_id", "id", "Deal it belongs to.", references="deals.deal_id"),
             ),
@@ -285,8 +316,8 @@ TABLES: dict[str, Table] = {
                 _c("manager_id", "id", "Manager.", references="managers.manager_id", **_REQ),
                 _c("planned_end", "date", "Planned completion date.", **_REQ),
                 _c("actual_end", "date", "Actual completion date (empty while running)."),
-                _c("budget", "float", "Approved budget.", min=0),
-                _c("actual_cost", "float", "Actual cost.", min=0),
+                _c("budget", "float", "Approved budget.", min=0, **_MONEY),
+                _c("actual_cost", "float", "Actual cost.", min=0, **_MONEY),
                 _c("quality", "float", "Quality rating 1..5.", min=1, max=5),
             ),
             key=("project_id",),
@@ -327,7 +358,7 @@ TABLES: dict[str, Table] = {
                 _c("course", "text", "Course name or code.", **_REQ),
                 _c("skill", "text", "Skill the course certifies."),
                 _c("date", "date", "Date finished (or enrolled).", **_REQ),
-                _c("hours", "float", "Training hours.", min=0),
+                _c("hours", "float", "Training hours.", min=0, abs_max=HOURS_MAX),
                 _c("completed", "bool", "Completed (certified)."),
             ),
         ),
@@ -383,6 +414,15 @@ def data_model_markdown() -> str:
         "allowed values), `float` as float64, `int` as nullable Int64, `bool` as nullable boolean, "
         "`date`/`datetime` as datetime64 (dates at midnight).",
         "",
+        "Numbers must be finite (`inf`, `-inf` and `nan` written as text are rejected) and "
+        f"below a plausible absolute bound: money columns |value| < {MONEY_MAX:g}, other "
+        f"numbers |value| < {NUMBER_MAX:g} unless the table states a tighter rule.",
+        "",
+        "Dates must lie in {} .. {}; values outside are reported by table, column and "
+        "rows. Time zones: a value with a zone (`…Z`, `…+03:00`, tz-aware columns) is "
+        "converted to UTC and the zone dropped; a value without one is taken as it is, so "
+        "aware and naive values may mix.".format(*DATE_WINDOW),
+        "",
     ]
     for spec in TABLES.values():
         status = "required" if spec.required else "optional"
@@ -398,6 +438,8 @@ def data_model_markdown() -> str:
                 lo = "" if col.min is None else f"{col.min:g} ≤ "
                 hi = "" if col.max is None else f" ≤ {col.max:g}"
                 rules.append(f"{lo}value{hi}")
+            if col.limit is not None:
+                rules.append(f"finite, \\|value\\| < {col.limit:g}")
             if col.references:
                 rules.append(f"→ `{col.references}`")
             if col.required and not col.nullable:

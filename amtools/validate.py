@@ -6,13 +6,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from .dataset import PANDAS_DTYPES, Dataset
 from .errors import Problem
-from .io import _coerce_column, _unparseable, example_ids
+from .io import _coerce_column, _out_of_bounds, _unparseable, example_ids
 from .schema import REQUIRED_TABLES, TABLES, Table
 
 __all__ = ["validate", "format_problems", "pandera_schema", "CHECKS"]
@@ -71,6 +72,14 @@ def pandera_schema(table: str | Table) -> pa.DataFrameSchema:
             checks.append(pa.Check.ge(col.min, name="out_of_range"))
         elif col.max is not None:
             checks.append(pa.Check.le(col.max, name="out_of_range"))
+        if col.limit is not None:
+            limit = col.limit
+            checks.append(
+                pa.Check(
+                    lambda v, limit=limit: np.isfinite(v.astype("float64")) & (v.abs() < limit),
+                    name="number_out_of_bounds",
+                )
+            )
         columns[col.name] = pa.Column(
             checks=checks, nullable=col.nullable, required=col.required, coerce=False
         )
@@ -122,6 +131,19 @@ def validate(ds: Dataset) -> list[Problem]:
                     f"or build it in the mapping (tables: {{{name}: {{from: …}}}})",
                 )
             )
+    for name in REQUIRED_TABLES:
+        if name in ds and len(ds[name]) == 0:
+            problems.append(
+                Problem(
+                    name,
+                    None,
+                    "empty_table",
+                    f"required table {name!r} has no rows (only a header, or every row "
+                    "was rejected)",
+                    0,
+                    fix=f"export {name} again with its rows; amtools needs at least one",
+                )
+            )
     typed: dict[str, pd.DataFrame] = {}
     for name, df in ds.tables.items():
         frame, found = _typed(name, df)
@@ -149,8 +171,10 @@ def _typed(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
         ):
             columns[col.name] = series
             continue
-        values, bad, _ = _coerce_column(col, series, None, None, None)
+        values, bad, _, outside = _coerce_column(col, series, None, None, None)
         columns[col.name] = values
+        if outside.any():
+            problems.append(_out_of_bounds(name, col, df, series, outside, ""))
         if bad.any():
             found = _unparseable(name, col, df, series, bad, "", None)
             problems.append(
@@ -232,6 +256,24 @@ def _from_pandera(name: str, df: pd.DataFrame, cases: pd.DataFrame) -> list[Prob
                     examples,
                     f"map the source values in the mapping (values: {{{column}: "
                     f"{{<source value>: <one of {allowed}>}}}})",
+                )
+            )
+        elif check == "number_out_of_bounds":
+            col = spec.column(str(column))
+            values = ", ".join(repr(str(v)) for v in group["failure_case"].astype(str).unique()[:3])
+            limit = f"{col.limit:g}"
+            problems.append(
+                Problem(
+                    name,
+                    column,
+                    "number_out_of_bounds",
+                    f"{count} value(s) are infinite, 'nan' or not below the bound "
+                    f"|x| < {limit}: {values}",
+                    count,
+                    examples,
+                    f"write a real number below {limit} in absolute value, or leave the cell "
+                    "empty when it is unknown",
+                    args={"values": values, "limit": limit},
                 )
             )
         elif check == "out_of_range":
