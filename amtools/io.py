@@ -1483,7 +1483,6 @@ def save_duckdb(ds: Dataset, path: str | os.PathLike[str]) -> Path:
         Example
         -------
         >>> import tempfile
-    import zlib
         >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
         >>> path = save_duckdb(ds, Path(tempfile.mkdtemp()) / "crm.duckdb")
         >>> load(path, validate=False).managers.manager_id.tolist()
@@ -1525,7 +1524,6 @@ def export_csv(ds: Dataset, folder: str | os.PathLike[str]) -> Path:
         Example
         -------
         >>> import tempfile
-    import zlib
         >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
         >>> sorted(p.name for p in export_csv(ds, tempfile.mkdtemp()).iterdir())
         ['managers.csv']
@@ -1550,7 +1548,6 @@ def export_excel(ds: Dataset, path: str | os.PathLike[str]) -> Path:
         Example
         -------
         >>> import tempfile
-    import zlib
         >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
         >>> export_excel(ds, Path(tempfile.mkdtemp()) / "crm.xlsx").suffix
         '.xlsx'
