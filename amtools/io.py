@@ -454,6 +454,11 @@ def coerce_table(
                 fix="ignore if they are not needed; otherwise rename them to data-model columns "
                 "in the mapping (columns: {amtools_name: source_name})",
                 severity="warning",
+                args={
+                    "n": len(extra),
+                    "columns": ", ".join(extra[:15]) + ("…" if len(extra) > 15 else ""),
+                    "origin": origin,
+                },
             )
         )
     frame = frame.reset_index(drop=True)
@@ -484,6 +489,7 @@ def coerce_table(
                     int(raw.notna().sum()),
                     fix="give the date format in the mapping",
                     severity="warning",
+                    args={"origin": origin},
                 )
             )
     result = pd.DataFrame(out, index=frame.index)
@@ -609,6 +615,13 @@ def _unparseable(
         int(bad.sum()),
         example_ids(frame, bad, table),
         fix,
+        args={
+            "n": int(bad.sum()),
+            "values": samples,
+            "origin": where.strip(" ()"),
+            "format": fmt or "",
+            "kind": column.kind,
+        },
     )
 
 
@@ -937,6 +950,7 @@ def _read_csv(
                 "fix those lines in the source (a cut-off row, an unquoted delimiter inside a "
                 "value, or an extra delimiter) and load again",
                 args={
+                    "n": len(off),
                     "file": path.name,
                     "columns": n,
                     "lines": _lines([ln for ln, _ in off]),
@@ -1300,6 +1314,7 @@ def load(
                 fix="tables are read from .csv/.tsv/.csv.gz/.parquet files, one per table; "
                 "load a workbook by its own path",
                 severity="warning",
+                args={"n": len(raw.ignored), "files": ", ".join(raw.ignored[:10])},
             )
         )
     tables = _fill_defaults(tables)
@@ -1362,6 +1377,7 @@ def _read_tables(
             if preset:
                 problem = dataclasses.replace(
                     problem,
+                    args={**problem.args, "preset": preset},
                     fix=f"this looks like the {preset!r} export: load it with "
                     f"mapping={preset!r} (amtools validate SOURCE --mapping {preset})",
                 )
@@ -1407,6 +1423,7 @@ def _unmatched_problem(unmatched: list[str], description: str) -> Problem:
         "rename them to data-model table names (deals, managers, clients, …) or map them "
         "with a mapping (tables: {deals: {from: <name>}})",
         severity="warning",
+        args={"n": len(unmatched), "tables": ", ".join(unmatched), "source": description},
     )
 
 

@@ -729,6 +729,7 @@ def apply_mapping(spec: MappingSpec, raw: Any, *, decimal: str | None = None) ->
                     0,
                     fix=f"export {tm.source} too if you need {table} KPIs",
                     severity="warning",
+                    args={"source": tm.source, "description": raw.description},
                 )
             )
             continue
@@ -792,6 +793,13 @@ def _numbers(
                 int(bad.sum()),
                 rows,
                 "correct the values or set decimal= (rows are 1-based rows of the source)",
+                args={
+                    "n": int(bad.sum()),
+                    "source": source,
+                    "source_column": column,
+                    "purpose": purpose,
+                    "values": samples,
+                },
             )
         )
     return values
@@ -843,6 +851,13 @@ def _build_table(ctx: _Context, tm: TableMapping, source: str) -> pd.DataFrame:
                     tuple(f"row {i + 1}" for i in np.flatnonzero(unmatched.to_numpy())[:5]),
                     f"add the missing rows to {other_name}",
                     "warning",
+                    args={
+                        "n": int(unmatched.sum()),
+                        "origin": origin,
+                        "left": left,
+                        "other": other_name,
+                        "values": ", ".join(map(repr, left_keys[unmatched].unique()[:3])),
+                    },
                 )
             )
         df = pd.concat([df, joined], axis=1)
@@ -889,6 +904,7 @@ def _aggregate(
                 "nothing to do if those rows really have no "
                 f"{' / '.join(keys)}; otherwise fill it in the source",
                 "warning",
+                args={"n": int(keyless.sum()), "origin": origin, "keys": " / ".join(keys)},
             )
         )
         work = work[~keyless.to_numpy()].reset_index(drop=True)

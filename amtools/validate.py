@@ -129,6 +129,7 @@ def validate(ds: Dataset) -> list[Problem]:
                     0,
                     fix=f"provide {name}.csv (or a sheet/table named {name}), "
                     f"or build it in the mapping (tables: {{{name}: {{from: …}}}})",
+                    args={},
                 )
             )
     for name in REQUIRED_TABLES:
@@ -186,6 +187,7 @@ def _typed(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
                     found.count,
                     found.examples,
                     found.fix,
+                    args=found.args,
                 )
             )
     typed = df.assign(**columns) if columns else df
@@ -228,6 +230,7 @@ def _from_pandera(name: str, df: pd.DataFrame, cases: pd.DataFrame) -> list[Prob
                     len(df),
                     fix="add the column to the source, or map it in the mapping "
                     f"(tables: {{{name}: {{columns: {{{missing.split(',')[0]}: <source column>}}}}}})",
+                    args={"columns": missing, "first": missing.split(",")[0]},
                 )
             )
         elif check == "not_nullable":
@@ -240,6 +243,7 @@ def _from_pandera(name: str, df: pd.DataFrame, cases: pd.DataFrame) -> list[Prob
                     count,
                     examples,
                     f"fill {column} in the source (it must always be set), or drop those rows",
+                    args={"n": count},
                 )
             )
         elif check == "unknown_value":
@@ -256,6 +260,7 @@ def _from_pandera(name: str, df: pd.DataFrame, cases: pd.DataFrame) -> list[Prob
                     examples,
                     f"map the source values in the mapping (values: {{{column}: "
                     f"{{<source value>: <one of {allowed}>}}}})",
+                    args={"n": count, "allowed": allowed, "values": values},
                 )
             )
         elif check == "number_out_of_bounds":
@@ -289,6 +294,7 @@ def _from_pandera(name: str, df: pd.DataFrame, cases: pd.DataFrame) -> list[Prob
                     count,
                     examples,
                     f"make {key} unique: remove duplicate rows or fix the ids in the source",
+                    args={"n": count, "key": key},
                 )
             )
         else:  # pragma: no cover - defensive: a pandera check we do not name ourselves
@@ -301,6 +307,7 @@ def _from_pandera(name: str, df: pd.DataFrame, cases: pd.DataFrame) -> list[Prob
                     count,
                     examples,
                     "inspect the values",
+                    args={"check": check},
                 )
             )
     return problems
@@ -334,8 +341,17 @@ def _range_problem(
             f"{column} cannot be negative: refunds/returns belong in a separate lost deal or a cost"
         )
     where = f"outside {bounds}" if lo and hi else (f"below {lo}" if lo else f"above {hi}")
+    hint = "fraction" if fix.startswith(f"{column} must be a fraction") else ""
+    hint = hint or ("negative" if fix.startswith(f"{column} cannot be negative") else "bounds")
     return Problem(
-        name, column, "out_of_range", f"{count} value(s) {where}: {shown}", count, examples, fix
+        name,
+        column,
+        "out_of_range",
+        f"{count} value(s) {where}: {shown}",
+        count,
+        examples,
+        fix,
+        args={"n": count, "bounds": bounds, "values": shown, "hint": hint},
     )
 
 
@@ -370,6 +386,7 @@ def _reference_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
                     f"add the missing rows to {ref_table} or correct {name}.{col.name} "
                     f"(ids must match {ref_table}.{ref_col} exactly, including case)",
                     "error" if col.required else "warning",
+                    args={"n": count, "ref_table": ref_table, "ref_column": ref_col, "ids": ids},
                 )
             )
     return problems
@@ -478,6 +495,7 @@ def _deal_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
                     example_ids(deals, mask, "deals"),
                     fix,
                     severity,
+                    args={"no_column": "no closed_date column" in message},
                 )
             )
     return problems
@@ -511,6 +529,7 @@ def _date_order_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
                     example_ids(df, bad, name),
                     f"correct the dates (swapped columns or day/month order?); {end} must be "
                     f"on or after {start}",
+                    args={"n": count, "start": start, "end": end},
                 )
             )
     return problems
@@ -541,6 +560,7 @@ def _usage_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
                     example_ids(df, unused, name),
                     "nothing to do if they are new or inactive; otherwise check the ids in deals",
                     "warning",
+                    args={"n": count},
                 )
             )
     return problems
@@ -574,6 +594,7 @@ def _target_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
                     int(bad.sum()),
                     example_ids(targets, bad, "targets"),
                     "write periods as 2026Q3 (quarter), 2026-07 (month) or 2026 (year)",
+                    args={"n": int(bad.sum()), "values": shown},
                 )
             )
     if "kpi" in targets.columns:
@@ -594,6 +615,7 @@ def _target_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
                     example_ids(targets, unknown, "targets"),
                     "use KPI ids from amtools.kpi.registry.kpi_table() (e.g. sales_volume)",
                     "warning",
+                    args={"n": int(unknown.sum()), "values": shown},
                 )
             )
     return problems
