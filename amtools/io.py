@@ -1497,13 +1497,13 @@ def _atomic_target(path: Path) -> Path:
 def save_duckdb(ds: Dataset, path: str | os.PathLike[str]) -> Path:
     """Save every table of ``ds`` into a DuckDB file (replaced atomically), with its metadata.
 
-        Example
-        -------
-        >>> import tempfile
-        >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
-        >>> path = save_duckdb(ds, Path(tempfile.mkdtemp()) / "crm.duckdb")
-        >>> load(path, validate=False).managers.manager_id.tolist()
-        ['m1']
+    Example
+    -------
+    >>> import tempfile
+    >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
+    >>> path = save_duckdb(ds, Path(tempfile.mkdtemp()) / "crm.duckdb")
+    >>> load(path, validate=False).managers.manager_id.tolist()
+    ['m1']
     """
     import duckdb
 
@@ -1535,15 +1535,15 @@ def save_duckdb(ds: Dataset, path: str | os.PathLike[str]) -> Path:
 def export_csv(ds: Dataset, folder: str | os.PathLike[str]) -> Path:
     """Write one UTF-8 CSV per table (``<table>.csv``, ISO dates, ``.`` decimals) into ``folder``.
 
-        Text cells a spreadsheet would evaluate (starting with ``=``, ``+``, ``-``, ``@``, tab
-        or CR) are written with a leading ``'`` (:func:`amtools.textsafe.inert_frame`).
+    Text cells a spreadsheet would evaluate (starting with ``=``, ``+``, ``-``, ``@``, tab
+    or CR) are written with a leading ``'`` (:func:`amtools.textsafe.inert_frame`).
 
-        Example
-        -------
-        >>> import tempfile
-        >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
-        >>> sorted(p.name for p in export_csv(ds, tempfile.mkdtemp()).iterdir())
-        ['managers.csv']
+    Example
+    -------
+    >>> import tempfile
+    >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
+    >>> sorted(p.name for p in export_csv(ds, tempfile.mkdtemp()).iterdir())
+    ['managers.csv']
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -1559,15 +1559,15 @@ def export_csv(ds: Dataset, folder: str | os.PathLike[str]) -> Path:
 def export_excel(ds: Dataset, path: str | os.PathLike[str]) -> Path:
     """Write an ``.xlsx`` workbook with one sheet per table, header row frozen and bold.
 
-        Text cells are made inert first (:func:`amtools.textsafe.inert_frame`): a team named
-        ``=1+1`` is the text ``'=1+1``, never a formula.
+    Text cells are made inert first (:func:`amtools.textsafe.inert_frame`): a team named
+    ``=1+1`` is the text ``'=1+1``, never a formula.
 
-        Example
-        -------
-        >>> import tempfile
-        >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
-        >>> export_excel(ds, Path(tempfile.mkdtemp()) / "crm.xlsx").suffix
-        '.xlsx'
+    Example
+    -------
+    >>> import tempfile
+    >>> ds = Dataset({"managers": pd.DataFrame({"manager_id": ["m1"], "name": ["Ann"], "segment": ["B2B"]})})
+    >>> export_excel(ds, Path(tempfile.mkdtemp()) / "crm.xlsx").suffix
+    '.xlsx'
     """
     from openpyxl.styles import Font
 

@@ -294,7 +294,7 @@ def _from_pandera(name: str, df: pd.DataFrame, cases: pd.DataFrame) -> list[Prob
                     count,
                     examples,
                     f"make {key} unique: remove duplicate rows or fix the ids in the source",
-                    args={"n": count, "key": key},
+                    args={"n": count, "key_columns": key},
                 )
             )
         else:  # pragma: no cover - defensive: a pandera check we do not name ourselves
