@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import numpy as np
 import pandas as pd
@@ -191,7 +191,7 @@ _DATE_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 
-_UNIT = "datetime64[us]"  # wide enough for any year a file may hold; checked, then ns
+_UNIT: Final = "datetime64[us]"  # wide enough for any year a file may hold; checked, then ns
 
 
 def _to_naive(values: pd.Series) -> pd.Series:

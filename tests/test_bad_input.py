@@ -307,10 +307,10 @@ def test_mixed_encodings_name_each_file(export: Path) -> None:
     )
     clients = (export / "clients.csv").read_text() + "C9,M1,2023-01-01\n"
     (export / "clients.csv").write_bytes(
-        "client_id,manager_id,acquired_date\nЦ1,M1,2023-01-01\n".encode("utf-8")
+        "client_id,manager_id,acquired_date\nЦ1,M1,2023-01-01\n".encode()
         + clients.splitlines()[1].encode()
         + "\nЦ2,M1,2023-01-01\n".encode("cp1251")
-        + "Ц3,M1,2023-01-01\nЦ4,M1,2023-01-01\n".encode("utf-8")
+        + "Ц3,M1,2023-01-01\nЦ4,M1,2023-01-01\n".encode()
     )
     with pytest.raises(SourceError) as exc:
         amtools.load(export)
