@@ -1,4 +1,22 @@
-"""Loading CRM data from files, databases and memory into a typed :class:`Dataset`, and saving it."""
+"""Loading CRM data from files, databases and memory into a typed :class:`Dataset`, and saving it.
+
+Rules at the loading boundary (each violation is an :class:`~amtools.errors.AmtoolsError`
+or an error :class:`~amtools.errors.Problem` naming the file or table, column, rows and fix):
+
+- CSV files are read with every field as text and never with a column as the index; a row
+  with more or fewer fields than the header is not loaded and reported by line number
+  (``field_count``); a header whose field count matches no row, duplicate column names
+  (``amount`` twice, or ``amount`` + ``Amount`` for the same table), an empty, binary,
+  undecodable or truncated (``.gz``) file are errors naming the file. An Excel-style
+  ``sep=;`` first line is taken as the delimiter and skipped.
+- Numbers must be finite and below the bound of their column (:attr:`Column.limit
+  <amtools.schema.Column.limit>`, money ``|x| < 1e15``): ``number_out_of_bounds``.
+- Time zones, one rule everywhere dates are parsed: a value with a zone is converted to
+  UTC and the zone dropped; a value without one is taken as it is (UTC-naive result;
+  aware and naive values may mix). Dates outside 1900-01-01..2100-12-31 are not loaded
+  and reported (``date_out_of_range``).
+- Exports (:func:`export_csv`, :func:`export_excel`) write formula-like text as text.
+"""
 
 from __future__ import annotations
 
@@ -1064,6 +1082,14 @@ def _excel_source(path: Path, skip_rows: int = 0) -> RawSource:
     names = {str(s): s for s in book.sheet_names}
 
     def reader(name: str) -> pd.DataFrame:
+        head = pd.read_excel(
+            book, sheet_name=names[name], dtype=object, skiprows=skip_rows, header=None, nrows=1
+        )
+        if len(head):  # pandas would rename a second "amount" to "amount.1": refuse instead
+            _check_header(
+                Path(f"{path} [sheet {name}]"),
+                ["" if v is None or v != v else str(v) for v in head.iloc[0].tolist()],
+            )
         sheet = pd.read_excel(book, sheet_name=names[name], dtype=object, skiprows=skip_rows)
         return _drop_blank(sheet)
 

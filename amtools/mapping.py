@@ -931,7 +931,24 @@ def _aggregate(
         elif how in ("min", "max") and kind in ("date", "datetime"):
             fmt = _formats_for(ctx.spec, tm)
             target = next((t for t, s in tm.columns.items() if s == column), column)
-            series, _, _ = parse_dates(series, fmt=fmt.get(target), kind=kind)
+            raw_dates = series
+            series, bad, _ = parse_dates(series, fmt=fmt.get(target), kind=kind)
+            if bad.any():
+                samples = ", ".join(repr(str(v)[:40]) for v in raw_dates[bad].unique()[:3])
+                ctx.problems.append(
+                    Problem(
+                        tm.table,
+                        target,
+                        "unparseable_date",
+                        f"{int(bad.sum())} value(s) of {source}.{column} used in aggregate "
+                        f"{column} are not valid dates (or lie outside 1900..2100): {samples}",
+                        int(bad.sum()),
+                        tuple(f"row {i + 1}" for i in np.flatnonzero(bad.to_numpy())[:5]),
+                        "correct the values, or give the layout in the mapping "
+                        f"(dates: {{{target}: DD.MM.YYYY}})",
+                        args={"n": int(bad.sum()), "values": samples},
+                    )
+                )
         frame = pd.DataFrame({"value": series.to_numpy()}, index=codes)
         grouped = frame.groupby(level=list(range(len(keys))), sort=False, dropna=False)["value"]
         if isinstance(how, Mapping):

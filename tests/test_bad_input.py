@@ -175,6 +175,7 @@ def test_time_zone_rule_for_tz_aware_frames() -> None:
 def test_time_zone_rule_is_documented() -> None:
     doc = io.parse_dates.__doc__ or ""
     assert "UTC" in doc and "naive" in doc
+    assert "converted to UTC and the zone dropped" in " ".join((io.__doc__ or "").split())
     assert "converted to UTC and the zone dropped" in data_model_markdown()
     docs = Path(__file__).parents[1] / "docs" / "data-model.md"
     assert "converted to UTC and the zone dropped" in docs.read_text(encoding="utf-8")
@@ -268,6 +269,14 @@ def test_case_colliding_column_names_are_an_error_naming_both(export: Path) -> N
     frame = small_tables()["managers"].assign(**{"Manager ID": ["x", "y"]})
     with pytest.raises(SourceError, match="'manager_id' and 'Manager ID'"):
         io.coerce_table("managers", frame)
+
+
+def test_duplicate_excel_headers_are_an_error(tmp_path: Path) -> None:
+    frame = pd.DataFrame([["M1", "A", "B2B", "B"]], columns=["manager_id", "name", "segment", "x"])
+    frame.columns = pd.Index(["manager_id", "name", "segment", "name"])
+    frame.to_excel(tmp_path / "book.xlsx", sheet_name="managers", index=False)
+    with pytest.raises(SourceError, match=r"sheet managers\]: columns 2 and 4 are both named"):
+        amtools.load(tmp_path / "book.xlsx", validate=False)
 
 
 # ------------------------------------------------------------------------------------------
