@@ -792,12 +792,13 @@ def _encoding_trouble(raw: bytes) -> str | None:
     return None
 
 
-def _field_counts(text: str, delimiter: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """The header fields and (line number, field count) of every non-blank record after it."""
+def _field_counts(text: str, delimiter: str) -> tuple[list[str], list[tuple[int, int, bool]]]:
+    """The header fields and (line number, field count, only-empty extra fields) of every
+    non-blank record after it."""
     csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
     reader = csv.reader(_io.StringIO(text), delimiter=delimiter)
     header: list[str] | None = None
-    counts: list[tuple[int, int]] = []
+    counts: list[tuple[int, int, bool]] = []
     try:
         for record in reader:
             if not record or (len(record) == 1 and not record[0].strip()):
@@ -805,7 +806,10 @@ def _field_counts(text: str, delimiter: str) -> tuple[list[str], list[tuple[int,
             if header is None:
                 header = record
                 continue
-            counts.append((reader.line_num, len(record)))
+            n = len(header)
+            # extra fields past the header that are all empty: trailing delimiters
+            blank_tail = len(record) > n and not any(c.strip() for c in record[n:])
+            counts.append((reader.line_num, len(record), blank_tail))
     except csv.Error as exc:
         raise SourceError(
             f"cannot parse line {reader.line_num} as CSV ({exc}); fix the quoting there"
@@ -918,7 +922,14 @@ def _read_csv(
             )
     _check_header(path, header)
     n = len(header)
-    off = [(line, k) for line, k in counts if k != n]
+    # Trailing delimiters are tolerated: empty header names at the end without data, or
+    # empty fields past the header's end.
+    n_named = n
+    while n_named > 1 and not header[n_named - 1].strip():
+        n_named -= 1
+    fits = [k == n or blank_tail or n_named <= k < n for _, k, blank_tail in counts]
+    off = [(line, k) for (line, k, _), ok in zip(counts, fits, strict=True) if not ok]
+    ragged = any(ok and k != n for (_, k, _), ok in zip(counts, fits, strict=True))
     if off and len(off) > len(counts) / 2:
         common = max({k for _, k in off}, key=lambda k: sum(1 for _, c in off if c == k))
         raise SourceError(
@@ -930,14 +941,17 @@ def _read_csv(
                 else "the header has names without data — check the delimiter and quoting"
             )
         )
-    if off:
-        # Rare path: keep the rows whose field count matches the header, by csv's own parse.
+    if off or ragged:
+        # Rare path: keep the rows whose field count fits the header, by csv's own parse
+        # (padded or cut to the header when only trailing delimiters differ).
         records = [
             r
             for r in csv.reader(_io.StringIO(text), delimiter=delimiter)
             if r and not (len(r) == 1 and not r[0].strip())
         ]
-        rows = [r for r in records[1:] if len(r) == n]
+        rows = [
+            (r + [""] * (n - len(r)))[:n] for r, ok in zip(records[1:], fits, strict=True) if ok
+        ]
         df = pd.DataFrame(rows, columns=header, dtype=object).astype("string[pyarrow]")
     else:
         try:

@@ -596,3 +596,16 @@ def test_every_check_has_russian_message_and_fix(tmp_path: Path) -> None:
         message_part = text.split("] ", 1)[1].split(" — ")[0]
         assert re.search("[а-яё]{3}", message_part), (problem.check, text)
         assert problem.text("en") == str(problem)
+
+
+def test_trailing_delimiters_are_not_a_field_count_error(tmp_path: Path) -> None:
+    tables = small_tables()
+    for name in ("managers", "clients"):
+        tables[name].to_csv(tmp_path / f"{name}.csv", index=False)
+    lines = tables["deals"].to_csv(index=False).splitlines()
+    # header with a trailing delimiter, some rows with one more empty field, some without
+    text = lines[0] + ",\n" + lines[1] + ",\n" + lines[2] + "\n" + lines[3] + ",,\n" + lines[4]
+    (tmp_path / "deals.csv").write_text(text + "\n")
+    ds = amtools.load(tmp_path)
+    assert ds.deals.deal_id.tolist() == ["D1", "D2", "D3", "D4"]
+    assert not [p for p in ds.meta["problems"] if p.check == "field_count"]
