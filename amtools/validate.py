@@ -20,12 +20,15 @@ __all__ = ["validate", "format_problems", "pandera_schema", "CHECKS"]
 
 CHECKS: dict[str, str] = {
     "missing_table": "error: a required table (managers, clients, deals) is absent",
+    "empty_table": "error: a required table has no rows (a header-only file)",
     "missing_column": "error: a required column is absent from a table",
     "wrong_dtype": "error: values that do not parse as the column's kind (dates, numbers, yes/no)",
     "missing_value": "error: empty values in a column that must always be filled",
     "unknown_value": "error: a category outside its allowed values (segment, stage, outcome, type)",
     "out_of_range": "error: numbers outside their bounds (negative amounts, discount/probability "
     "outside 0..1, csi outside 1..5, nps outside 0..10, quality outside 1..5)",
+    "number_out_of_bounds": "error: non-finite numbers (inf, -inf, 'nan' as text) or |x| not "
+    "below the column's bound (money: 1e15); at load they are not loaded",
     "duplicate_key": "error: the same key (deal_id, client_id, …) on several rows",
     "unknown_reference": "error (warning for optional columns): an id pointing at a manager, client "
     "or deal the dataset does not have",

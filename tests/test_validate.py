@@ -312,6 +312,8 @@ def test_every_emitted_check_is_documented():
         "client_without_deals",
         "bad_period",
         "unknown_kpi",
+        "empty_table",  # tests/test_bad_input.py
+        "number_out_of_bounds",  # tests/test_bad_input.py
     }
     assert emitted == set(CHECKS)
 
