@@ -31,7 +31,7 @@ from .kernels import WarmKernel
 from .kinds import DEFAULT_REPORTS, ReportKind, get_report
 from .paramcheck import notebook_parameters, validate_parameters
 
-__all__ = ["run", "RunResult", "plan_jobs", "load_source", "KernelPool"]
+__all__ = ["run", "RunResult", "plan_jobs", "load_source", "KernelPool", "file_slug"]
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,37 @@ def load_source(source: str | Path | Dataset | None = None, mapping: Any = None)
 # -- planning -------------------------------------------------------------------------------
 
 
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "x"
-    if slug != text:  # keep names unique when characters were replaced
-        slug = f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
-    return slug
+_SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+SLUG_MAX = 40
+"""Longest transliterated part of a file name (the whole name stays far below 255 bytes)."""
+
+
+def file_slug(text: str) -> str:
+    """A file-name part readable in any alphabet, unique per ``text`` and never too long.
+
+    Ids that already are short ASCII names (``M001``) are kept as they are. Anything else is
+    transliterated with Unidecode (Cyrillic, CJK, accents), lower-cased, reduced to
+    ``[a-z0-9-]``, cut to :data:`SLUG_MAX` characters and given a 6-hex hash of the full
+    id, so two ids never share a file, a 5,000-character id still fits the file system and
+    path parts (``../x``, ``/``) cannot leave the reports folder.
+
+    Example
+    -------
+    >>> file_slug("M001")
+    'M001'
+    >>> file_slug("Иванов Иван")
+    'ivanov-ivan-b80bc0'
+    >>> file_slug("../x")
+    'x-72e4d0'
+    """
+    from unidecode import unidecode
+
+    if _SAFE_STEM.fullmatch(text):
+        return text
+    ascii_text = unidecode(text).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:SLUG_MAX].strip("-")
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{slug}-{digest}" if slug else digest
 
 
 def _text(value: Any) -> str:
@@ -182,7 +208,7 @@ def plan_jobs(
             shown = title
             if entity is not None and kind.entity_param:
                 values[kind.entity_param] = entity
-                stem = f"{kind.name}-{_slug(entity)}"
+                stem = f"{kind.name}-{file_slug(entity)}"
                 label = names.get(entity, entity) if kind.per == "manager" else entity
                 shown = t("report.entity", lang, title=title, entity=label)
             name = f"{kind.name}/{entity}" if entity is not None else kind.name
