@@ -150,8 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except AmtoolsError as exc:
+        error: BaseException = exc
         message = str(exc)
     except OSError as exc:
+        error = exc
         message = _os_error_text(exc)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (RunInterrupted)
         import signal
@@ -165,12 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 128 + signum
-    except MemoryError:
+    except MemoryError as exc:
+        error = exc
         message = "out of memory; use fewer --workers or a smaller --source"
     except Exception as exc:  # a bug: one clear line, the traceback with --debug
+        error = exc
         message = f"internal error {type(exc).__name__}: {exc} (rerun with --debug for details)"
     if debug:
-        traceback.print_exc()
+        traceback.print_exception(error)
     print(f"{command}: {message}", file=sys.stderr)
     return 1
 

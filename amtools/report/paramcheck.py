@@ -163,8 +163,9 @@ def check_run_options(
             raise ParameterError(f"--reports is empty; name at least one of: {', '.join(REPORTS)}")
         unknown = [n for n in names if n not in REPORTS]
         if unknown:
+            what = "report" if len(unknown) == 1 else "reports"
             raise ParameterError(
-                f"unknown report(s) {', '.join(map(repr, unknown))}; choose from: "
+                f"unknown {what} {', '.join(map(repr, unknown))}; choose from: "
                 f"{', '.join(REPORTS)}"
             )
 

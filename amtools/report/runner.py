@@ -516,6 +516,8 @@ class RunInterrupted(KeyboardInterrupt):
 def check_out_folder(out: str | Path) -> Path:
     """Make sure ``out`` is (or can become) a writable folder, before any work starts.
 
+    Nothing is created: the folder (or its nearest existing parent) gets a test write.
+
     Raises
     ------
     ReportError
@@ -531,18 +533,18 @@ def check_out_folder(out: str | Path) -> Path:
     import tempfile
 
     folder = Path(out)
-    for part in (folder, *folder.parents):
-        if part.exists() and not part.is_dir():
-            raise ReportError(
-                f"cannot write reports to {folder}: {part} is a file, not a folder; "
-                "pass --out a folder path"
-            )
-        if part.exists():
-            break
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise ReportError(
+            f"cannot write reports to {folder}: {existing} is a file, not a folder; "
+            "pass --out a folder path"
+        )
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".amtools-write-test-"):
-            pass
+        # A real write (removed at once): permissions, read-only mounts and full disks show
+        # here, not after minutes of work. Nothing is left behind.
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".amtools-write-test-") as fh:
+            fh.write(b"amtools")
+            fh.flush()
     except OSError as exc:
         reason = {
             errno.EACCES: "permission denied",
@@ -552,7 +554,7 @@ def check_out_folder(out: str | Path) -> Path:
             errno.ENOTDIR: "a part of the path is a file, not a folder",
         }.get(exc.errno or 0, exc.strerror or str(exc))
         raise ReportError(
-            f"cannot write reports to {folder}: {reason}; pass --out a writable folder"
+            f"cannot write reports to {folder}: {reason} ({existing}); pass --out a writable folder"
         ) from None
     return folder
 
@@ -773,8 +775,7 @@ def run(
     if targets is not None:
         context_params["targets"] = _read_targets(targets)
     out = check_out_folder(out)
-    with OutLock(out), _signals_interrupt():
-        _remove_stale_staging(out)
+    with _signals_interrupt():
         return _run_locked(
             source,
             out=out,
@@ -844,7 +845,6 @@ def _run_locked(
     forecast_horizon: int | None,
 ) -> RunResult:
     import shutil
-    import tempfile
 
     dataset = load_source(source, mapping)
     timings["load"] = time.perf_counter() - started
@@ -861,7 +861,7 @@ def _run_locked(
     # Everything of this run (the context the notebooks read included) is written to a
     # private folder and renamed into place at the end: no other run can read or mix it,
     # and an interrupted run publishes nothing.
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{label}-", dir=out))
+    staging = out / f"{STAGING_PREFIX}{label}-{os.getpid()}-{os.urandom(4).hex()}"
     context_dir = staging / "_context"
     generated = pd.Timestamp.now(tz="UTC").floor("s")
     header = {
@@ -871,23 +871,28 @@ def _run_locked(
         "version": __version__,
     }
     kinds = list(reports or DEFAULT_REPORTS)
+    jobs = plan_jobs(
+        dataset,
+        label,
+        reports=kinds,
+        managers=managers,
+        lang=lang,
+        folder=staging,
+        context_dir=context_dir.absolute(),
+        notebooks_dir=Path(notebooks_dir),
+        params_dir=Path(params_dir),
+        per_team=per_team,
+        header=header,
+    )
+    if not jobs:
+        raise ReportError("nothing to render: no reports or no managers selected")
+    # Everything is checked: now the out folder is created, locked and staged into.
+    out.mkdir(parents=True, exist_ok=True)
+    lock = OutLock(out).acquire()
     published = False
     try:
-        jobs = plan_jobs(
-            dataset,
-            label,
-            reports=kinds,
-            managers=managers,
-            lang=lang,
-            folder=staging,
-            context_dir=context_dir.resolve(),
-            notebooks_dir=Path(notebooks_dir),
-            params_dir=Path(params_dir),
-            per_team=per_team,
-            header=header,
-        )
-        if not jobs:
-            raise ReportError("nothing to render: no reports or no managers selected")
+        _remove_stale_staging(out)
+        staging.mkdir(mode=0o700)
         if workers is None:
             workers = os.cpu_count() or 1
         pool = KernelPool(
@@ -960,6 +965,7 @@ def _run_locked(
     finally:
         if not published:
             shutil.rmtree(staging, ignore_errors=True)
+        lock.release()
     for res in results:  # where the files are now
         if res.html_path is not None:
             res.html_path = folder / res.html_path.relative_to(staging)
