@@ -105,3 +105,19 @@ def test_sigkill_of_the_runner_leaves_no_worker_or_kernel(source, tmp_path) -> N
         with contextlib.suppress(psutil.Error):
             psutil.Process(pid).kill()
     assert survivors == []
+
+
+def test_a_second_concurrent_run_into_the_same_out_is_refused(source, tmp_path) -> None:
+    out = tmp_path / "out"
+    first = _start(source, out)
+    tree = _kernels_running(first, 2)
+    try:
+        second = _start(source, out)
+        _, err = second.communicate(timeout=120)
+        assert second.returncode == 1, err
+        assert f"another amtools run (process {first.pid}) is writing to {out}" in err
+        assert "Traceback" not in err
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    assert _survivors(tree, within=5) == []

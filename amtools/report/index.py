@@ -138,6 +138,7 @@ def render_index(
             "href": _href(res.html_path, folder) if res.ok else None,
             "ok": res.ok,
             "status": _status(ctx, kind, res.ok, status),
+            "css": _status_class(ctx, kind, res.ok),
             "seconds": fmt_number(res.seconds, lang, digits=1),
         }
         if section == "manager" and res.entity is not None:
@@ -216,6 +217,14 @@ def _status(ctx: RunContext, kind: Any, ok: bool, status: dict[bool, str]) -> st
         ctx.lang,
         note="; ".join(note_text(m, ctx.lang) for m in missing),
     )
+
+
+def _status_class(ctx: RunContext, kind: Any, ok: bool) -> str:
+    """``am-bad`` for a failure, ``am-note`` for a report rendered without some of its parts."""
+    if not ok:
+        return "am-bad"
+    unavailable = getattr(ctx, "unavailable", {}) or {}
+    return "am-note" if any(s in unavailable for s in (kind.uses if kind else ())) else "am-good"
 
 
 def _budget_notes(ctx: RunContext) -> list[Any]:
