@@ -181,5 +181,7 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
     out["n_overdue"] = out["n_overdue"].astype("Int64")
     # Why deals are missing from the view, for the reports to say so in one line.
     out.attrs["undated_open_deals"] = n_undated
-    out.attrs["missing_columns"] = [c for c in ("expected_close_date", "probability") if c not in deals]
+    out.attrs["missing_columns"] = [
+        c for c in ("expected_close_date", "probability") if c not in deals
+    ]
     return out

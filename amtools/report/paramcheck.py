@@ -165,8 +165,7 @@ def check_run_options(
         if unknown:
             what = "report" if len(unknown) == 1 else "reports"
             raise ParameterError(
-                f"unknown {what} {', '.join(map(repr, unknown))}; choose from: "
-                f"{', '.join(REPORTS)}"
+                f"unknown {what} {', '.join(map(repr, unknown))}; choose from: {', '.join(REPORTS)}"
             )
 
 

@@ -624,12 +624,22 @@ def _publish(staging: Path, folder: Path) -> None:
     """Move the finished run into ``folder`` by renames: readers see the old pack or the new
     one, never a half-written mix."""
     import shutil
+    import signal
+    import threading
 
+    signals = {signal.SIGINT, signal.SIGTERM}
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:  # the two renames are not interrupted half-way
+        signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     old = None
-    if folder.exists():
-        old = staging.parent / f"{STAGING_PREFIX}old-{folder.name}-{os.getpid()}"
-        os.replace(folder, old)
-    os.replace(staging, folder)
+    try:
+        if folder.exists():
+            old = staging.parent / f"{STAGING_PREFIX}old-{folder.name}-{os.getpid()}"
+            os.replace(folder, old)
+        os.replace(staging, folder)
+    finally:
+        if in_main:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
