@@ -264,6 +264,8 @@ def test_period_before_the_data_names_the_range(dataset, project) -> None:
         ParameterError, match=r"before the data starts .* covers \d{4}Q\d to 2026Q3"
     ):
         _run(dataset, project, period="1999Q1")
+    with pytest.raises(ParameterError, match=r"after the last complete period .* covers .* 2026Q3"):
+        _run(dataset, project, period="2027Q2")
     assert not project["out"].exists()
 
 

@@ -809,7 +809,15 @@ def run(
 
 
 def _check_period_in_data(dataset: Dataset, label: str, fiscal: int) -> None:
-    """A period that ends before the data starts has nothing to show: say what the data covers."""
+    """A period outside the data has nothing to show: say which periods the data covers.
+
+    Checked before any kernel starts (the context build checks the end again).
+    """
+    target = parse_period(label, fiscal)
+    try:
+        last: pd.Period | None = default_period(dataset, "Q", fiscal)
+    except AmtoolsError:
+        last = None
     first: pd.Timestamp | None = None
     deals = dataset.get("deals")
     if deals is not None:
@@ -818,18 +826,17 @@ def _check_period_in_data(dataset: Dataset, label: str, fiscal: int) -> None:
                 value = pd.to_datetime(deals[column], errors="coerce").min()
                 if pd.notna(value) and (first is None or value < first):
                     first = pd.Timestamp(value)
-    if first is None:
-        return
-    target = parse_period(label, fiscal)
-    if target.end_time < first:
-        start = period_label(pd.Period(first, freq=target.freqstr))
-        try:
-            last = period_label(default_period(dataset, "Q", fiscal))
-        except AmtoolsError:
-            last = "?"
+    start = period_label(pd.Period(first, freq=target.freqstr)) if first is not None else "?"
+    end = period_label(last) if last is not None else "?"
+    if last is not None and target.freqstr[0] == last.freqstr[0] and target > last:
+        raise ParameterError(
+            f"period {label} is after the last complete period in the data ({end}); "
+            f"the data covers {start} to {end}: choose a period in that range"
+        )
+    if first is not None and target.end_time < first:
         raise ParameterError(
             f"period {label} is before the data starts ({first:%Y-%m-%d}); "
-            f"the data covers {start} to {last}: choose a period in that range"
+            f"the data covers {start} to {end}: choose a period in that range"
         )
 
 
