@@ -644,17 +644,62 @@ def _publish(staging: Path, folder: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+_ACTIVE: dict[str, Any] = {}
+"""The run in progress (its pool and staging folder), for the emergency stop."""
+
+STOP_GRACE = 4.0
+"""Seconds an interrupted run may take to unwind before it is stopped outright."""
+
+
+def _emergency_stop(signum: int) -> None:
+    """Stop now: kill the workers (their kernels die with them), drop the staging folder, exit.
+
+    Used when unwinding after SIGINT/SIGTERM takes longer than :data:`STOP_GRACE` (the main
+    thread may be waiting for forecast threads) or on a second signal.
+    """
+    import shutil
+    import signal
+
+    pool = _ACTIVE.get("pool")
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            pool.terminate(grace=1.0)
+    staging = _ACTIVE.get("staging")
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(Exception):
+        name = signal.Signals(signum).name
+        sys.stderr.write(
+            f"amtools run: interrupted by {name}: workers and kernels stopped, nothing published\n"
+        )
+        sys.stderr.flush()
+    os._exit(128 + signum)
+
+
 @contextlib.contextmanager
 def _signals_interrupt() -> Iterator[None]:
-    """SIGTERM (and SIGINT) raise :class:`RunInterrupted` in the main thread while a run lasts."""
+    """SIGTERM (and SIGINT) raise :class:`RunInterrupted` in the main thread while a run lasts.
+
+    If the run has not unwound :data:`STOP_GRACE` seconds later, or a second signal comes,
+    :func:`_emergency_stop` ends the process.
+    """
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    done = threading.Event()
+
+    def watchdog(signum: int) -> None:
+        if not done.wait(STOP_GRACE):
+            _emergency_stop(signum)
 
     def handler(signum: int, frame: Any) -> None:
+        if _ACTIVE.get("interrupted"):
+            _emergency_stop(signum)
+        _ACTIVE["interrupted"] = signum
+        threading.Thread(target=watchdog, args=(signum,), daemon=True).start()
         raise RunInterrupted(signum)
 
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -663,6 +708,8 @@ def _signals_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
+        done.set()
+        _ACTIVE.clear()
         for sig, old in previous.items():
             signal.signal(sig, old)
 
@@ -910,6 +957,7 @@ def _run_locked(
     try:
         _remove_stale_staging(out)
         staging.mkdir(mode=0o700)
+        _ACTIVE["staging"] = staging
         if workers is None:
             workers = os.cpu_count() or 1
         pool = KernelPool(
@@ -917,6 +965,7 @@ def _run_locked(
             cwd=Path(notebooks_dir).resolve(),
             log_dir=staging / "_executed",
         )
+        _ACTIVE["pool"] = pool
         results: list[JobResult] = []
         with contextlib.ExitStack() as stack:
             stack.enter_context(pool)  # kernels warm up while the context is computed
