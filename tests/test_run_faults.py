@@ -312,3 +312,11 @@ def test_pipeline_on_the_minimal_deals_table() -> None:
     assert len(view) == 3 and view["n_deals"].sum() == 0
     assert view.attrs["undated_open_deals"] == 1
     assert view.attrs["missing_columns"] == ["expected_close_date", "probability"]
+
+
+def test_cli_targets_option_reaches_the_runner(tmp_path, capsys) -> None:
+    missing = tmp_path / "nope.yaml"
+    assert main(["run", "--targets", str(missing), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert f"targets file {missing} not found" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
