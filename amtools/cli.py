@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Account-manager performance analytics: KPIs, reviews, forecasts, budgets.",
     )
     parser.add_argument("--version", action="version", version=f"amtools {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="build the demo dataset (DuckDB) and print a summary")
@@ -104,8 +106,36 @@ def build_parser() -> argparse.ArgumentParser:
     from .report.cli import add_run_parser
 
     add_run_parser(sub)
+    for command in sub.choices.values():  # `amtools run --debug` works like `amtools --debug run`
+        command.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show the full traceback of an error",
+        )
 
     return parser
+
+
+def _os_error_text(exc: OSError) -> str:
+    """One line for an OS error: what failed, on which path, and what to do."""
+    import errno
+
+    hints = {
+        errno.ENOSPC: "no space left on the device; free some space or write elsewhere",
+        errno.EDQUOT: "disk quota exceeded; free some space or write elsewhere",
+        errno.EACCES: "permission denied; choose a folder you may write to",
+        errno.EPERM: "operation not permitted; choose a folder you may write to",
+        errno.EROFS: "the file system is read-only; write elsewhere",
+        errno.ENOENT: "no such file or folder; check the path",
+        errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
+        errno.EISDIR: "this is a folder, a file was expected; check the path",
+        errno.ENAMETOOLONG: "the file name is too long",
+        errno.EMFILE: "too many open files; raise the limit (ulimit -n) or use fewer --workers",
+    }
+    what = hints.get(exc.errno or 0, exc.strerror or str(exc) or type(exc).__name__)
+    where = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p)
+    return f"{where}: {what}" if where else what
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,11 +145,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    debug = bool(getattr(args, "debug", False))
+    command = f"amtools {args.command}"
     try:
         return int(args.func(args))
     except AmtoolsError as exc:
-        print(f"amtools {args.command}: {exc}", file=sys.stderr)
-        return 1
+        error: BaseException = exc
+        message = str(exc)
+    except OSError as exc:
+        error = exc
+        message = _os_error_text(exc)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (RunInterrupted)
+        import signal
+
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+        name = signal.Signals(signum).name
+        if debug:
+            traceback.print_exc()
+        print(
+            f"{command}: interrupted by {name}: workers and kernels stopped, nothing published",
+            file=sys.stderr,
+        )
+        return 128 + signum
+    except MemoryError as exc:
+        error = exc
+        message = "out of memory; use fewer --workers or a smaller --source"
+    except Exception as exc:  # a bug: one clear line, the traceback with --debug
+        error = exc
+        message = f"internal error {type(exc).__name__}: {exc} (rerun with --debug for details)"
+    if debug:
+        traceback.print_exception(error)
+    print(f"{command}: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,7 +19,10 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
     Covers the ``months`` calendar months after ``asof``. Open deals whose expected close
     date has already passed are counted in the first month (they have slipped, not vanished);
     open deals without ``probability`` use the segment's historical win rate (won / closed);
-    open deals without ``expected_close_date`` are left out with a warning.
+    open deals without ``expected_close_date`` (or without the column) are left out with a
+    warning. Only ``stage`` and ``amount`` are required; ``out.attrs`` tells the reports how
+    many open deals were undated (``undated_open_deals``) and which optional columns the
+    deals table lacks (``missing_columns``).
 
     Parameters
     ----------
@@ -89,15 +92,19 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
     segment_of: dict[str, str] = {}
     if managers is not None and "segment" in managers:
         segment_of = dict(
-            zip(managers["manager_id"].astype(str), managers["segment"].astype(str), strict=True)
+            zip(
+                managers["manager_id"].astype(str),
+                managers["segment"].astype("string").fillna("unknown").astype(str),
+                strict=True,
+            )
         )
     segment = (
         deals["manager_id"].astype(str).map(segment_of)
         if "manager_id" in deals
         else pd.Series(np.nan, index=deals.index)
     )
-    segment = segment.fillna("unknown").astype(str)
-    segments = sorted(set(segment_of.values()) or {"unknown"} | set(segment.unique()))
+    segment = segment.astype("object").where(segment.notna(), "unknown").astype(str)
+    segments = sorted(set(segment_of.values()) | set(segment.unique()))
 
     stage = deals["stage"].astype("string").str.lower()
     won = (stage == "won").fillna(False).to_numpy(dtype=bool)
@@ -111,25 +118,32 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
         closed = int((won & seg_mask).sum() + (lost & seg_mask).sum())
         win_rate[seg] = float((won & seg_mask).sum() / closed) if closed else 0.0
 
+    n_open = int(is_open.sum())
+    open_rows = deals.loc[is_open]
+
+    def _floats(column: str) -> np.ndarray:
+        if column not in deals:
+            return np.full(n_open, np.nan, dtype="float64")
+        values = pd.to_numeric(open_rows[column], errors="coerce")
+        return values.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+
+    if "expected_close_date" in deals:
+        expected = pd.to_datetime(open_rows["expected_close_date"], errors="coerce")
+        if isinstance(expected.dtype, pd.DatetimeTZDtype):
+            expected = expected.dt.tz_convert("UTC").dt.tz_localize(None)
+        expected_values = expected.to_numpy(dtype="datetime64[ns]")
+    else:
+        expected_values = np.full(n_open, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     open_deals = pd.DataFrame(
         {
             "segment": segment[is_open].to_numpy(),
-            "amount": deals.loc[is_open, "amount"].astype("float64").to_numpy(),
-            "probability": (
-                deals.loc[is_open, "probability"].astype("float64").to_numpy()
-                if "probability" in deals
-                else np.full(int(is_open.sum()), np.nan)
-            ),
-            "expected": (
-                pd.to_datetime(
-                    deals.loc[is_open, "expected_close_date"], errors="coerce"
-                ).to_numpy()
-                if "expected_close_date" in deals
-                else np.full(int(is_open.sum()), np.datetime64("NaT"))
-            ),
+            "amount": _floats("amount"),
+            "probability": _floats("probability"),
+            "expected": pd.to_datetime(pd.Series(expected_values, dtype="datetime64[ns]")),
         }
     )
     undated = open_deals["expected"].isna()
+    n_undated = int(undated.sum())
     if undated.any():
         warnings.warn(
             f"deals: {int(undated.sum())} open deal(s) have no expected_close_date and are left out "
@@ -165,4 +179,9 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
     out["segment"] = out["segment"].astype("string")
     out["n_deals"] = out["n_deals"].astype("Int64")
     out["n_overdue"] = out["n_overdue"].astype("Int64")
+    # Why deals are missing from the view, for the reports to say so in one line.
+    out.attrs["undated_open_deals"] = n_undated
+    out.attrs["missing_columns"] = [
+        c for c in ("expected_close_date", "probability") if c not in deals
+    ]
     return out

@@ -72,6 +72,13 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         help="seconds one notebook cell may run (default 1800)",
     )
     run.add_argument(
+        "--targets",
+        default=None,
+        metavar="FILE|history",
+        help="targets for this source: a YAML file in the format of params/targets.yaml, or "
+        "'history' (derived from the source's own history); default: params/targets.yaml",
+    )
+    run.add_argument(
         "--out", type=Path, default=REPORTS_DIR, help=f"reports folder (default {REPORTS_DIR})"
     )
     run.add_argument(
@@ -117,6 +124,7 @@ def run_command(args: argparse.Namespace) -> int:
         currency=args.currency,
         timeout=args.timeout,
         progress=args.progress,
+        targets=args.targets,
     )
     total = len(result.results)
     failed = len(result.failed)

@@ -7,6 +7,7 @@ import json
 import logging
 import pickle
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..config import DEFAULT_CURRENCY
 from ..dataset import Dataset
 from ..errors import AmtoolsError, ParameterError
 from ..i18n import check_lang
+from ..messages import Message, render
 from ..periods import FREQS, parse_period, period_freq, period_label
 
 __all__ = [
@@ -28,13 +30,18 @@ __all__ = [
     "default_period",
     "CONTEXT_FILE",
     "META_FILE",
+    "STAGES",
+    "note_text",
 ]
 
 log = logging.getLogger(__name__)
 
 CONTEXT_FILE = "context.pkl"
 META_FILE = "meta.json"
-_FORMAT = 1  # bump when the saved layout changes
+_FORMAT = 2  # bump when the saved layout changes
+
+STAGES = ("kpis", "scores", "pipeline", "forecast", "budget")
+"""The parts of the run context, in build order (``RunContext.failures`` / ``unavailable`` keys)."""
 
 
 @dataclasses.dataclass
@@ -61,7 +68,14 @@ class RunContext:
     params : the parameters the results were computed with (reproducibility stamp).
     generated_at : UTC time of the build.
     version : amtools version.
-    notes : what could not be computed and why (shown on the index page).
+    notes : what could not be computed and why (shown on the index page):
+        :class:`~amtools.messages.Message` objects (or plain strings), rendered in the pack
+        language with :func:`amtools.messages.render`.
+    failures : stage (one of :data:`STAGES`) -> error text, for a stage that raised while
+        being built; the runner lists every report that uses it as failed.
+    unavailable : stage -> the reason (a Message) a stage has no result although it ran
+        (no forecastable history, a budget that cannot be planned): reports render and the
+        index shows "rendered — <reason>".
     """
 
     dataset: Dataset
@@ -84,7 +98,9 @@ class RunContext:
     params: dict[str, Any]
     generated_at: pd.Timestamp
     version: str
-    notes: list[str] = dataclasses.field(default_factory=list)
+    notes: list[Message | str] = dataclasses.field(default_factory=list)
+    failures: dict[str, str] = dataclasses.field(default_factory=dict)
+    unavailable: dict[str, Message] = dataclasses.field(default_factory=dict)
 
     # -- conveniences for notebooks -------------------------------------------------
     @property
@@ -145,7 +161,9 @@ class RunContext:
             "generated_at": self.generated_at.isoformat(),
             "version": self.version,
             "params": _jsonable(self.params),
-            "notes": list(self.notes),
+            "notes": [note_text(note, "en") for note in self.notes],
+            "failures": dict(self.failures),
+            "unavailable": {k: note_text(v, "en") for k, v in self.unavailable.items()},
             "managers": int(len(self.dataset.managers)) if "managers" in self.dataset else 0,
         }
 
@@ -289,18 +307,33 @@ def build_context(
             )
     label = period_label(target)
     currency = currency or str(dataset.meta.get("currency") or DEFAULT_CURRENCY)
-    notes: list[str] = []
+    notes: list[Message | str] = []
+    failures: dict[str, str] = {}
+    unavailable: dict[str, Message] = {}
     history = _history(target, freq, history_quarters)
     used: dict[str, Any] = {"history": history, "forecast_horizon": forecast_horizon}
 
-    kpis, kpis_team, kpis_segment, kpis_company = _compute_kpis(
-        dataset, history, freq, fiscal, params, notes, used
+    empty = pd.DataFrame()
+    kpis, kpis_team, kpis_segment, kpis_company = _stage(
+        "kpis",
+        failures,
+        lambda: _compute_kpis(dataset, history, freq, fiscal, params, notes, used),
+        (empty, empty, empty, empty),
     )
-    scorecard, scores, training = _compute_scores(
-        dataset, kpis, label, currency, params, notes, used
-    )
+    if "kpis" in failures:
+        scorecard, scores, training = empty, empty, empty
+        failures["scores"] = failures["kpis"]
+    else:
+        score_notes: list[str] = []
+        scorecard, scores, training = _stage(
+            "scores",
+            failures,
+            lambda: _compute_scores(dataset, kpis, label, currency, params, score_notes, used),
+            (empty, empty, empty),
+        )
+        notes.extend(score_notes)
     forecast, pipeline, budget = _compute_plans(
-        dataset, target, forecast_horizon, scores, params, notes, used
+        dataset, target, forecast_horizon, scores, params, notes, used, failures, unavailable
     )
     return RunContext(
         dataset=dataset,
@@ -324,7 +357,55 @@ def build_context(
         generated_at=pd.Timestamp.now(tz="UTC").floor("s"),
         version=__version__,
         notes=notes,
+        failures=failures,
+        unavailable=unavailable,
     )
+
+
+def note_text(note: Message | str, lang: str) -> str:
+    """A note in ``lang``; arguments that are Messages themselves are rendered first.
+
+    Example
+    -------
+    >>> note_text(Message("run.note.budget", {"reason": Message("run.reason.no_forecast")}), "en")
+    'Budget not planned: there is no forecast to plan from'
+    """
+    if isinstance(note, Message):
+        args = {
+            k: note_text(v, lang) if isinstance(v, Message) else v for k, v in note.args.items()
+        }
+        return render(Message(note.key, args), lang)
+    return render(note, lang)
+
+
+def _error_text(exc: BaseException) -> str:
+    """One line for an error: the message of an AmtoolsError, else ``Type: message``."""
+    text = str(exc).strip()
+    if isinstance(exc, AmtoolsError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _reason(exc: BaseException) -> Any:
+    """What a stage's note says about ``exc``: its Message when it carries one, else text."""
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, Message) else _error_text(exc)
+
+
+def _stage(name: str, failures: dict[str, str], build: Any, fallback: Any) -> Any:
+    """Run one stage of the context; an exception becomes ``failures[name]`` and ``fallback``.
+
+    A :class:`~amtools.errors.ParameterError` (the user's parameters are wrong) is raised:
+    the run stops with that message before any report renders.
+    """
+    try:
+        return build()
+    except ParameterError:
+        raise
+    except Exception as exc:  # any other failure is listed against the reports needing it
+        log.debug("run context: %s failed", name, exc_info=True)
+        failures[name] = _error_text(exc)
+        return fallback
 
 
 def _compute_kpis(
@@ -333,7 +414,7 @@ def _compute_kpis(
     freq: str,
     fiscal: int,
     params: dict[str, Any],
-    notes: list[str],
+    notes: list[Message | str],
     used: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     from ..kpi import compute_levels
@@ -425,18 +506,33 @@ def _compute_plans(
     horizon: int,
     scores: pd.DataFrame,
     params: dict[str, Any],
-    notes: list[str],
+    notes: list[Message | str],
     used: dict[str, Any],
+    failures: dict[str, str],
+    unavailable: dict[str, Message],
 ) -> tuple[Any, pd.DataFrame, Any]:
     from .. import budget as budgeting
     from .. import forecast as fc
 
     end = period.end_time.normalize()
+    pipeline = pd.DataFrame()
     try:
-        pipeline = fc.pipeline_view(dataset, asof=end)
-    except (AmtoolsError, ValueError) as exc:
-        notes.append(f"Pipeline view not computed: {exc}")
-        pipeline = pd.DataFrame()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pipeline = fc.pipeline_view(dataset, asof=end)
+        del caught  # the undated deals are told once, as a note in the pack language
+        if pipeline.attrs.get("undated_open_deals"):
+            notes.append(
+                Message("run.note.pipeline_undated", {"n": pipeline.attrs["undated_open_deals"]})
+            )
+    except ParameterError:
+        raise
+    except AmtoolsError as exc:
+        unavailable["pipeline"] = Message("run.note.pipeline", {"reason": _reason(exc)})
+        notes.append(unavailable["pipeline"])
+    except Exception as exc:
+        log.debug("run context: pipeline failed", exc_info=True)
+        failures["pipeline"] = _error_text(exc)
     if horizon <= 0:
         return None, pipeline, None
     policy = _read_param("budget", params)
@@ -454,16 +550,33 @@ def _compute_plans(
     try:
         series = fc.monthly_series(dataset, "revenue", end=end)
         result = fc.forecast(series, h=horizon, **options)
+    except ParameterError:
+        raise
     except (AmtoolsError, ValueError) as exc:
-        notes.append(f"Forecast not computed: {exc}")
+        unavailable["forecast"] = Message("run.note.forecast", {"reason": _reason(exc)})
+        notes.append(unavailable["forecast"])
+    except Exception as exc:
+        log.debug("run context: forecast failed", exc_info=True)
+        failures["forecast"] = _error_text(exc)
     budget = None
-    if result is not None:
-        try:
-            budget = budgeting.plan(
-                result, dataset, policy=policy, scores=scores if not scores.empty else None
+    if result is None:
+        if "forecast" in failures:
+            failures["budget"] = failures["forecast"]
+        else:
+            unavailable["budget"] = Message(
+                "run.note.budget", {"reason": Message("run.reason.no_forecast")}
             )
-        except AmtoolsError as exc:
-            notes.append(f"Budget not planned: {exc}")
+        return result, pipeline, budget
+    try:
+        budget = budgeting.plan(
+            result, dataset, policy=policy, scores=scores if not scores.empty else None
+        )
+    except AmtoolsError as exc:
+        unavailable["budget"] = Message("run.note.budget", {"reason": _reason(exc)})
+        notes.append(unavailable["budget"])
+    except Exception as exc:
+        log.debug("run context: budget failed", exc_info=True)
+        failures["budget"] = _error_text(exc)
     return result, pipeline, budget
 
 
@@ -574,6 +687,8 @@ def _detached(value: Any) -> Any:
             changes["budget"] = _detached(value.budget)
             changes["params"] = json.loads(json.dumps(value.params))
             changes["notes"] = list(value.notes)
+            changes["failures"] = dict(value.failures)
+            changes["unavailable"] = dict(value.unavailable)
         return dataclasses.replace(value, **changes)
     return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -12,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ..i18n import fmt_number, fmt_period, t
-from .context import RunContext
+from .context import RunContext, note_text
 from .html import TEMPLATES_DIR, display_source, generated_text, report_css, write_atomic
 from .jobs import JobResult
 from .kinds import REPORTS
@@ -76,15 +77,29 @@ def _ranked(score: dict[Any, Any]) -> bool:
     return True if flag is None or flag is pd.NA else bool(flag)
 
 
-def _problem_row(problem: Any) -> dict[str, Any]:
+def _problem_row(problem: Any, lang: str = "en") -> dict[str, Any]:
     get = problem.get if isinstance(problem, dict) else lambda k, d=None: getattr(problem, k, d)
     examples = get("examples", ()) or ()
+    message, fix = get("message", str(problem)), get("fix", "")
+    if lang != "en" and not isinstance(problem, dict):
+        # The message and fix in the report's language (problem.msg/fix.<check> strings).
+        from ..i18n import catalog, t
+
+        strings = catalog()
+        args = {"table": get("table", ""), "column": get("column", "") or ""}
+        args.update(dict(get("args", {}) or {}))
+        check = get("check", "")
+        with contextlib.suppress(KeyError, IndexError, ValueError):
+            if lang in strings.get(f"problem.msg.{check}", {}):
+                message = t(f"problem.msg.{check}", lang, **args)
+            if fix and lang in strings.get(f"problem.fix.{check}", {}):
+                fix = t(f"problem.fix.{check}", lang, **args)
     return {
         "table": get("table", ""),
         "column": get("column", "") or "",
-        "message": get("message", str(problem)),
+        "message": message,
         "count": get("count", ""),
-        "fix": get("fix", ""),
+        "fix": fix,
         "examples": ", ".join(map(str, examples)),
         "severity": get("severity", "warning"),
     }
@@ -122,7 +137,8 @@ def render_index(
             "title": res.title,
             "href": _href(res.html_path, folder) if res.ok else None,
             "ok": res.ok,
-            "status": status[res.ok],
+            "status": _status(ctx, kind, res.ok, status),
+            "css": _status_class(ctx, kind, res.ok),
             "seconds": fmt_number(res.seconds, lang, digits=1),
         }
         if section == "manager" and res.entity is not None:
@@ -157,7 +173,9 @@ def render_index(
     # Leadership reads the table as a leaderboard: by segment, best score first.
     # Managers whose score rests on too little data are not ranked: listed after the others.
     manager_rows.sort(key=lambda r: (r["segment"], not r["ranked"], -r["_score"], r["name"]))
-    problems = [_problem_row(p) for p in ctx.problems]
+    problems = [_problem_row(p, lang) for p in ctx.problems]
+    notes = [note_text(n, lang) for n in ctx.notes]
+    notes += [note_text(n, lang) for n in _budget_notes(ctx)]
     ok = sum(r.ok for r in results)
     params = {k: v for k, v in (parameters or {}).items() if k != "context"}
     return str(
@@ -180,10 +198,42 @@ def render_index(
             other_rows=other_rows,
             problems=problems,
             problems_text=t("index.problems_count", lang, n=len(problems)),
-            notes=list(ctx.notes),
+            notes=notes,
             files=[{"title": title, "href": _href(path, folder)} for title, path in files],
         )
     )
+
+
+def _status(ctx: RunContext, kind: Any, ok: bool, status: dict[bool, str]) -> str:
+    """A report's true status: "ready", "failed", or "rendered — <what is missing>"."""
+    if not ok:
+        return status[False]
+    unavailable = getattr(ctx, "unavailable", {}) or {}
+    missing = [unavailable[s] for s in (kind.uses if kind else ()) if s in unavailable]
+    if not missing:
+        return status[True]
+    return t(
+        "run.status.rendered_with",
+        ctx.lang,
+        note="; ".join(note_text(m, ctx.lang) for m in missing),
+    )
+
+
+def _status_class(ctx: RunContext, kind: Any, ok: bool) -> str:
+    """``am-bad`` for a failure, ``am-note`` for a report rendered without some of its parts."""
+    if not ok:
+        return "am-bad"
+    unavailable = getattr(ctx, "unavailable", {}) or {}
+    return "am-note" if any(s in unavailable for s in (kind.uses if kind else ())) else "am-good"
+
+
+def _budget_notes(ctx: RunContext) -> list[Any]:
+    """The budget plan's own notes (Messages or text), each labelled as the budget's."""
+    from ..messages import Message
+
+    assumptions = getattr(ctx.budget, "assumptions", None)
+    raw = assumptions.get("notes", []) if isinstance(assumptions, dict) else []
+    return [Message("run.note.budget_plan", {"note": n}) for n in raw or []]
 
 
 def _number(value: Any) -> float:

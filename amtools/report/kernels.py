@@ -151,6 +151,41 @@ def kernel_reset() -> None:
         gc.collect()
 
 
+def die_with_parent(parent_pid: int | None = None) -> bool:
+    """Ask Linux to send this process SIGTERM when its parent dies (``PR_SET_PDEATHSIG``).
+
+    Exits at once if the parent (``parent_pid``) is already gone. Returns whether the request
+    was made (``False`` off Linux).
+
+    Example
+    -------
+    >>> die_with_parent()  # doctest: +SKIP
+    True
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        if libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before the request was made
+    return True
+
+
+def _die_with_parent_preexec(parent_pid: int) -> Any:
+    def preexec() -> None:
+        die_with_parent(parent_pid)
+
+    return preexec
+
+
 def _ipython() -> Any:
     try:
         from IPython import get_ipython
@@ -257,6 +292,26 @@ class WarmKernel:
         self._dirty = False
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def kill(self) -> None:
+        """Stop the kernel at once (its whole process group), without talking to it.
+
+        Safe from a signal handler or after an interrupted event loop, unlike :meth:`shutdown`.
+        """
+        pid = self.pid
+        if pid is not None:
+            import signal
+
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)  # the kernel leads its own session
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        connection_file = getattr(self.km, "connection_file", None)
+        if connection_file:
+            with contextlib.suppress(OSError):
+                os.remove(connection_file)
+        self.kc = None
+        self.km = None
+
     def start(self) -> WarmKernel:
         """Start the kernel and import the warm modules."""
         from jupyter_client.manager import AsyncKernelManager
@@ -272,6 +327,9 @@ class WarmKernel:
         if self.stderr is not None:
             kwargs["stderr"] = self.stderr
             kwargs["stdout"] = self.stderr
+        if sys.platform.startswith("linux"):
+            # The kernel gets SIGTERM when this process dies (even by SIGKILL): no orphans.
+            kwargs["preexec_fn"] = _die_with_parent_preexec(os.getpid())
         run_sync(self.km.start_kernel)(**kwargs)
         self._connect()
         self.run_code(_WARM_CODE.format(modules=self.modules))

@@ -23,6 +23,9 @@ class ReportKind:
     section : where the index lists it: ``"team"``, ``"manager"`` or ``"other"``.
     needs : optional context parts it reads (``"forecast"``: forecast and budget); the runner
         computes those only when a requested report needs them.
+    uses : the stages of the run context (:data:`amtools.report.context.STAGES`) its notebook
+        reads. A stage that failed fails the report (listed on the index, not rendered); a
+        stage without a result shows as "rendered — <reason>".
     """
 
     name: str
@@ -32,6 +35,7 @@ class ReportKind:
     entity_param: str | None = None
     section: str = "team"
     needs: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
 
     @property
     def params_name(self) -> str:
@@ -72,14 +76,34 @@ def get_report(name: str) -> ReportKind:
         ) from None
 
 
+# ``uses`` is what each notebook reads from the context (ctx.kpis_*, ctx.scorecard/scores/
+# training, ctx.pipeline, ctx.forecast, ctx.budget, ctx.periods).
 register_report(
-    ReportKind("team_review", "team_review.ipynb", "report.team_review.title", entity_param="team")
+    ReportKind(
+        "team_review",
+        "team_review.ipynb",
+        "report.team_review.title",
+        entity_param="team",
+        uses=("kpis", "scores", "pipeline"),
+    )
 )
 register_report(
-    ReportKind("forecast", "forecast.ipynb", "report.forecast.title", needs=("forecast",))
+    ReportKind(
+        "forecast",
+        "forecast.ipynb",
+        "report.forecast.title",
+        needs=("forecast",),
+        uses=("forecast", "pipeline"),
+    )
 )
 register_report(
-    ReportKind("budget", "budget_plan.ipynb", "report.budget.title", needs=("forecast",))
+    ReportKind(
+        "budget",
+        "budget_plan.ipynb",
+        "report.budget.title",
+        needs=("forecast",),
+        uses=("forecast", "budget"),
+    )
 )
 register_report(
     ReportKind(
@@ -89,11 +113,17 @@ register_report(
         per="manager",
         entity_param="manager_id",
         section="manager",
+        uses=("kpis", "scores"),
     )
 )
 register_report(
     ReportKind(
-        "explore", "explore.ipynb", "report.explore.title", section="other", needs=("forecast",)
+        "explore",
+        "explore.ipynb",
+        "report.explore.title",
+        section="other",
+        needs=("forecast",),
+        uses=("kpis", "forecast", "budget"),
     )
 )
 

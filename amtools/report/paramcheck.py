@@ -16,6 +16,10 @@ import nbformat
 from ..errors import ParameterError
 
 __all__ = [
+    "PARAMETER_RANGES",
+    "ParamRange",
+    "check_range",
+    "check_run_options",
     "NotebookParameter",
     "notebook_parameters",
     "parameters_cell_index",
@@ -33,6 +37,136 @@ _TYPES: dict[str, Any] = {
     "None": type(None),
     "Any": typing.Any,
 }
+
+
+@dataclass(frozen=True)
+class ParamRange:
+    """The allowed values of one notebook parameter: a closed number range or a set of words.
+
+    Attributes
+    ----------
+    low, high : inclusive bounds (``None``: unbounded on that side).
+    choices : the allowed values of a text parameter (empty: any).
+    integer : whether the value must be a whole number.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    integer: bool = False
+
+    def describe(self) -> str:
+        """The allowed values as a phrase (``"4 to 8"``, ``"one of: a, b"``, ``">= 1"``)."""
+        if self.choices:
+            return "one of: " + ", ".join(self.choices)
+        if self.low is not None and self.high is not None:
+            return f"{self.low:g} to {self.high:g}"
+        if self.low is not None:
+            return f">= {self.low:g}"
+        if self.high is not None:
+            return f"<= {self.high:g}"
+        return "any value"
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` is in the range (non-numbers are left to the type check)."""
+        if self.choices:
+            return not isinstance(value, str) or value in self.choices
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return True
+        if value != value or value in (float("inf"), float("-inf")):
+            return False
+        if self.integer and float(value) != int(value):
+            return False
+        if self.low is not None and value < self.low:
+            return False
+        return not (self.high is not None and value > self.high)
+
+
+PARAMETER_RANGES: dict[str, ParamRange] = {
+    # notebooks/manager_review.ipynb, params/manager_review.yaml: "quarters shown in the trends, 4 to 8"
+    "trend_quarters": ParamRange(4, 8, integer=True),
+    # notebooks/team_review.ipynb, params/team_review.yaml
+    "heatmap_value": ParamRange(choices=("percentile", "attainment")),
+    "alert_drop": ParamRange(0, 100),  # points of the 0-100 score
+    "alert_below": ParamRange(0, 1),  # a share of the target
+    # notebooks/forecast.ipynb, params/forecast.yaml
+    "max_managers": ParamRange(1, None, integer=True),
+    "history_months": ParamRange(1, None, integer=True),
+    # every notebook
+    "lang": ParamRange(choices=("en", "ru")),
+}
+"""Allowed values of notebook parameters, by parameter name: declared once, checked by
+:func:`validate_parameters` before any kernel starts (the parameters cells and params/*.yaml
+comments state the same ranges)."""
+
+
+def check_range(name: str, value: Any, *, where: str = "") -> None:
+    """Raise :class:`ParameterError` if ``value`` is outside :data:`PARAMETER_RANGES` [name].
+
+    Example
+    -------
+    >>> check_range("trend_quarters", 6)
+    >>> check_range("trend_quarters", 100)
+    Traceback (most recent call last):
+    ...
+    amtools.errors.ParameterError: parameter 'trend_quarters' must be 4 to 8 (a whole number), got 100
+    """
+    rng = PARAMETER_RANGES.get(name)
+    if rng is None or rng.accepts(value):
+        return
+    whole = " (a whole number)" if rng.integer else ""
+    prefix = f"{where}: " if where else ""
+    raise ParameterError(
+        f"{prefix}parameter {name!r} must be {rng.describe()}{whole}, got {value!r}"
+    )
+
+
+def check_run_options(
+    *,
+    timeout: float | None = None,
+    workers: int | None = None,
+    reports: Any = None,
+) -> None:
+    """Check ``amtools run`` options before anything runs.
+
+    ``timeout`` must be > 0 (or None: no limit), ``workers`` >= 0 (0: one kernel in this
+    process), ``reports`` (when given) a non-empty list of known report kinds.
+
+    Example
+    -------
+    >>> check_run_options(timeout=0)
+    Traceback (most recent call last):
+    ...
+    amtools.errors.ParameterError: --timeout must be a number of seconds > 0, got 0
+    """
+    import math
+
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ParameterError(f"--timeout must be a number of seconds > 0, got {timeout!r}")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
+        raise ParameterError(
+            f"--workers must be a whole number >= 1 (or 0: one kernel in this process), "
+            f"got {workers!r}"
+        )
+    if reports is not None:
+        from .kinds import REPORTS
+
+        names = [str(r).strip() for r in reports]
+        if not names or not all(names):
+            raise ParameterError(f"--reports is empty; name at least one of: {', '.join(REPORTS)}")
+        unknown = [n for n in names if n not in REPORTS]
+        if unknown:
+            what = "report" if len(unknown) == 1 else "reports"
+            raise ParameterError(
+                f"unknown {what} {', '.join(map(repr, unknown))}; choose from: {', '.join(REPORTS)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -209,8 +343,9 @@ def validate_parameters(
     Raises
     ------
     ParameterError
-        Naming every unknown parameter (with the declared ones) and every value of the
-        wrong type (with the expected type).
+        Naming every unknown parameter (with the declared ones), every value of the
+        wrong type (with the expected type) and every value outside its
+        :data:`PARAMETER_RANGES` range (with the allowed range).
 
     Example
     -------
@@ -233,6 +368,11 @@ def validate_parameters(
                 f"parameter {key!r} must be {_type_label(param)}, "
                 f"got {type(value).__name__} {value!r}"
             )
+        elif param is not None:
+            try:
+                check_range(key, value)
+            except ParameterError as exc:
+                problems.append(str(exc))
     if problems:
         raise ParameterError(f"{notebook}: " + "; ".join(problems))
     return dict(values)

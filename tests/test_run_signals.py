@@ -1,0 +1,123 @@
+"""A real `amtools run` stopped by SIGTERM, SIGINT or SIGKILL leaves no process and no half pack."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+psutil = pytest.importorskip("psutil")
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.notebook, pytest.mark.skipif(sys.platform != "linux", reason="Linux")]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    from amtools import io
+    from amtools.datasets import make_demo
+
+    root = tmp_path_factory.mktemp("signals")
+    ds = make_demo(seed=1, n_managers=4, years=1, scale=0.2, end="2026-11-26")
+    return Path(io.save_duckdb(ds, root / "demo.duckdb"))
+
+
+def _start(source: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [
+        sys.executable, "-m", "amtools.cli", "run", "--source", str(source), "--out", str(out),
+        "--workers", "2", "--no-progress", "--reports", "team_review,manager_review",
+    ]  # fmt: skip
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _kernels_running(proc: subprocess.Popen, n: int, timeout: float = 120) -> list:
+    """Wait until ``n`` kernels run under ``proc``; return its whole process tree."""
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        tree = parent.children(recursive=True)
+        kernels = [p for p in tree if "ipykernel" in " ".join(_cmdline(p))]
+        if len(kernels) >= n:
+            time.sleep(1.0)  # let them take their first report
+            return parent.children(recursive=True)
+        time.sleep(0.2)
+    raise AssertionError("kernels did not start")
+
+
+def _cmdline(p) -> list[str]:
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []
+
+
+def _survivors(tree: list, within: float) -> list:
+    deadline = time.monotonic() + within
+    alive = tree
+    while time.monotonic() < deadline:
+        alive = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if not alive:
+            return []
+        time.sleep(0.2)
+    return [(p.pid, _cmdline(p)) for p in alive]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_stop_the_run_cleanly(source, tmp_path, sig) -> None:
+    out = tmp_path / "out"
+    proc = _start(source, out)
+    tree = _kernels_running(proc, 2)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        for p in tree:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        raise AssertionError("amtools run did not stop within 10 s") from None
+    assert time.monotonic() - sent < 10
+    assert proc.returncode == 128 + sig, err
+    assert "interrupted by" in err and "Traceback" not in err
+    assert _survivors(tree, within=5) == []
+    assert not list(out.glob(".staging-*"))  # nothing half-published
+    assert not (out / "2026Q3").exists()
+
+
+def test_sigkill_of_the_runner_leaves_no_worker_or_kernel(source, tmp_path) -> None:
+    proc = _start(source, tmp_path / "out")
+    tree = _kernels_running(proc, 2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)  # not communicate(): survivors would hold its pipes open
+    survivors = _survivors(tree, within=15)
+    for pid, _ in survivors:  # never leave them behind, even when the test fails
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
+    assert survivors == []
+
+
+def test_a_second_concurrent_run_into_the_same_out_is_refused(source, tmp_path) -> None:
+    out = tmp_path / "out"
+    first = _start(source, out)
+    tree = _kernels_running(first, 2)
+    try:
+        second = _start(source, out)
+        _, err = second.communicate(timeout=120)
+        assert second.returncode == 1, err
+        assert f"another amtools run (process {first.pid}) is writing to {out}" in err
+        assert "Traceback" not in err
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    assert _survivors(tree, within=5) == []
