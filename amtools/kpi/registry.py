@@ -62,6 +62,8 @@ class KPI:
         with values (``(("clients.acquired_date", "deals.closed_date"),)``: when a client
         became one is known from either). A KPI whose table, column or group is missing is
         ``not_available`` with a reason naming it, never 0 or 100 %.
+    reads : optional columns read when present, with a documented default when absent
+        (``trainings.completed``: without it every training row counts as completed).
     """
 
     id: str
@@ -80,12 +82,13 @@ class KPI:
     scaling: str = "none"
     signed: bool = False
     needs_any: tuple[tuple[str, ...], ...] = ()
+    reads: tuple[str, ...] = ()
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        """Every optional column the KPI reads (``columns`` and the ``needs_any`` groups)."""
+        """Every optional column the KPI reads (``columns``, ``needs_any`` and ``reads``)."""
         out = list(self.columns)
-        for group in self.needs_any:
+        for group in (*self.needs_any, self.reads):
             out += [c for c in group if c not in out]
         return tuple(out)
 
@@ -583,6 +586,7 @@ _ALL = [
         ("trainings",),
         columns=("trainings.skill",),
         scaling="additive",
+        reads=("trainings.completed",),
     ),
     KPI(
         "training_hours",
@@ -596,6 +600,7 @@ _ALL = [
         ("trainings",),
         columns=("trainings.hours",),
         scaling="additive",
+        reads=("trainings.completed",),
     ),
 ]
 

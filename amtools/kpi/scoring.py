@@ -77,11 +77,19 @@ SCORECARD_COLUMNS = [
     "reason",
     "target_source",
     "max_points",
+    "reason_args",
+    "inferred",
+    "target_level",
 ]
-"""Columns of :func:`scorecard`: the contract's, then ``reason`` (why a KPI is flagged),
-``target_source`` (table/manager/team/segment) and ``max_points`` (the points a scored KPI
-could earn after renormalisation: ``contribution / max_points = kpi_score / 100``; they add
-up to 100 per manager and period)."""
+"""Columns of :func:`scorecard`: the contract's, then ``reason`` (why a KPI is flagged: a key
+of :data:`amtools.kpi.REASONS`, with its arguments in ``reason_args``), ``target_source``
+(where the row's target comes from: "data" (the dataset's targets table), "params" (a file
+or mapping given to the run), "mapping" (the file named by the data mapping), "demo"
+(params/targets.yaml, demo only), "history" (same period a year earlier) or "none"),
+``max_points`` (the points a scored KPI could earn after renormalisation:
+``contribution / max_points = kpi_score / 100``; they add up to 100 per manager and
+period), ``inferred`` (the value rests on the inferred churn rule) and ``target_level``
+(which layer gave the target: table/manager/team/segment/history, NA when none)."""
 
 SCORES_COLUMNS = [
     "manager_id",
@@ -634,7 +642,7 @@ def scorecard(
     kpis: pd.DataFrame,
     managers: pd.DataFrame,
     *,
-    targets: Mapping[str, Any] | None = None,
+    targets: Mapping[str, Any] | Any | None = None,
     profiles: Mapping[str, Any] | None = None,
     targets_table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -645,7 +653,11 @@ def scorecard(
     kpis : manager-level tidy KPI frame from :func:`amtools.kpi.compute` (manager_id, period,
         kpi, value, n, low, high, status, reason).
     managers : the managers table (manager_id, segment, team).
-    targets : mapping of ``params/targets.yaml`` (read when ``None``); see :func:`resolve_targets`.
+    targets : the :class:`amtools.kpi.targets.Targets` of
+        :func:`amtools.kpi.targets.resolve_targets` (the per-source resolver: use it for any
+        dataset that is not the demo), or a mapping in the ``params/targets.yaml`` format
+        (labelled "params"), or ``None``: ``params/targets.yaml``, the demo company's
+        targets (labelled "demo").
     profiles : mapping of ``params/kpi_profiles.yaml`` (read when ``None``): segment weights and
         the ``scoring`` settings.
     targets_table : the dataset's optional ``targets`` table; its rows win over the YAML.
@@ -699,6 +711,16 @@ def scorecard(
             "reason": (
                 kpis["reason"] if "reason" in kpis else pd.Series(pd.NA, index=kpis.index)
             ).astype("string"),
+            "reason_args": (
+                kpis["reason_args"]
+                if "reason_args" in kpis
+                else pd.Series(pd.NA, index=kpis.index)
+            ).astype("string"),
+            "inferred": (
+                kpis["inferred"] if "inferred" in kpis else pd.Series(False, index=kpis.index)
+            )
+            .astype("boolean")
+            .fillna(False),
         }
     ).reset_index(drop=True)
     _unknown_kpis(frame["kpi"].dropna().unique(), "the kpis frame")
@@ -733,9 +755,41 @@ def scorecard(
         )
     frame = frame.merge(_kpi_meta(), on="kpi", how="left")
 
-    resolved = resolve_targets(frame, info, targets=targets, targets_table=targets_table)
+    from .targets import Targets, history_targets
+
+    if isinstance(targets, Targets):
+        spec = targets
+        if spec.table is not None:
+            targets_table = spec.table
+    else:
+        # a plain mapping (or None: params/targets.yaml, the demo company's targets)
+        spec = Targets(
+            source="params" if targets is not None else "demo",
+            mapping=dict(read_params("targets") if targets is None else targets),
+            mapping_source="params" if targets is not None else "demo",
+        )
+    if spec.history:
+        table_only = resolve_targets(frame, info, targets={}, targets_table=targets_table)
+        from_history = history_targets(frame, spec.growth)
+        take = table_only["target"].isna().to_numpy()
+        target = table_only["target"].to_numpy(copy=True)
+        target[take] = from_history.to_numpy()[take]
+        level = table_only["target_source"].to_numpy(dtype=object, na_value=None)
+        level[take & ~np.isnan(target)] = "history"
+        resolved = pd.DataFrame({"target": target, "target_source": level})
+    else:
+        resolved = resolve_targets(
+            frame, info, targets=spec.mapping or {}, targets_table=targets_table
+        )
     frame["target"] = resolved["target"].to_numpy()
-    frame["target_source"] = pd.array(resolved["target_source"].to_numpy(), dtype="string")
+    level = pd.array(resolved["target_source"].to_numpy(dtype=object), dtype="string")
+    frame["target_level"] = level
+    source = np.where(
+        pd.isna(frame["target"]).to_numpy(),
+        "none",
+        np.where((level == "table").fillna(False), "data", spec.fallback_source),
+    )
+    frame["target_source"] = pd.array(source, dtype="string")
 
     ok = (frame["status"] == "ok").fillna(False) & frame["value"].notna()
     frame["attainment"] = attainment(
