@@ -135,9 +135,7 @@ def test_dropping_a_column_never_yields_a_computed_100_or_0(demo: Dataset) -> No
         rows = k[k["kpi"] == kpi_id]
         assert rows["value"].isna().all() and (rows["status"] == "not_available").all()
     # an empty column says nothing either
-    empty = demo.replace(
-        internal_reports=demo["internal_reports"].assign(submitted_date=pd.NaT)
-    )
+    empty = demo.replace(internal_reports=demo["internal_reports"].assign(submitted_date=pd.NaT))
     rows = compute(empty, "Q", PERIODS).query("kpi == 'reporting_timeliness'")
     assert (rows["status"] == "not_available").all()
     assert {_text(r) for _, r in rows.iterrows()} == {
@@ -189,9 +187,7 @@ def test_inferred_churn_rule_by_hand() -> None:
     # real churn dates win over the rule
     real = ds.replace(clients=ds["clients"].assign(churned_date=pd.to_datetime([None, None, None])))
     real = real.replace(
-        clients=real["clients"].assign(
-            churned_date=pd.to_datetime([pd.NaT, "2025-08-01", pd.NaT])
-        )
+        clients=real["clients"].assign(churned_date=pd.to_datetime([pd.NaT, "2025-08-01", pd.NaT]))
     )
     kr = compute(real, "Q", ["2025Q3"], params={"churn_inactive_months": 6})
     row = kr[kr["kpi"] == "retention_rate"].iloc[0]

@@ -528,7 +528,8 @@ def assemble(ctx: Context, results: dict[str, Result], min_samples: dict[str, in
     high = stack("high", np.float64)
     reason = stack("reason", object)
     inferred = np.tile(
-        np.array([bool(results[k].inferred) for k in kpis], dtype=bool), ctx.n_grp * len(ctx.out_periods)
+        np.array([bool(results[k].inferred) for k in kpis], dtype=bool),
+        ctx.n_grp * len(ctx.out_periods),
     )
     n_out = len(ctx.out_periods)
     mins = np.tile(np.array([min_samples[k] for k in kpis], dtype=np.float64), ctx.n_grp * n_out)

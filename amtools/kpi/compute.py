@@ -83,7 +83,9 @@ def kpi_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
         )
     months = merged["churn_inactive_months"]
     if months is not None and (
-        isinstance(months, bool) or not isinstance(months, int | float) or months < 1
+        isinstance(months, bool)
+        or not isinstance(months, int | float)
+        or months < 1
         or int(months) != months
     ):
         raise ParameterError(
@@ -258,15 +260,17 @@ class _Prep:
     def last_event_before(self, t: np.datetime64) -> np.ndarray:
         """Per client: the last won deal or acquisition strictly before ``t`` (int64 ns, NaT-min)."""
         out = np.full(len(self.cl_acq), _NAT_I, dtype=np.int64)
-        tn = np.datetime64(t, "ns").astype(np.int64)
+        tn = np.asarray(t).astype("datetime64[ns]").astype(np.int64)
         m = self.ev_t < tn
         np.maximum.at(out, self.ev_cl[m], self.ev_t[m])
         return out
 
     def months_before(self, t: np.datetime64) -> np.int64:
         """``t`` minus ``lapse_months`` months (t is a month start), as int64 ns."""
-        months = np.datetime64(t, "M") - np.timedelta64(int(self.lapse_months or 0), "M")
-        return np.datetime64(months, "ns").astype(np.int64)
+        months = np.asarray(t).astype("datetime64[M]") - np.timedelta64(
+            int(self.lapse_months or 0), "M"
+        )
+        return np.int64(months.astype("datetime64[ns]").astype(np.int64))
 
     def active_at(self, t: np.datetime64) -> np.ndarray:
         """Clients active at instant ``t`` (acquired before it, not churned or won back since).

@@ -47,7 +47,9 @@ __all__ = [
 #                 KPI's contribution, so contributions add up to the score.
 #                 max_points = 100 * weight / (sum of weights of scored KPIs) is what a KPI
 #                 could earn, so contribution = kpi_score / 100 * max_points.
-#   coverage    = (sum of weights of scored KPIs) / (sum of the segment profile's weights).
+#   coverage    = (sum of weights of measured KPIs, status "ok") / (sum of the segment profile's
+#                 weights). A measured KPI counts even when it could not be scored (no target
+#                 and fewer than min_peers peers): coverage is about data, not targets.
 #   rank        = among the managers of the segment and period whose coverage reaches
 #                 scoring.min_coverage; the others keep their score but get no rank
 #                 (ranked False, status "insufficient_data"): too little data to compare.
@@ -712,9 +714,7 @@ def scorecard(
                 kpis["reason"] if "reason" in kpis else pd.Series(pd.NA, index=kpis.index)
             ).astype("string"),
             "reason_args": (
-                kpis["reason_args"]
-                if "reason_args" in kpis
-                else pd.Series(pd.NA, index=kpis.index)
+                kpis["reason_args"] if "reason_args" in kpis else pd.Series(pd.NA, index=kpis.index)
             ).astype("string"),
             "inferred": (
                 kpis["inferred"] if "inferred" in kpis else pd.Series(False, index=kpis.index)
@@ -774,20 +774,21 @@ def scorecard(
         take = table_only["target"].isna().to_numpy()
         target = table_only["target"].to_numpy(copy=True)
         target[take] = from_history.to_numpy()[take]
-        level = table_only["target_source"].to_numpy(dtype=object, na_value=None)
-        level[take & ~np.isnan(target)] = "history"
-        resolved = pd.DataFrame({"target": target, "target_source": level})
+        levels = table_only["target_source"].astype(object).to_numpy(copy=True)
+        levels[take & ~np.isnan(target)] = "history"
+        resolved = pd.DataFrame({"target": target, "target_source": levels})
     else:
         resolved = resolve_targets(
             frame, info, targets=spec.mapping or {}, targets_table=targets_table
         )
     frame["target"] = resolved["target"].to_numpy()
-    level = pd.array(resolved["target_source"].to_numpy(dtype=object), dtype="string")
+    level = pd.Series(resolved["target_source"].to_numpy(), index=frame.index, dtype="string")
     frame["target_level"] = level
+    from_table = (level == "table").fillna(False).to_numpy(dtype=bool)
     source = np.where(
-        pd.isna(frame["target"]).to_numpy(),
+        frame["target"].isna().to_numpy(),
         "none",
-        np.where((level == "table").fillna(False), "data", spec.fallback_source),
+        np.where(from_table, "data", spec.fallback_source),
     )
     frame["target_source"] = pd.array(source, dtype="string")
 
@@ -886,6 +887,14 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
             f"scorecard frame lacks column(s) {missing}; pass the output of scorecard()"
         )
     entered = scorecard["contribution"].notna() & (scorecard["weight"] > 0)
+    # coverage is about data, not targets: a KPI measured with status "ok" counts even when
+    # it could not be scored (no target and too few peers for a percentile)
+    measured = (
+        ((scorecard["status"].astype("string") == "ok").fillna(False) & (scorecard["weight"] > 0))
+        | entered
+        if "status" in scorecard
+        else entered
+    )
     work = pd.DataFrame(
         {
             "manager_id": scorecard["manager_id"].astype("string"),
@@ -893,7 +902,7 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
             "segment": scorecard["segment"].astype("string"),
             "team": scorecard["team"].astype("string"),
             "contribution": scorecard["contribution"].where(entered),
-            "scored_weight": scorecard["weight"].where(entered, 0.0),
+            "scored_weight": scorecard["weight"].where(measured, 0.0),
             "entered": entered.astype(int),
             "weight": scorecard["weight"].astype("float64"),
         }

@@ -115,9 +115,7 @@ def _growth(value: Any, default: float, where: str) -> float:
     return float(value)
 
 
-def _spec(
-    value: Any, label: str, where: str, growth: float, table: pd.DataFrame | None
-) -> Targets:
+def _spec(value: Any, label: str, where: str, growth: float, table: pd.DataFrame | None) -> Targets:
     """Targets from a params value: a mapping, "history", or the path of a YAML file."""
     file = None
     if isinstance(value, str | Path) and str(value).strip().lower() != _HISTORY:
