@@ -260,3 +260,18 @@ def test_frame_reasons_are_keys_with_json_arguments(full: pd.DataFrame) -> None:
     # parquet/pickle friendly: plain string columns
     assert str(full["reason_args"].dtype) in ("string", "str")
     assert np.all(full["inferred"].to_numpy(dtype=bool) == False)  # noqa: E712
+
+
+@pytest.mark.parametrize("key", [k for k in REASONS if "{" in REASONS[k]])
+def test_a_reason_without_its_arguments_still_reads_well(key: str) -> None:
+    for lang in ("en", "ru"):
+        text = reason_text(key, None, lang)
+        assert text and "{" not in text and "…" not in text
+
+
+def test_registry_inputs_are_optional_columns_of_the_schema() -> None:
+    for kpi in KPIS.values():
+        for tc in kpi.inputs:
+            table, column = tc.split(".")
+            assert table in kpi.tables or table == "deals" or table == "clients", (kpi.id, tc)
+            assert not TABLES[table].column(column).required, (kpi.id, tc)

@@ -129,6 +129,8 @@ def reason_text(
     args : its arguments: a dict or the JSON string of the ``reason_args`` column.
     lang : "en" or "ru" (texts from ``amtools/locales/kpi.yaml``).
     **fields : arguments given as keywords (merged over ``args``).
+        Without the arguments its placeholders need, the key's argument-free text
+        (``kpi_reason_bare.<key>``: "needs a column the data source does not have").
 
     Raises
     ------
@@ -148,10 +150,13 @@ def reason_text(
         raise KeyError(f"unknown KPI reason {key!r}; known: {', '.join(REASONS)}")
     values = {**reason_args(args), **fields}
     names = re.findall(r"\{(\w+)\}", REASONS[key])
+    if any(n not in values for n in names):
+        # only the key is at hand (a caller that dropped reason_args): a text without them
+        return t(f"kpi_reason_bare.{key}", lang)
     sep = t("kpi_text.or", lang)
     filled = {
         name: sep.join(map(str, v)) if isinstance(v, list | tuple) else str(v)
-        for name, v in ((n, values.get(n, "…")) for n in names)
+        for name, v in ((n, values[n]) for n in names)
     }
     return t(f"kpi_reason.{key}", lang, **filled) if filled else t(f"kpi_reason.{key}", lang)
 
