@@ -275,3 +275,10 @@ def test_registry_inputs_are_optional_columns_of_the_schema() -> None:
             table, column = tc.split(".")
             assert table in kpi.tables or table == "deals" or table == "clients", (kpi.id, tc)
             assert not TABLES[table].column(column).required, (kpi.id, tc)
+
+
+def test_a_frame_without_any_reason(demo: Dataset) -> None:
+    # every table and column present: the company level of a recent quarter has no reason
+    k = compute(demo, "Q", ["2026Q2"], level="company")
+    assert k["reason"].isna().all() and k["reason_args"].isna().all()
+    assert (k["status"] != "not_available").all()

@@ -13,7 +13,7 @@ from statsmodels.stats.proportion import proportion_confint
 from ..dataset import Dataset
 from ..errors import DataValidationError, ParameterError, Problem
 from ..periods import parse_period, period_freq, period_label
-from .reasons import _SEP
+from .reasons import split_reason
 
 __all__: list[str] = []
 
@@ -548,10 +548,13 @@ def assemble(ctx: Context, results: dict[str, Result], min_samples: dict[str, in
     labels = np.array(ctx.labels, dtype=object)[ctx.out_periods]
     n_col = pd.array(np.where(np.isnan(n), 0, np.round(n)).astype(np.int64), dtype="Int64")
     n_col[np.isnan(n)] = pd.NA
-    reason_s = pd.Series(reason, dtype="string")
-    parts = reason_s.str.partition(_SEP)
-    key = parts[0].astype("string")
-    args = parts[2].astype("string").mask(key.notna() & (parts[2] == ""), "{}")
+    # split the cells' reason codes into key and JSON arguments (few distinct codes)
+    codes, uniques = pd.factorize(pd.Series(reason, dtype=object), use_na_sentinel=True)
+    split = [split_reason(str(u)) for u in uniques]
+    key_u = np.array([k for k, _ in split] + [None], dtype=object)
+    args_u = np.array([a for _, a in split] + [None], dtype=object)
+    key = pd.Series(key_u[codes], dtype="string")
+    args = pd.Series(args_u[codes], dtype="string")
     return pd.DataFrame(
         {
             first: pd.array(np.repeat(ctx.group_names, n_out * n_k), dtype="string"),
