@@ -649,31 +649,27 @@ def training_plan_table(plan: pd.DataFrame, lang: str = "en") -> HTML:
 
 
 _REASONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"applies to (?P<x>[\w/]+) managers only", re.I), "tbl.reason.applies_to"),
-    (
-        re.compile(r"no revenue from existing clients in (?P<x>\S+)", re.I),
-        "tbl.reason.no_base_revenue",
-    ),
-    (re.compile(r"needs? (?:the )?tables? (?P<x>[\w, ]+)", re.I), "tbl.reason.needs_table"),
-    (re.compile(r"needs? (?:the )?columns? (?P<x>[\w., ]+)", re.I), "tbl.reason.needs_column"),
-    (re.compile(r"no closed deals", re.I), "tbl.reason.no_closed_deals"),
-    (re.compile(r"no won deals", re.I), "tbl.reason.no_won_deals"),
+    # free-text reasons from elsewhere than the KPI engine (which gives keys, see below)
     (re.compile(r"not applicable|applies only|only for", re.I), "tbl.reason.not_applicable"),
 ]
 
 
-def _translate_reason(reason: Any, lang: str) -> str:
-    """KPI status reasons come in English from the engine; translate the known patterns."""
+def _translate_reason(reason: Any, lang: str, args: Any = None) -> str:
+    """Text of a KPI reason in ``lang``: a key of ``amtools.kpi.REASONS`` with its
+    ``reason_args`` (JSON or dict), or an English reason from an older frame."""
+    from .kpi.reasons import parse_reason, reason_args, reason_text
+
     if _missing(reason) or not str(reason).strip():
         return ""
     text = str(reason).strip()
-    exact = _t_or(f"kpi_reason.{text}", lang, "")
-    if exact:
-        return exact
-    for pattern, key in _REASONS:
+    parsed = parse_reason(text)
+    if parsed is not None:
+        key, fields = parsed
+        return reason_text(key, {**fields, **reason_args(args)}, lang)
+    for pattern, tkey in _REASONS:
         match = pattern.search(text)
         if match:
-            return _t(key, lang, x=match.groupdict().get("x", "").strip())
+            return _t(tkey, lang, x=match.groupdict().get("x", "").strip())
     return text if lang == "en" else _t("tbl.reason.other", lang)
 
 

@@ -664,5 +664,8 @@ def test_demo_scores_are_consistent_and_spread():
         assert (ranked["coverage"] >= 0.5).all()
         assert seg.loc[~seg["ranked"], "rank"].isna().all()
     # the demo's targets table wins over the YAML for sales volume
-    table_rows = card["target_source"] == "table"
+    table_rows = card["target_source"] == "data"
     assert table_rows.any() and (card.loc[table_rows, "kpi"] == "sales_volume").all()
+    assert (card.loc[table_rows, "target_level"] == "table").all()
+    # targets=None is params/targets.yaml, the demo company's: labelled "demo"
+    assert set(card["target_source"]) == {"data", "demo", "none"}

@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 from .compute import compute, compute_levels
+from .reasons import REASONS, parse_reason, reason_args, reason_text
 from .registry import GROUPS, KPI, KPIS, get_kpi, kpi_table
 
 __all__ = [
@@ -16,6 +17,11 @@ __all__ = [
     "GROUPS",
     "get_kpi",
     "kpi_table",
+    "REASONS",
+    "reason_text",
+    "reason_args",
+    "parse_reason",
+    "resolve_targets",
     "scorecard",
     "scores",
     "training_plan",
@@ -25,6 +31,7 @@ _LAZY = {
     "scorecard": "amtools.kpi.scoring",
     "scores": "amtools.kpi.scoring",
     "training_plan": "amtools.kpi.training",
+    "resolve_targets": "amtools.kpi.targets",
 }
 
 

@@ -13,6 +13,7 @@ from statsmodels.stats.proportion import proportion_confint
 from ..dataset import Dataset
 from ..errors import DataValidationError, ParameterError, Problem
 from ..periods import parse_period, period_freq, period_label
+from .reasons import split_reason
 
 __all__: list[str] = []
 
@@ -29,7 +30,8 @@ class Result:
     n: np.ndarray  # float with NaN for "no sample size"
     low: np.ndarray
     high: np.ndarray
-    reason: np.ndarray  # object: str or None
+    reason: np.ndarray  # object: a reason code (amtools.kpi.reasons.reason_code) or None
+    inferred: bool = False  # computed with an inferred rule (churn from inactivity)
 
 
 def as_datetime(df: pd.DataFrame, table: str, column: str) -> np.ndarray:
@@ -525,6 +527,10 @@ def assemble(ctx: Context, results: dict[str, Result], min_samples: dict[str, in
     low = stack("low", np.float64)
     high = stack("high", np.float64)
     reason = stack("reason", object)
+    inferred = np.tile(
+        np.array([bool(results[k].inferred) for k in kpis], dtype=bool),
+        ctx.n_grp * len(ctx.out_periods),
+    )
     n_out = len(ctx.out_periods)
     mins = np.tile(np.array([min_samples[k] for k in kpis], dtype=np.float64), ctx.n_grp * n_out)
 
@@ -542,6 +548,13 @@ def assemble(ctx: Context, results: dict[str, Result], min_samples: dict[str, in
     labels = np.array(ctx.labels, dtype=object)[ctx.out_periods]
     n_col = pd.array(np.where(np.isnan(n), 0, np.round(n)).astype(np.int64), dtype="Int64")
     n_col[np.isnan(n)] = pd.NA
+    # split the cells' reason codes into key and JSON arguments (few distinct codes)
+    codes, uniques = pd.factorize(pd.Series(reason, dtype=object), use_na_sentinel=True)
+    split = [split_reason(str(u)) for u in uniques]
+    key_u = np.array([k for k, _ in split] + [None], dtype=object)
+    args_u = np.array([a for _, a in split] + [None], dtype=object)
+    key = pd.Series(key_u[codes], dtype="string")
+    args = pd.Series(args_u[codes], dtype="string")
     return pd.DataFrame(
         {
             first: pd.array(np.repeat(ctx.group_names, n_out * n_k), dtype="string"),
@@ -554,6 +567,8 @@ def assemble(ctx: Context, results: dict[str, Result], min_samples: dict[str, in
             "low": low,
             "high": high,
             "status": pd.array(status, dtype="string"),
-            "reason": pd.array(reason, dtype="string"),
+            "reason": pd.array(key.to_numpy(), dtype="string"),
+            "reason_args": pd.array(args.to_numpy(), dtype="string"),
+            "inferred": pd.array(inferred & ~na, dtype="boolean"),
         }
     )

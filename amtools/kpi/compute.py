@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,6 +16,7 @@ from ..dataset import Dataset
 from ..errors import ParameterError
 from ..params import read_params
 from ._engine import Context, Result, assemble, codes_in
+from .reasons import REASONS, parse_reason, reason_code, reason_text
 from .registry import KPIS
 
 __all__ = [
@@ -39,76 +39,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "detractor_max": 6,
     "confidence": 0.95,
     "min_samples": {},
+    "churn_inactive_months": None,
+    "history_growth": 0.05,
 }
 """Built-in defaults; ``params/kpi.yaml`` and the ``params`` argument override them."""
-
-REASONS: dict[str, str] = {
-    "needs_table": "needs table {table}",
-    "needs_column": "needs column {column}",
-    "segment_only": "applies to {segments} managers only",
-    "comparison_before_data": "comparison period precedes the data",
-    "no_existing_revenue": "no revenue from existing clients in {period}",
-    "no_won_deals": "no won deals",
-    "no_won_deals_with_cost": "no won deals with a cost",
-    "no_won_deals_with_created_date": "no won deals with a created date",
-    "no_won_deals_with_discount": "no won deals with a discount",
-    "no_closed_deals": "no closed deals",
-    "no_csi_responses": "no survey responses with csi",
-    "no_nps_responses": "no survey responses with nps",
-    "no_clients_at_start": "no clients active at the period start",
-    "no_active_clients": "no active clients",
-    "no_decided_contracts": "no contracts ending in the period with a renewal decision",
-    "no_decided_proposals": "no decided proposals",
-    "no_requests": "no requests",
-    "no_answered_requests": "no answered requests",
-    "no_projects_with_planned_end": "no finished projects with a planned end",
-    "no_projects_with_budget": "no finished projects with budget and cost",
-    "no_projects_with_quality": "no finished projects with a quality rating",
-    "no_reports_due": "no reports due",
-    "no_rated_reports_due": "no rated reports due",
-    "not_yet_hired": "not yet hired (hire date {date})",
-}
-"""Every ``reason`` text :func:`compute` can emit: stable key -> English template.
-
-The frame carries the formatted English text (``REASONS[key].format(**fields)``);
-:func:`parse_reason` maps a text back to its key and fields so the report layer can
-translate it (e.g. a locale key ``kpi_reason.<key>`` with the same ``{placeholders}``).
-Placeholders: ``table`` (a table name), ``column`` (``table.column``), ``segments``
-(``B2B`` or ``B2B/B2C``), ``period`` (a period label such as ``2025Q3``), ``date``
-(ISO date).
-"""
-
-_REASON_PATTERNS = [
-    (key, re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(tpl)) + "$"))
-    for key, tpl in REASONS.items()
-]
-
-
-def reason_text(key: str, **fields: str) -> str:
-    """The English ``reason`` text for ``key`` (a :data:`REASONS` key) and its fields.
-
-    Example
-    -------
-    >>> reason_text("needs_table", table="surveys")
-    'needs table surveys'
-    """
-    return REASONS[key].format(**fields)
-
-
-def parse_reason(text: str) -> tuple[str, dict[str, str]] | None:
-    """Key and fields of a ``reason`` text emitted by :func:`compute` (None if unknown).
-
-    Example
-    -------
-    >>> parse_reason("no revenue from existing clients in 2025Q3")
-    ('no_existing_revenue', {'period': '2025Q3'})
-    """
-    for key, pattern in _REASON_PATTERNS:
-        m = pattern.match(text)
-        if m:
-            return key, m.groupdict()
-    return None
-
 
 _COMPARISONS = ("year_ago", "previous")
 _PARALLEL_MIN_ROWS = 200_000
@@ -147,6 +81,20 @@ def kpi_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
         raise ParameterError(
             f"comparison must be one of {_COMPARISONS}, got {merged['comparison']!r}"
         )
+    months = merged["churn_inactive_months"]
+    if months is not None and (
+        isinstance(months, bool)
+        or not isinstance(months, int | float)
+        or months < 1
+        or int(months) != months
+    ):
+        raise ParameterError(
+            f"churn_inactive_months must be empty (no inferred churn) or a whole number of "
+            f"months >= 1, got {months!r}"
+        )
+    growth = merged["history_growth"]
+    if isinstance(growth, bool) or not isinstance(growth, int | float) or not -1 < growth < 10:
+        raise ParameterError(f"history_growth must be a number in (-1, 10), got {growth!r}")
     if not 0 < float(merged["confidence"]) < 1:
         raise ParameterError(f"confidence must be in (0, 1), got {merged['confidence']!r}")
     return merged
@@ -206,6 +154,8 @@ class _Prep:
     once into compact ``w_*`` arrays (one pass over the deals table per column).
     """
 
+    lapse_months: int | None
+
     def __init__(self, ctx: Context, pool: ThreadPoolExecutor | None = None) -> None:
         self.ctx = ctx
         ds = ctx.ds
@@ -247,6 +197,7 @@ class _Prep:
 
         clients = ds.get("clients")
         self.clients = clients
+        self.lapse_months = None
         if clients is not None:
             self.cl_index = pd.Index(clients["client_id"].astype("string"))
             self.cl_mgr = ctx.mgr_codes(clients, "clients")
@@ -274,6 +225,16 @@ class _Prep:
                 else np.full(n_cl, np.datetime64("NaT"), dtype="datetime64[ns]")
             )
             self.cl_react = self._reactivation(n_cl)
+            self.lapse_months = (
+                int(ctx.params["churn_inactive_months"]) if inferred_churn(ctx) else None
+            )
+            if self.lapse_months is not None:
+                # events that show a client is a client: won deals and the acquisition date
+                sel = self.w_cl >= 0
+                acq_ns = self.cl_acq.view(np.int64)
+                has_acq = np.flatnonzero(acq_ns != _NAT_I)
+                self.ev_cl = np.concatenate([self.w_cl[sel], has_acq])
+                self.ev_t = np.concatenate([self.w_closed[sel], acq_ns[has_acq]])
 
     def rekey(self) -> None:
         """(Re)compute the group x period cells after ``ctx.set_level``."""
@@ -296,27 +257,74 @@ class _Prep:
         first = _min_at(n_cl, cl[after], closed[after])
         return np.where(first == _BIG, _NAT_I, first).view("datetime64[ns]")
 
+    def last_event_before(self, t: np.datetime64) -> np.ndarray:
+        """Per client: the last won deal or acquisition strictly before ``t`` (int64 ns, NaT-min)."""
+        out = np.full(len(self.cl_acq), _NAT_I, dtype=np.int64)
+        tn = np.asarray(t).astype("datetime64[ns]").astype(np.int64)
+        m = self.ev_t < tn
+        np.maximum.at(out, self.ev_cl[m], self.ev_t[m])
+        return out
+
+    def months_before(self, t: np.datetime64) -> np.int64:
+        """``t`` minus ``lapse_months`` months (t is a month start), as int64 ns."""
+        months = np.asarray(t).astype("datetime64[M]") - np.timedelta64(
+            int(self.lapse_months or 0), "M"
+        )
+        return np.int64(months.astype("datetime64[ns]").astype(np.int64))
+
     def active_at(self, t: np.datetime64) -> np.ndarray:
-        """Clients active at instant ``t`` (acquired before it, not churned or won back since)."""
+        """Clients active at instant ``t`` (acquired before it, not churned or won back since).
+
+        With the inferred rule (no churn dates, ``churn_inactive_months`` = N): a client is
+        active at ``t`` when it won a deal (or was acquired) in the N months before ``t``.
+        """
+        if self.lapse_months is not None:
+            return self.last_event_before(t) >= self.months_before(t)
         acq, churn, react = self.cl_acq, self.cl_churn, self.cl_react
         acquired = ~np.isnat(acq) & (acq < t)
         not_lost = np.isnat(churn) | (churn >= t) | (~np.isnat(react) & (react < t))
         return acquired & not_lost
 
 
+_CHURN = "clients.churned_date"
+_INFERRED_CHURN = ("retention_rate", "churn_rate", "contact_frequency")
+"""KPIs that rest on who is still a client: with no ``clients.churned_date`` they use the
+inferred rule when ``churn_inactive_months`` is set (then they also need deal close dates)."""
+
+
+def _has(ctx: Context, tc: str) -> bool:
+    key = f"has:{tc}"
+    if key not in ctx.cache:
+        table, col = tc.split(".")
+        ctx.cache[key] = _has_values(ctx.ds.get(table), col)
+    return bool(ctx.cache[key])
+
+
+def inferred_churn(ctx: Context) -> bool:
+    """The inferred churn rule is in use: no churn dates and ``churn_inactive_months`` set."""
+    return ctx.params.get("churn_inactive_months") is not None and not _has(ctx, _CHURN)
+
+
 def _needs(ctx: Context, kpi_id: str, prep: _Prep) -> str | None:
-    """Reason the KPI cannot be computed at all from this dataset (missing table/column)."""
+    """Reason code the KPI cannot be computed at all (a missing table, column or group).
+
+    A column counts as present when it exists and has at least one value: an empty column
+    says nothing (an export that maps ``churned_date`` but never fills it cannot tell
+    "nobody left" from "not recorded").
+    """
     kpi = KPIS[kpi_id]
     for t in kpi.tables:
         if t not in ctx.ds:
-            return reason_text("needs_table", table=t)
-    for tc in kpi.columns:
-        key = f"has:{tc}"
-        if key not in ctx.cache:
-            table, col = tc.split(".")
-            ctx.cache[key] = _has_values(ctx.ds.get(table), col)
-        if not ctx.cache[key]:
-            return reason_text("needs_column", column=tc)
+            return reason_code("needs_table", table=t)
+    columns = list(kpi.columns)
+    if kpi_id in _INFERRED_CHURN and inferred_churn(ctx):
+        columns = [c for c in columns if c != _CHURN] + ["deals.closed_date"]
+    for tc in columns:
+        if not _has(ctx, tc):
+            return reason_code("needs_column", column=tc)
+    for group in kpi.needs_any:
+        if not any(_has(ctx, tc) for tc in group):
+            return reason_code("needs_any_column", columns=list(group))
     return None
 
 
@@ -361,9 +369,9 @@ def _revenue_growth_existing(ctx: Context, p: _Prep) -> Result:
     period_idx = np.tile(np.arange(n_per), ctx.n_grp)
     before = period_idx - lag < 0
     cmp_label = np.where(before, "", labels[np.maximum(period_idx - lag, 0)])
-    r.reason[~ok & before] = REASONS["comparison_before_data"]
+    r.reason[~ok & before] = "comparison_before_data"
     rest = ~ok & ~before
-    r.reason[rest] = [reason_text("no_existing_revenue", period=c) for c in cmp_label[rest]]
+    r.reason[rest] = [reason_code("no_existing_revenue", period=c) for c in cmp_label[rest]]
     return r
 
 
@@ -381,7 +389,7 @@ def _client_profitability(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, amt - cost),
         ctx.total(keys, amt),
-        REASONS["no_won_deals_with_cost"],
+        "no_won_deals_with_cost",
         n=ctx.total(keys),
     )
 
@@ -393,19 +401,19 @@ def _margin_per_client(ctx: Context, p: _Prep) -> Result:
     keys = ctx.keys(p.w_mgr[sel], p.w_per[sel])
     margin = ctx.total(keys, p.w_amt[sel] - cost)
     n_clients = ctx.distinct(keys, p.w_client[sel], p.n_dc)
-    return ctx.ratio_result(margin, n_clients, REASONS["no_won_deals_with_cost"])
+    return ctx.ratio_result(margin, n_clients, "no_won_deals_with_cost")
 
 
 def _average_check(ctx: Context, p: _Prep) -> Result:
     return ctx.mean_result(
-        p.won_keys, p.won_amt, REASONS["no_won_deals"], t_interval=True, bounds=(0.0, np.inf)
+        p.won_keys, p.won_amt, "no_won_deals", t_interval=True, bounds=(0.0, np.inf)
     )
 
 
 def _conversion_rate(ctx: Context, p: _Prep) -> Result:
     won = ctx.total(p.won_keys)
     lost = ctx.total(p.lost_keys)
-    return ctx.ratio_result(won, won + lost, REASONS["no_closed_deals"], wilson=True)
+    return ctx.ratio_result(won, won + lost, "no_closed_deals", wilson=True)
 
 
 def _cross_sales(ctx: Context, p: _Prep) -> Result:
@@ -429,7 +437,7 @@ def _cross_sales(ctx: Context, p: _Prep) -> Result:
     amt = p.w_amt[has_client][in_range]
     num = ctx.total(keys, np.where(cross[in_range], amt, 0.0))
     den_all = ctx.total(p.won_keys, p.won_amt)
-    return ctx.ratio_result(num, den_all, REASONS["no_won_deals"], n=ctx.total(p.won_keys))
+    return ctx.ratio_result(num, den_all, "no_won_deals", n=ctx.total(p.won_keys))
 
 
 # ---------------------------------------------------------------------------------------
@@ -451,7 +459,7 @@ def _csi(ctx: Context, p: _Prep) -> Result:
     return ctx.mean_result(
         keys,
         x,
-        REASONS["no_csi_responses"],
+        "no_csi_responses",
         t_interval=True,
         scale=25.0,
         shift=-1.0,
@@ -470,7 +478,7 @@ def _nps(ctx: Context, p: _Prep) -> Result:
     diff = pp - pd_
     r.value[ok] = 100 * diff
     r.n = n
-    r.reason[~ok] = REASONS["no_nps_responses"]
+    r.reason[~ok] = "no_nps_responses"
     se = np.sqrt(np.maximum(pp + pd_ - diff**2, 0.0) / n[ok])
     z = stats.norm.ppf(0.5 + float(ctx.params["confidence"]) / 2)
     r.low[ok] = np.clip(100 * (diff - z * se), -100, 100)
@@ -487,7 +495,10 @@ def _retention_parts(ctx: Context, p: _Prep) -> tuple[np.ndarray, np.ndarray, np
         start, end = ctx.start[i], ctx.start[i + 1]
         at_start = p.active_at(start)
         at_end = p.active_at(end)
-        churned = ~np.isnat(p.cl_churn) & (p.cl_churn >= start) & (p.cl_churn < end)
+        if p.lapse_months is not None:  # inferred: lost = lapsed during the period
+            churned = at_start & ~at_end
+        else:
+            churned = ~np.isnat(p.cl_churn) & (p.cl_churn >= start) & (p.cl_churn < end)
         keys = grp[at_start] * ctx.n_per + i
         base += np.bincount(keys, minlength=ctx.size)
         kept += np.bincount(grp[at_start & at_end] * ctx.n_per + i, minlength=ctx.size)
@@ -497,12 +508,12 @@ def _retention_parts(ctx: Context, p: _Prep) -> tuple[np.ndarray, np.ndarray, np
 
 def _retention_rate(ctx: Context, p: _Prep) -> Result:
     base, kept, _ = p.retention if hasattr(p, "retention") else _cache_retention(ctx, p)
-    return ctx.ratio_result(kept, base, REASONS["no_clients_at_start"], wilson=True)
+    return ctx.ratio_result(kept, base, "no_clients_at_start", wilson=True)
 
 
 def _churn_rate(ctx: Context, p: _Prep) -> Result:
     base, _, lost = p.retention if hasattr(p, "retention") else _cache_retention(ctx, p)
-    return ctx.ratio_result(lost, base, REASONS["no_clients_at_start"], wilson=True)
+    return ctx.ratio_result(lost, base, "no_clients_at_start", wilson=True)
 
 
 def _cache_retention(ctx: Context, p: _Prep) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -525,7 +536,7 @@ def _prolongation_rate(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, renewed[sel].astype(np.float64)),
         ctx.total(keys),
-        REASONS["no_decided_contracts"],
+        "no_decided_contracts",
         wilson=True,
     )
 
@@ -611,7 +622,7 @@ def _proposal_conversion(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, won[sel].astype(np.float64)),
         ctx.total(keys),
-        REASONS["no_decided_proposals"],
+        "no_decided_proposals",
         wilson=True,
     )
 
@@ -633,7 +644,7 @@ def _response_time(ctx: Context, p: _Prep) -> Result:
     n = ctx.total(keys[answered])
     r = ctx.empty()
     r.value, r.n = med, n
-    r.reason[n == 0] = REASONS["no_answered_requests"]
+    r.reason[n == 0] = "no_answered_requests"
     return r
 
 
@@ -643,7 +654,7 @@ def _response_sla_rate(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, within.astype(np.float64)),
         ctx.total(keys),
-        REASONS["no_requests"],
+        "no_requests",
         wilson=True,
     )
 
@@ -656,7 +667,7 @@ def _sales_cycle_days(ctx: Context, p: _Prep) -> Result:
     n = ctx.total(keys)
     r = ctx.empty()
     r.value, r.n = ctx.median(keys, days), n
-    r.reason[n == 0] = REASONS["no_won_deals_with_created_date"]
+    r.reason[n == 0] = "no_won_deals_with_created_date"
     return r
 
 
@@ -668,13 +679,16 @@ def _contact_frequency(ctx: Context, p: _Prep) -> Result:
     acq, churn, react = p.cl_acq, p.cl_churn, p.cl_react
     for i in range(ctx.n_per):
         start, end = ctx.start[i], ctx.start[i + 1]
-        during = (
-            ~np.isnat(acq)
-            & (acq < end)
-            & (np.isnat(churn) | (churn >= start) | (~np.isnat(react) & (react < end)))
-        )
+        if p.lapse_months is not None:  # inferred: a won deal or acquisition N months back
+            during = p.last_event_before(end) >= p.months_before(start)
+        else:
+            during = (
+                ~np.isnat(acq)
+                & (acq < end)
+                & (np.isnat(churn) | (churn >= start) | (~np.isnat(react) & (react < end)))
+            )
         active += np.bincount(grp[during] * ctx.n_per + i, minlength=ctx.size)
-    return ctx.ratio_result(touches, active * ctx.k, REASONS["no_active_clients"], n=active)
+    return ctx.ratio_result(touches, active * ctx.k, "no_active_clients", n=active)
 
 
 def _average_discount(ctx: Context, p: _Prep) -> Result:
@@ -682,7 +696,7 @@ def _average_discount(ctx: Context, p: _Prep) -> Result:
     sel = np.flatnonzero(p.w_ok & ~np.isnan(disc))
     keys = ctx.keys(p.w_mgr[sel], p.w_per[sel])
     return ctx.mean_result(
-        keys, disc[sel], REASONS["no_won_deals_with_discount"], t_interval=True, bounds=(0.0, 1.0)
+        keys, disc[sel], "no_won_deals_with_discount", t_interval=True, bounds=(0.0, 1.0)
     )
 
 
@@ -708,7 +722,7 @@ def _on_time_rate(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, on_time),
         ctx.total(keys),
-        REASONS["no_projects_with_planned_end"],
+        "no_projects_with_planned_end",
         wilson=True,
     )
 
@@ -723,7 +737,7 @@ def _budget_adherence(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, within.astype(np.float64)),
         ctx.total(keys),
-        REASONS["no_projects_with_budget"],
+        "no_projects_with_budget",
         wilson=True,
     )
 
@@ -735,7 +749,7 @@ def _implementation_quality(ctx: Context, p: _Prep) -> Result:
     return ctx.mean_result(
         ctx.keys(mgr[sel], per[sel]),
         q[sel],
-        REASONS["no_projects_with_quality"],
+        "no_projects_with_quality",
         t_interval=True,
         bounds=(1.0, 5.0),
     )
@@ -764,7 +778,7 @@ def _reporting_timeliness(ctx: Context, p: _Prep) -> Result:
     return ctx.ratio_result(
         ctx.total(keys, timely[ok].astype(np.float64)),
         ctx.total(keys),
-        REASONS["no_reports_due"],
+        "no_reports_due",
         wilson=True,
     )
 
@@ -776,7 +790,7 @@ def _reporting_quality(ctx: Context, p: _Prep) -> Result:
     return ctx.mean_result(
         ctx.keys(mgr[sel], per[sel]),
         q[sel],
-        REASONS["no_rated_reports_due"],
+        "no_rated_reports_due",
         t_interval=True,
         bounds=(1.0, 5.0),
     )
@@ -995,10 +1009,11 @@ def _compute_level(
             continue
         res = computed[kpi_id]
         kpi = KPIS[kpi_id]
+        res.inferred = kpi_id in _INFERRED_CHURN and prep.lapse_months is not None
         if set(kpi.segments) != {"B2B", "B2C"}:
             in_scope = np.isin(ctx.mgr_segment, kpi.segments)
             outside = ~ctx.group_has(in_scope)
-            res.reason[outside] = reason_text("segment_only", segments="/".join(kpi.segments))
+            res.reason[outside] = reason_code("segment_only", segments="/".join(kpi.segments))
         if tenure is not None:
             # outside the manager's tenure an empty cell is "not there", not an honest 0
             off = (tenure != None) & ~(np.nan_to_num(res.n, nan=0.0) > 0)  # noqa: E711
@@ -1024,5 +1039,5 @@ def _tenure(ctx: Context) -> np.ndarray | None:
             before = np.flatnonzero(starts[1:] <= hired[m])  # period ends before the hire day
             if len(before):
                 day = str(np.datetime64(int(hired[m]), "ns").astype("datetime64[D]"))
-                out[m * ctx.n_per + before] = reason_text("not_yet_hired", date=day)
+                out[m * ctx.n_per + before] = reason_code("not_yet_hired", date=day)
     return out if (out != None).any() else None  # noqa: E711

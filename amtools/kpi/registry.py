@@ -58,6 +58,12 @@ class KPI:
         1 - (1 - target) ** k) or ``"none"`` (ratios, averages, medians, scores).
     signed : the value can be negative (NPS, growth rates): compare it with its target as a
         gap in points, not as a ratio ("attainment" of a negative value means nothing).
+    needs_any : groups of alternative columns: each group needs at least one of its columns
+        with values (``(("clients.acquired_date", "deals.closed_date"),)``: when a client
+        became one is known from either). A KPI whose table, column or group is missing is
+        ``not_available`` with a reason naming it, never 0 or 100 %.
+    reads : optional columns read when present, with a documented default when absent
+        (``trainings.completed``: without it every training row counts as completed).
     """
 
     id: str
@@ -75,6 +81,16 @@ class KPI:
     columns: tuple[str, ...] = ()
     scaling: str = "none"
     signed: bool = False
+    needs_any: tuple[tuple[str, ...], ...] = ()
+    reads: tuple[str, ...] = ()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every optional column the KPI reads (``columns``, ``needs_any`` and ``reads``)."""
+        out = list(self.columns)
+        for group in (*self.needs_any, self.reads):
+            out += [c for c in group if c not in out]
+        return tuple(out)
 
     @property
     def additive(self) -> bool:
@@ -115,6 +131,7 @@ _ALL = [
         "Сумма выигранных в периоде сделок.",
         ("deals",),
         scaling="additive",
+        columns=("deals.closed_date",),
     ),
     KPI(
         "revenue_growth_existing",
@@ -131,6 +148,8 @@ _ALL = [
         ("deals", "clients"),
         min_sample=3,
         signed=True,
+        columns=("deals.closed_date",),
+        needs_any=(("clients.acquired_date", "deals.closed_date"),),
     ),
     KPI(
         "client_profitability",
@@ -144,7 +163,7 @@ _ALL = [
         "периода с известной себестоимостью.",
         ("deals",),
         min_sample=3,
-        columns=("deals.cost",),
+        columns=("deals.cost", "deals.closed_date"),
     ),
     KPI(
         "margin_per_client",
@@ -157,7 +176,7 @@ _ALL = [
         "(Сумма выигранных сделок − себестоимость) / число разных клиентов с такими сделками.",
         ("deals",),
         min_sample=3,
-        columns=("deals.cost",),
+        columns=("deals.cost", "deals.closed_date"),
     ),
     KPI(
         "average_check",
@@ -171,6 +190,7 @@ _ALL = [
         ("deals",),
         min_sample=3,
         interval="t",
+        columns=("deals.closed_date",),
     ),
     KPI(
         "conversion_rate",
@@ -184,6 +204,7 @@ _ALL = [
         ("deals",),
         min_sample=10,
         interval="wilson",
+        columns=("deals.closed_date",),
     ),
     KPI(
         "cross_sales",
@@ -198,7 +219,7 @@ _ALL = [
         "более ранние покупки, но не этого продукта).",
         ("deals",),
         min_sample=5,
-        columns=("deals.product",),
+        columns=("deals.product", "deals.closed_date"),
     ),
     # -- client ---------------------------------------------------------------
     KPI(
@@ -245,6 +266,8 @@ _ALL = [
         min_sample=5,
         interval="wilson",
         scaling="survival",
+        columns=("clients.churned_date",),
+        needs_any=(("clients.acquired_date", "deals.closed_date"),),
     ),
     KPI(
         "prolongation_rate",
@@ -260,6 +283,7 @@ _ALL = [
         ("contracts",),
         min_sample=5,
         interval="wilson",
+        columns=("contracts.renewed",),
     ),
     KPI(
         "churn_rate",
@@ -276,6 +300,8 @@ _ALL = [
         min_sample=5,
         interval="wilson",
         scaling="hazard",
+        columns=("clients.churned_date",),
+        needs_any=(("clients.acquired_date", "deals.closed_date"),),
     ),
     KPI(
         "new_clients",
@@ -289,6 +315,7 @@ _ALL = [
         "этой сделки).",
         ("deals",),
         scaling="additive",
+        columns=("deals.closed_date",),
     ),
     KPI(
         "contact_expansion",
@@ -302,6 +329,7 @@ _ALL = [
         ("contacts", "clients"),
         segments=("B2B",),
         scaling="additive",
+        needs_any=(("clients.acquired_date", "deals.closed_date"),),
     ),
     KPI(
         "referrals",
@@ -317,6 +345,7 @@ _ALL = [
         ("clients",),
         columns=("clients.referred_by",),
         scaling="additive",
+        needs_any=(("clients.acquired_date", "deals.closed_date"),),
     ),
     # -- activity -------------------------------------------------------------
     KPI(
@@ -399,7 +428,7 @@ _ALL = [
         "Медиана дней от создания до закрытия сделок, выигранных в периоде.",
         ("deals",),
         min_sample=3,
-        columns=("deals.created_date",),
+        columns=("deals.created_date", "deals.closed_date"),
     ),
     KPI(
         "contact_frequency",
@@ -414,6 +443,8 @@ _ALL = [
         "месяцев периода).",
         ("activities", "clients"),
         min_sample=3,
+        columns=("clients.churned_date",),
+        needs_any=(("clients.acquired_date", "deals.closed_date"),),
     ),
     KPI(
         "average_discount",
@@ -427,7 +458,7 @@ _ALL = [
         ("deals",),
         min_sample=3,
         interval="t",
-        columns=("deals.discount",),
+        columns=("deals.discount", "deals.closed_date"),
     ),
     # -- project --------------------------------------------------------------
     KPI(
@@ -442,6 +473,7 @@ _ALL = [
         ("projects",),
         min_sample=3,
         interval="wilson",
+        columns=("projects.actual_end",),
     ),
     KPI(
         "budget_adherence",
@@ -457,7 +489,7 @@ _ALL = [
         ("projects",),
         min_sample=3,
         interval="wilson",
-        columns=("projects.budget", "projects.actual_cost"),
+        columns=("projects.budget", "projects.actual_cost", "projects.actual_end"),
     ),
     KPI(
         "implementation_quality",
@@ -471,7 +503,7 @@ _ALL = [
         ("projects",),
         min_sample=3,
         interval="t",
-        columns=("projects.quality",),
+        columns=("projects.quality", "projects.actual_end"),
     ),
     # -- internal -------------------------------------------------------------
     KPI(
@@ -488,6 +520,7 @@ _ALL = [
         ("internal_reports",),
         min_sample=3,
         interval="wilson",
+        columns=("internal_reports.submitted_date",),
     ),
     KPI(
         "reporting_quality",
@@ -553,6 +586,7 @@ _ALL = [
         ("trainings",),
         columns=("trainings.skill",),
         scaling="additive",
+        reads=("trainings.completed",),
     ),
     KPI(
         "training_hours",
@@ -566,6 +600,7 @@ _ALL = [
         ("trainings",),
         columns=("trainings.hours",),
         scaling="additive",
+        reads=("trainings.completed",),
     ),
 ]
 

@@ -47,7 +47,9 @@ __all__ = [
 #                 KPI's contribution, so contributions add up to the score.
 #                 max_points = 100 * weight / (sum of weights of scored KPIs) is what a KPI
 #                 could earn, so contribution = kpi_score / 100 * max_points.
-#   coverage    = (sum of weights of scored KPIs) / (sum of the segment profile's weights).
+#   coverage    = (sum of weights of measured KPIs, status "ok") / (sum of the segment profile's
+#                 weights). A measured KPI counts even when it could not be scored (no target
+#                 and fewer than min_peers peers): coverage is about data, not targets.
 #   rank        = among the managers of the segment and period whose coverage reaches
 #                 scoring.min_coverage; the others keep their score but get no rank
 #                 (ranked False, status "insufficient_data"): too little data to compare.
@@ -77,11 +79,19 @@ SCORECARD_COLUMNS = [
     "reason",
     "target_source",
     "max_points",
+    "reason_args",
+    "inferred",
+    "target_level",
 ]
-"""Columns of :func:`scorecard`: the contract's, then ``reason`` (why a KPI is flagged),
-``target_source`` (table/manager/team/segment) and ``max_points`` (the points a scored KPI
-could earn after renormalisation: ``contribution / max_points = kpi_score / 100``; they add
-up to 100 per manager and period)."""
+"""Columns of :func:`scorecard`: the contract's, then ``reason`` (why a KPI is flagged: a key
+of :data:`amtools.kpi.REASONS`, with its arguments in ``reason_args``), ``target_source``
+(where the row's target comes from: "data" (the dataset's targets table), "params" (a file
+or mapping given to the run), "mapping" (the file named by the data mapping), "demo"
+(params/targets.yaml, demo only), "history" (same period a year earlier) or "none"),
+``max_points`` (the points a scored KPI could earn after renormalisation:
+``contribution / max_points = kpi_score / 100``; they add up to 100 per manager and
+period), ``inferred`` (the value rests on the inferred churn rule) and ``target_level``
+(which layer gave the target: table/manager/team/segment/history, NA when none)."""
 
 SCORES_COLUMNS = [
     "manager_id",
@@ -634,7 +644,7 @@ def scorecard(
     kpis: pd.DataFrame,
     managers: pd.DataFrame,
     *,
-    targets: Mapping[str, Any] | None = None,
+    targets: Mapping[str, Any] | Any | None = None,
     profiles: Mapping[str, Any] | None = None,
     targets_table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -645,7 +655,11 @@ def scorecard(
     kpis : manager-level tidy KPI frame from :func:`amtools.kpi.compute` (manager_id, period,
         kpi, value, n, low, high, status, reason).
     managers : the managers table (manager_id, segment, team).
-    targets : mapping of ``params/targets.yaml`` (read when ``None``); see :func:`resolve_targets`.
+    targets : the :class:`amtools.kpi.targets.Targets` of
+        :func:`amtools.kpi.targets.resolve_targets` (the per-source resolver: use it for any
+        dataset that is not the demo), or a mapping in the ``params/targets.yaml`` format
+        (labelled "params"), or ``None``: ``params/targets.yaml``, the demo company's
+        targets (labelled "demo").
     profiles : mapping of ``params/kpi_profiles.yaml`` (read when ``None``): segment weights and
         the ``scoring`` settings.
     targets_table : the dataset's optional ``targets`` table; its rows win over the YAML.
@@ -699,6 +713,14 @@ def scorecard(
             "reason": (
                 kpis["reason"] if "reason" in kpis else pd.Series(pd.NA, index=kpis.index)
             ).astype("string"),
+            "reason_args": (
+                kpis["reason_args"] if "reason_args" in kpis else pd.Series(pd.NA, index=kpis.index)
+            ).astype("string"),
+            "inferred": (
+                kpis["inferred"] if "inferred" in kpis else pd.Series(False, index=kpis.index)
+            )
+            .astype("boolean")
+            .fillna(False),
         }
     ).reset_index(drop=True)
     _unknown_kpis(frame["kpi"].dropna().unique(), "the kpis frame")
@@ -733,9 +755,42 @@ def scorecard(
         )
     frame = frame.merge(_kpi_meta(), on="kpi", how="left")
 
-    resolved = resolve_targets(frame, info, targets=targets, targets_table=targets_table)
+    from .targets import Targets, history_targets
+
+    if isinstance(targets, Targets):
+        spec = targets
+        if spec.table is not None:
+            targets_table = spec.table
+    else:
+        # a plain mapping (or None: params/targets.yaml, the demo company's targets)
+        spec = Targets(
+            source="params" if targets is not None else "demo",
+            mapping=dict(read_params("targets") if targets is None else targets),
+            mapping_source="params" if targets is not None else "demo",
+        )
+    if spec.history:
+        table_only = resolve_targets(frame, info, targets={}, targets_table=targets_table)
+        from_history = history_targets(frame, spec.growth)
+        take = table_only["target"].isna().to_numpy()
+        target = table_only["target"].to_numpy(copy=True)
+        target[take] = from_history.to_numpy()[take]
+        levels = table_only["target_source"].astype(object).to_numpy(copy=True)
+        levels[take & ~np.isnan(target)] = "history"
+        resolved = pd.DataFrame({"target": target, "target_source": levels})
+    else:
+        resolved = resolve_targets(
+            frame, info, targets=spec.mapping or {}, targets_table=targets_table
+        )
     frame["target"] = resolved["target"].to_numpy()
-    frame["target_source"] = pd.array(resolved["target_source"].to_numpy(), dtype="string")
+    level = pd.Series(resolved["target_source"].to_numpy(), index=frame.index, dtype="string")
+    frame["target_level"] = level
+    from_table = (level == "table").fillna(False).to_numpy(dtype=bool)
+    source = np.where(
+        frame["target"].isna().to_numpy(),
+        "none",
+        np.where(from_table, "data", spec.fallback_source),
+    )
+    frame["target_source"] = pd.array(source, dtype="string")
 
     ok = (frame["status"] == "ok").fillna(False) & frame["value"].notna()
     frame["attainment"] = attainment(
@@ -832,6 +887,14 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
             f"scorecard frame lacks column(s) {missing}; pass the output of scorecard()"
         )
     entered = scorecard["contribution"].notna() & (scorecard["weight"] > 0)
+    # coverage is about data, not targets: a KPI measured with status "ok" counts even when
+    # it could not be scored (no target and too few peers for a percentile)
+    measured = (
+        ((scorecard["status"].astype("string") == "ok").fillna(False) & (scorecard["weight"] > 0))
+        | entered
+        if "status" in scorecard
+        else entered
+    )
     work = pd.DataFrame(
         {
             "manager_id": scorecard["manager_id"].astype("string"),
@@ -839,7 +902,7 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
             "segment": scorecard["segment"].astype("string"),
             "team": scorecard["team"].astype("string"),
             "contribution": scorecard["contribution"].where(entered),
-            "scored_weight": scorecard["weight"].where(entered, 0.0),
+            "scored_weight": scorecard["weight"].where(measured, 0.0),
             "entered": entered.astype(int),
             "weight": scorecard["weight"].astype("float64"),
         }

@@ -439,24 +439,31 @@ def _compute_scores(
     period: str,
     currency: str,
     params: dict[str, Any],
-    notes: list[str],
+    notes: list[Any],
     used: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     from ..kpi import scoring, training
+    from ..kpi.targets import resolve_targets
+    from ..messages import Message
 
     if kpis.empty:
-        notes.append("Scores not computed: there are no KPI values")
+        notes.append(Message("kpi_note.no_kpis"))
         return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
-    targets = _read_param("targets", params)
+    # targets belong to a source: data table > params > mapping file > demo only > none
+    targets = resolve_targets(dataset, params)
     profiles = _read_param("kpi_profiles", params)
-    used.update(targets=targets, kpi_profiles=profiles)
-    card = scoring.scorecard(
-        kpis,
-        dataset.managers,
-        targets=targets,
-        profiles=profiles,
-        targets_table=dataset.get("targets"),
+    used.update(
+        targets=targets.mapping if targets.mapping is not None else targets.fallback_source,
+        target_source=targets.source,
+        kpi_profiles=profiles,
     )
+    if targets.file:
+        used["targets_file"] = targets.file
+    card = scoring.scorecard(kpis, dataset.managers, targets=targets, profiles=profiles)
+    if targets.source == "none":
+        notes.append(Message("kpi_note.no_targets"))
+    elif targets.history:
+        notes.append(Message("kpi_note.history_targets", {"growth": f"{targets.growth:.0%}"}))
     manager_scores = scoring.scores(card)
     catalog = _read_param("training_catalog", params)
     used["training_catalog"] = catalog
