@@ -35,6 +35,8 @@ __all__ = [
     "kpi_label",
     "manager_intro",
     "scorecard_table",
+    "not_measured",
+    "targets_note",
     "score_summary",
     "strengths_list",
     "development_list",
@@ -444,6 +446,9 @@ def scorecard_table(
         for kpi, sub in history.groupby(history["kpi"].astype(str))
     }
     now = _catalogue_order(card[card["period"].astype(str) == period])
+    unmeasured = not_measured(now, lang)
+    # only measured KPIs get a row; the others are named once, in the "not measured" line
+    now = now[now["status"].astype(str) != "not_available"]
     now = now.assign(group_name=[_group_name(g, lang) for g in now["group"].astype(str)])
     flag = _t("tbl.insufficient_flag", lang)
 
@@ -506,9 +511,71 @@ def scorecard_table(
         group_col="group_name",
     )
     legend = _t(
-        "tbl.scorecard_legend", lang, flag=flag, first=periods[0] if periods else "", last=period
+        "tbl.scorecard_legend",
+        lang,
+        flag=flag,
+        first=i18n.fmt_period(periods[0], lang) if periods else "",
+        last=i18n.fmt_period(period, lang),
     )
-    return HTML(table + f'<p class="amt-note">{_esc(legend)}</p>')
+    if now.empty:
+        table = ""
+    return HTML(table + unmeasured.data + f'<p class="amt-note">{_esc(legend)}</p>')
+
+
+def not_measured(card: pd.DataFrame, lang: str = "en", *, weighted: bool = False) -> HTML:
+    """One line naming the KPIs this data cannot measure (``status == "not_available"``).
+
+    Charts and tables list measured KPIs only; this line names the rest once, by their
+    translated names, and points to the data notes for what each needs.
+
+    Parameters
+    ----------
+    card : scorecard (or KPI) rows of one period; columns ``kpi, status`` (and ``weight``).
+    weighted : only KPIs with profile weight (those the score would use).
+
+    Example
+    -------
+    >>> card = pd.DataFrame({"kpi": ["nps", "sales_volume"],
+    ...                      "status": ["not_available", "ok"]})
+    >>> "NPS" in not_measured(card, "en").data  # doctest: +SKIP
+    True
+    """
+    rows = card[card["status"].astype(str) == "not_available"]
+    if weighted and "weight" in rows:
+        rows = rows[rows["weight"].astype("float64").fillna(0) > 0]
+    kpis = list(dict.fromkeys(_catalogue_order(rows)["kpi"].astype(str))) if len(rows) else []
+    if not kpis:
+        return HTML("")
+    names = ", ".join(kpi_label(k, lang) for k in kpis)
+    return paragraph(_t("tbl.not_measured", lang, kpis=names, n=len(kpis)))
+
+
+_TARGET_SOURCES = ("data", "params", "mapping", "demo", "history", "none")
+
+
+def targets_note(card: pd.DataFrame, lang: str = "en") -> HTML:
+    """One line saying where the targets come from (scorecard column ``target_source``).
+
+    ``none``: no targets were supplied, scores rest on peer percentiles; ``history``: targets
+    derived from the same quarter last year; ``data``/``params``/``mapping``/``demo``: the
+    source of the supplied targets. A frame without the column (or with values of an older
+    engine) gives no line.
+
+    Example
+    -------
+    >>> targets_note(pd.DataFrame({"target_source": ["none"]}), "en").data[:40]
+    '<p class="amt-note">No targets were suppl'
+    """
+    if "target_source" not in card.columns:
+        return HTML("")
+    sources = [s for s in dict.fromkeys(card["target_source"].dropna().astype(str))]
+    sources = [s for s in sources if s in _TARGET_SOURCES]
+    if not sources:
+        return HTML("")
+    # the weakest source present speaks for the page: "none" first, then "history"
+    order = ["none", "history", "demo", "params", "mapping", "data"]
+    source = min(sources, key=order.index)
+    return paragraph(_t(f"tbl.targets.{source}", lang))
 
 
 def _ranked(scores: pd.DataFrame) -> pd.Series:
@@ -883,10 +950,16 @@ def segment_profile_table(
 ) -> HTML:
     """Format :func:`segment_profile`: metric, B2B, B2C, what the seed expects, agrees?
 
+    Measures neither segment has a value for are left out and named in one
+    "not measured" line.
+
     Example
     -------
     >>> segment_profile_table(segment_profile(ctx.kpis_segment, ctx.dataset, ctx.period), "ru")  # doctest: +SKIP
     """
+    empty = profile["B2B"].astype("float64").isna() & profile["B2C"].astype("float64").isna()
+    missing = list(profile.loc[empty, "metric"].astype(str))
+    profile = profile[~empty]
     rows = profile.assign(
         metric_text=[kpi_label(m, lang) for m in profile["metric"]],
         b2b=[
@@ -915,7 +988,11 @@ def segment_profile_table(
         "expected": _t("tbl.col.seed_expects", lang),
         "check": _t("tbl.col.agrees", lang),
     }
-    return HTML(html_table(rows, headers=headers, numeric=("b2b", "b2c")))
+    table = html_table(rows, headers=headers, numeric=("b2b", "b2c")) if len(rows) else ""
+    if missing:
+        names = ", ".join(kpi_label(m, lang) for m in missing)
+        table += paragraph(_t("tbl.not_measured", lang, kpis=names, n=len(missing))).data
+    return HTML(table)
 
 
 _TOTALS = (
@@ -1008,7 +1085,9 @@ def totals_table(totals: pd.DataFrame, lang: str = "en", *, currency: str = "RUB
     >>> totals_table(totals_vs_targets(...), "en")  # doctest: +SKIP
     """
     scopes = [s for s in ("all", "B2B", "B2C") if s in set(totals["scope"])]
-    kpis = list(dict.fromkeys(totals["kpi"]))
+    measured = totals.loc[totals["value"].astype("float64").notna(), "kpi"]
+    kpis = [k for k in dict.fromkeys(totals["kpi"]) if k in set(measured)]
+    missing = [k for k in dict.fromkeys(totals["kpi"]) if k not in set(measured)]
     target_word = _t("tbl.col.target", lang)
     records = []
     for kpi in kpis:
@@ -1027,10 +1106,14 @@ def totals_table(totals: pd.DataFrame, lang: str = "en", *, currency: str = "RUB
                 )
             record[scope] = cell
         records.append(record)
-    frame = pd.DataFrame(records)
+    frame = pd.DataFrame(records, columns=["kpi", *scopes])
     headers = {"kpi": _t("tbl.col.kpi", lang)}
     headers |= {s: _t("tbl.scope.all", lang) if s == "all" else s for s in scopes}
-    return HTML(html_table(frame, headers=headers, numeric=scopes, raw_html=scopes))
+    table = html_table(frame, headers=headers, numeric=scopes, raw_html=scopes) if kpis else ""
+    if missing:
+        names = ", ".join(kpi_label(k, lang) for k in missing)
+        table += paragraph(_t("tbl.not_measured", lang, kpis=names, n=len(missing))).data
+    return HTML(table)
 
 
 def alerts(
@@ -1286,7 +1369,7 @@ def next_quarter_table(
     fc = forecast.assign(ds=pd.to_datetime(forecast["ds"]))
     first = fc["ds"].min()
     if pd.isna(first):
-        return HTML(f'<p class="amt-note">{_esc(_t("plot.no_data", lang))}</p>')
+        return HTML(f'<p class="amt-note">{_esc(_t("plot.missing.forecast", lang))}</p>')
     quarter = first.to_period("Q")
     if first != quarter.start_time:
         quarter = quarter + 1
@@ -1359,8 +1442,17 @@ def _scenario_sorted(values: Iterable[Any]) -> list[str]:
     return known + sorted(set(values) - set(known))
 
 
-def budget_summary_table(summary: pd.DataFrame, lang: str = "en", *, currency: str = "RUB") -> HTML:
+def budget_summary_table(
+    summary: pd.DataFrame,
+    lang: str = "en",
+    *,
+    currency: str = "RUB",
+    unavailable: dict[str, Any] | None = None,
+) -> HTML:
     """Revenue, costs, margin and margin rate per scenario.
+
+    ``unavailable`` (``BudgetPlan.unavailable``) says why a measure could not be planned;
+    its cells then read e.g. "not available: needs column deals.cost" instead of "—".
 
     Example
     -------
@@ -1372,7 +1464,15 @@ def budget_summary_table(summary: pd.DataFrame, lang: str = "en", *, currency: s
         scenario_text=[_scenario(s, lang) for s in order],
         margin_rate=frame["margin"] / frame["revenue"].where(frame["revenue"] != 0),
     )
+    from .messages import render
+
+    why = {key: render(msg, lang) for key, msg in (unavailable or {}).items()}
     money = lambda x: i18n.fmt_currency(x, lang, currency)  # noqa: E731
+
+    def missing_or(key: str, fmt: Callable[[Any], str]) -> Callable[[Any], str]:
+        reason = why.get("margin") if key in ("costs", "margin", "margin_rate") else None
+        return lambda x: reason if reason and _missing(x) else fmt(x)
+
     headers = {
         "scenario_text": _t("tbl.col.scenario", lang),
         "revenue": _t("tbl.col.revenue", lang),
@@ -1386,9 +1486,11 @@ def budget_summary_table(summary: pd.DataFrame, lang: str = "en", *, currency: s
             headers=headers,
             formatters={
                 "revenue": money,
-                "costs": money,
-                "margin": money,
-                "margin_rate": lambda x: i18n.fmt_percent(x, lang, digits=1),
+                "costs": missing_or("costs", money),
+                "margin": missing_or("margin", money),
+                "margin_rate": missing_or(
+                    "margin_rate", lambda x: i18n.fmt_percent(x, lang, digits=1)
+                ),
             },
             numeric=("revenue", "costs", "margin", "margin_rate"),
             cell_classes={"margin": lambda x: _BAD if not _missing(x) and x < 0 else ""},
@@ -1499,9 +1601,17 @@ def quota_table(
 
 
 def cost_table(
-    costs: pd.DataFrame, lang: str = "en", *, currency: str = "RUB", scenario: str = "base"
+    costs: pd.DataFrame,
+    lang: str = "en",
+    *,
+    currency: str = "RUB",
+    scenario: str = "base",
+    unavailable: dict[str, Any] | None = None,
 ) -> HTML:
     """Cost budget of one scenario: category rows, quarter columns, total.
+
+    A category in ``unavailable`` (``BudgetPlan.unavailable``, e.g. cost of sales without
+    ``deals.cost``) is named below the table with the reason; the total then excludes it.
 
     Example
     -------
@@ -1525,6 +1635,20 @@ def cost_table(
     headers |= {str(p): i18n.fmt_period(f"{p.qyear}Q{p.quarter}", lang) for p in quarters}
     headers["total"] = _t("tbl.total", lang)
     value_cols = [str(p) for p in quarters] + ["total"]
+    from .messages import render
+
+    notes = "".join(
+        paragraph(
+            _t(
+                "tbl.category_unavailable",
+                lang,
+                category=_t_or(f"budget.category.{key}", lang, key),
+                reason=render(msg, lang),
+            )
+        ).data
+        for key, msg in (unavailable or {}).items()
+        if key in ("cost_of_sales",)
+    )
     return HTML(
         html_table(
             frame,
@@ -1539,6 +1663,7 @@ def cost_table(
             | {c: money for c in value_cols},
             numeric=value_cols,
         )
+        + notes
     )
 
 
