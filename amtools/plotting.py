@@ -1352,7 +1352,7 @@ def budget_revenue(
             label=_scenario_name(scenario, lang),
         )
     labels = _month_labels([pd.Timestamp(str(m)[:7] + "-01") for m in months], lang)
-    _sparse_ticks(ax, labels, max_labels=12)
+    _sparse_ticks(ax, labels, max_labels=6)
     ax.yaxis.set_major_formatter(axis_formatter("currency", lang))
     ax.set_ylabel(
         _t("plot.axis.revenue", lang, currency=_currency_symbol(currency, lang)), fontsize=8.5
@@ -1409,7 +1409,7 @@ def cost_breakdown(
         )
         bottom += table[category].to_numpy()
     labels = _month_labels([pd.Timestamp(str(m)[:7] + "-01") for m in table.index], lang)
-    _sparse_ticks(ax, labels, max_labels=12)
+    _sparse_ticks(ax, labels, max_labels=6)
     ax.yaxis.set_major_formatter(axis_formatter("currency", lang))
     ax.set_ylabel(
         _t("plot.axis.costs", lang, currency=_currency_symbol(currency, lang)), fontsize=8.5

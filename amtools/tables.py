@@ -1470,8 +1470,9 @@ def budget_summary_table(
     money = lambda x: i18n.fmt_currency(x, lang, currency)  # noqa: E731
 
     def missing_or(key: str, fmt: Callable[[Any], str]) -> Callable[[Any], str]:
-        reason = why.get("margin") if key in ("costs", "margin", "margin_rate") else None
-        return lambda x: reason if reason and _missing(x) else fmt(x)
+        # a short mark in the cells; the reason is said once, below the table
+        short = _t("tbl.unavailable", lang) if why.get("margin") else None
+        return lambda x: short if short and _missing(x) else fmt(x)
 
     headers = {
         "scenario_text": _t("tbl.col.scenario", lang),
@@ -1494,6 +1495,11 @@ def budget_summary_table(
             },
             numeric=("revenue", "costs", "margin", "margin_rate"),
             cell_classes={"margin": lambda x: _BAD if not _missing(x) and x < 0 else ""},
+        )
+        + (
+            paragraph(_t("tbl.margin_unavailable", lang, reason=why["margin"])).data
+            if why.get("margin")
+            else ""
         )
     )
 

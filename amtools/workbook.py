@@ -459,6 +459,9 @@ def _scenario_view(
         shown = _scenario_label(name, lab)
         r = rev_w.loc[name] if name in rev_w.index else pd.Series(0.0, index=[*months, "total"])
         c = cost_w.loc[name] if name in cost_w.index else pd.Series(0.0, index=[*months, "total"])
+        if "margin" in plan.unavailable:
+            # no cost of sales: the costs are incomplete, so neither they nor a margin is shown
+            c = pd.Series(np.nan, index=r.index)
         for measure, values in (
             (lab["revenue_col"], r),
             (lab["costs_col"], c),
