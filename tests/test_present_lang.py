@@ -17,7 +17,7 @@ _WORD = re.compile(r"[A-Za-z][a-z]*(?:'[a-z]+)?")
 """A plain Latin word: a letter then lower-case letters (``Revenue``, ``cost``)."""
 
 _TOKEN = re.compile(r"\S+")
-_TRIM = ".,;:!?()[]{}«»\"'“”…—–-"
+_TRIM = ".,;:!?()«»'“”…—–-"
 
 
 def visible_text(page: str) -> list[str]:
@@ -35,7 +35,13 @@ def visible_text(page: str) -> list[str]:
     return [t.strip() for t in [*texts, *alts] if t.strip()]
 
 
+_CODE = set('"{}[]=_/\\<>@#$%^&*+|~`')
+"""Characters that make a token code or data (JSON keys, paths, options, formulas)."""
+
+
 def _is_word(token: str, allowed: set[str]) -> bool:
+    if _CODE & set(token):
+        return False
     bare = token.strip(_TRIM)
     if not bare or bare.lower() in allowed:
         return False
