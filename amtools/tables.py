@@ -24,6 +24,7 @@ __all__ = [
     "manager_trend_frame",
     "heatmap_frame",
     "segment_series",
+    "revenue_history",
     "segment_targets",
     "stylesheet",
     "heading",
@@ -1805,6 +1806,36 @@ def heatmap_frame(
             "value": card[value].astype("float64").to_numpy(),
         }
     )
+
+
+def revenue_history(dataset: Any, period: str) -> pd.DataFrame:
+    """Monthly won revenue per series up to the end of ``period`` (forecast report input).
+
+    :func:`amtools.forecast.monthly_series` of the dataset, or an empty frame
+    [unique_id, level, ds, y] when the data has no won deal closed by then (the charts then
+    say what is missing instead of failing the report).
+
+    Example
+    -------
+    >>> revenue_history(ctx.dataset, ctx.period).columns[:3].tolist()  # doctest: +SKIP
+    ['unique_id', 'level', 'ds']
+    """
+    from .errors import DataValidationError
+    from .forecast import monthly_series
+    from .periods import parse_period
+
+    end = parse_period(period).end_time.normalize()
+    try:
+        return monthly_series(dataset, "revenue", end=end)
+    except DataValidationError:
+        return pd.DataFrame(
+            {
+                "unique_id": pd.Series(dtype="string"),
+                "level": pd.Series(dtype="string"),
+                "ds": pd.Series(dtype="datetime64[ns]"),
+                "y": pd.Series(dtype="float64"),
+            }
+        )
 
 
 def segment_series(
