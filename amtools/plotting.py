@@ -648,7 +648,9 @@ def segment_comparison(
     if not metrics:
         return _empty(fig, _t("plot.missing.segments", lang))
     axes = fig.subplots(rows, ncols, squeeze=False).ravel()
-    segments = [s for s in ("B2B", "B2C") if s in set(frame["segment"].astype(str))]
+    has_value = frame.loc[frame["value"].astype("float64").notna(), "segment"].astype(str)
+    # a segment without any value (no B2C managers at all) gets no empty bars
+    segments = [s for s in ("B2B", "B2C") if s in set(has_value)]
     for ax, metric in zip(axes, metrics, strict=False):
         unit = _kpi_meta(metric)[0]
         sub = frame[frame["metric"].astype(str) == metric]

@@ -989,6 +989,9 @@ def segment_profile_table(
         "expected": _t("tbl.col.seed_expects", lang),
         "check": _t("tbl.col.agrees", lang),
     }
+    for segment, column in (("B2B", "b2b"), ("B2C", "b2c")):
+        if profile[segment].astype("float64").isna().all():
+            headers.pop(column)  # a segment the data does not have: no column of dashes
     table = html_table(rows, headers=headers, numeric=("b2b", "b2c")) if len(rows) else ""
     if missing:
         names = ", ".join(kpi_label(m, lang) for m in missing)
