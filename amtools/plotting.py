@@ -1010,7 +1010,10 @@ def lost_deals(
     """
     _require(deals, ["stage", "closed_date"], "lost_deals")
     fig = _new_figure(height=2.9)
-    if by not in deals.columns or not deals[by].astype("string").str.strip().fillna("").ne("").any():
+    if (
+        by not in deals.columns
+        or not deals[by].astype("string").str.strip().fillna("").ne("").any()
+    ):
         return _empty(fig, _t(f"plot.missing.lost.{by}", lang, column=f"deals.{by}"))
     lost = deals[(deals["stage"].astype(str) == "lost") & deals["closed_date"].notna()]
     if lost.empty:

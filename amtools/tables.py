@@ -564,7 +564,7 @@ def targets_note(card: pd.DataFrame, lang: str = "en") -> HTML:
 
     Example
     -------
-    >>> targets_note(pd.DataFrame({"target_source": ["none"]}), "en").data[:40]
+    >>> targets_note(pd.DataFrame({"target_source": ["none"]}), "en").data[:41]
     '<p class="amt-note">No targets were suppl'
     """
     if "target_source" not in card.columns:

@@ -401,7 +401,10 @@ def write_budget_workbook(
         freeze_cols=2,
     )
 
-    rows = [(key, render(v, lang) if isinstance(v, Message) else v) for key, v in _flatten(plan.assumptions)]
+    rows = [
+        (key, render(v, lang) if isinstance(v, Message) else v)
+        for key, v in _flatten(plan.assumptions)
+    ]
     _write_table(
         wb.create_sheet(lab["assumptions"]),
         pd.DataFrame(rows, columns=["key", "value"]),

@@ -211,9 +211,7 @@ def test_empty_and_all_zero_charts_become_one_line() -> None:
 
 
 def test_chart_periods_use_the_table_format() -> None:
-    frame = pd.DataFrame(
-        {"period": ["2025Q4", "2026Q1"], "segment": "B2B", "value": [1e6, 2e6]}
-    )
+    frame = pd.DataFrame({"period": ["2025Q4", "2026Q1"], "segment": "B2B", "value": [1e6, 2e6]})
     for lang in ("en", "ru"):
         fig = plotting.revenue_trend(frame, lang)
         ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
@@ -239,14 +237,20 @@ def test_names_from_data_are_drawn_literally(name: str) -> None:
     ds = pd.date_range("2025-01-01", periods=6, freq="MS")
     hist = pd.DataFrame({"unique_id": "manager/M1", "ds": ds, "y": np.arange(6.0) + 1})
     fc = pd.DataFrame(
-        {"unique_id": "manager/M1", "ds": pd.date_range("2025-07-01", periods=3, freq="MS"),
-         "yhat": [7.0, 8.0, 9.0]}
+        {
+            "unique_id": "manager/M1",
+            "ds": pd.date_range("2025-07-01", periods=3, freq="MS"),
+            "yhat": [7.0, 8.0, 9.0],
+        }
     )
     grid = plotting.fan_grid(hist, fc, "en", titles={"manager/M1": name})
     assert any(name in t for t in _render(grid))
     lost = pd.DataFrame(
-        {"stage": "lost", "closed_date": pd.to_datetime(["2026-07-01", "2026-08-01"]),
-         "competitor": [name, name]}
+        {
+            "stage": "lost",
+            "closed_date": pd.to_datetime(["2026-07-01", "2026-08-01"]),
+            "competitor": [name, name],
+        }
     )
     assert any(name in t for t in _render(plotting.lost_deals(lost, "en")))
     trends = pd.DataFrame(

@@ -105,7 +105,7 @@ def test_scorecard_table_groups_formats_and_flags() -> None:
     assert "Финансовые" in out
     # only measured KPIs get a row (deliberate change): CSI has no data, so the client
     # group is absent and CSI is named once in the "not measured" line after the table
-    assert "Клиентские" not in out and f'>{i18n.t("tbl.not_available", "ru")}</td>' not in out
+    assert "Клиентские" not in out and f">{i18n.t('tbl.not_available', 'ru')}</td>" not in out
     csi = i18n.kpi_name("csi", "ru")
     assert out.count(csi) == 1 and out.index(csi) > out.index("</table>")
     assert "Не измеряются по этим данным (1)" in out
