@@ -15,6 +15,7 @@ import pandas as pd
 from .config import DEFAULT_CURRENCY, PARAMS_DIR
 from .dataset import Dataset
 from .errors import DataValidationError, ParameterError, PolicyError, Problem
+from .messages import Message
 from .params import read_params
 from .periods import period_freq
 
@@ -104,8 +105,12 @@ class BudgetPlan:
     quotas : manager_id, segment, team, month, quota — monthly quota per active manager.
     costs : scenario, month, segment, category, amount (segment empty for unallocated costs).
     summary : one row per scenario: scenario, revenue, cost_of_sales, payroll, payroll_tax,
-        bonus, marketing, other, costs, margin, margin_pct.
-    assumptions : everything the numbers rest on (policy, ratios, salaries, notes).
+        bonus, marketing, other, costs, margin, margin_pct. Without cost data (no won deal
+        with a ``deals.cost`` and no ``cost_of_sales.default_ratio``) cost_of_sales, costs,
+        margin and margin_pct are NaN: not available, never a margin on part of the costs.
+    assumptions : everything the numbers rest on (policy, ratios, salaries, notes); ``notes``
+        are :class:`~amtools.messages.Message` objects (``budget.note.*`` strings) that the
+        reports render in their language.
     annual_quotas : manager_id, segment, team, forecast (base, after reallocation),
         quota, share (of the company total), uplift (quota / forecast - 1).
     managers : manager_id, segment, team, salary (monthly, indexed), score — the active
@@ -113,6 +118,8 @@ class BudgetPlan:
     bonuses : scenario, manager_id, attainment, score, bonus (annual) — the bonus pool detail.
     fiscal_year : the fiscal-year label (pandas convention: the year the fiscal year ends in).
     months : the fiscal year's month starts.
+    unavailable : what could not be planned and why: ``{"cost_of_sales": Message, "margin":
+        Message}`` when the data has no cost of sales; empty when everything was planned.
     """
 
     revenue: pd.DataFrame
@@ -125,6 +132,7 @@ class BudgetPlan:
     bonuses: pd.DataFrame = field(default_factory=pd.DataFrame)
     fiscal_year: int = 0
     months: list[pd.Timestamp] = field(default_factory=list)
+    unavailable: dict[str, Message] = field(default_factory=dict)
 
     @property
     def scenarios(self) -> list[str]:
@@ -155,6 +163,8 @@ class BudgetPlan:
             na_position="last",
         ).reset_index(drop=True)
         out["costs"] = out[list(COST_CATEGORIES)].sum(axis=1)
+        unknown = out["segment"].isin(self.assumptions.get("cost_of_sales_unavailable", []))
+        out.loc[unknown, ["cost_of_sales", "costs"]] = np.nan
         out["margin"] = out["revenue"] - out["costs"]
         out["margin_pct"] = (out["margin"] / out["revenue"]).where(out["revenue"] > 0)
         cols = ["scenario", "segment", "revenue", *COST_CATEGORIES, "costs", "margin", "margin_pct"]
@@ -886,7 +896,7 @@ def _manager_matrix(
 
 
 def _reallocate_inactive(
-    values: pd.DataFrame, managers: pd.DataFrame, months: list[pd.Timestamp], notes: list[str]
+    values: pd.DataFrame, managers: pd.DataFrame, months: list[pd.Timestamp], notes: list[Message]
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Move inactive managers' forecasts to active managers of the same team.
 
@@ -937,8 +947,7 @@ def _reallocate_inactive(
         )
         if scope != "team":
             notes.append(
-                f"inactive manager {mid}: team {team} has no active manager; forecast "
-                f"reallocated within the {scope}"
+                Message(f"budget.note.reallocated_{scope}", {"manager": str(mid), "team": team})
             )
     n_months = len(months)
     result = cube.loc[active_ids].copy()
@@ -1039,7 +1048,7 @@ def _scenario_values(
     return scaled.fillna(own.reset_index(drop=True)).set_axis(base.index)
 
 
-def _salaries(managers: pd.DataFrame, pol: dict[str, Any], notes: list[str]) -> pd.Series:
+def _salaries(managers: pd.DataFrame, pol: dict[str, Any], notes: list[Message]) -> pd.Series:
     active = managers[managers["active"]]
     salary = active["base_salary"]
     missing = salary.isna()
@@ -1055,8 +1064,10 @@ def _salaries(managers: pd.DataFrame, pol: dict[str, Any], notes: list[str]) -> 
                 fix="fill managers.base_salary or set default_salary in params/budget.yaml",
             )
         notes.append(
-            f"{int(missing.sum())} active manager(s) without base_salary use the default "
-            f"{pol['default_salary']:,.0f} a month"
+            Message(
+                "budget.note.default_salary",
+                {"n": int(missing.sum()), "salary": f"{pol['default_salary']:.0f}"},
+            )
         )
     salary = salary.fillna(pol["default_salary"] if pol["default_salary"] is not None else np.nan)
     return pd.Series(
@@ -1231,7 +1242,7 @@ def plan(
     _check_coverage(fc, months, int(fiscal_year), fys)
 
     managers = _managers_frame(dataset)
-    notes: list[str] = []
+    notes: list[Message] = []
     values = _manager_matrix(fc, months, used)
     unknown = sorted(set(values["manager_id"]) - set(managers["manager_id"]))
     if unknown:
@@ -1249,8 +1260,10 @@ def plan(
     )
     if no_forecast:
         notes.append(
-            f"{len(no_forecast)} active manager(s) have no forecast and get a zero quota: "
-            + ", ".join(no_forecast[:10])
+            Message(
+                "budget.note.no_forecast",
+                {"n": len(no_forecast), "ids": ", ".join(no_forecast[:10])},
+            )
         )
     base, moves = _reallocate_inactive(values, managers, months, notes)
     active = managers[managers["active"]].reset_index(drop=True)
@@ -1330,6 +1343,7 @@ def plan(
         dataset, hist_end, window_months=pol["cost_of_sales"]["window_months"]
     )
     ratio_map: dict[str, float] = {}
+    no_cost: list[str] = []  # segments with a plan but no cost data: cost of sales unknown
     for record in ratios.to_dict("records"):
         seg, ratio = str(record["segment"]), float(record["ratio"])
         seg_has_plan = bool((active["segment"] == seg).any())
@@ -1339,15 +1353,26 @@ def plan(
             ratio_map[seg] = float(pol["cost_of_sales"]["default_ratio"])
             if seg_has_plan:
                 notes.append(
-                    f"{seg}: no won deals with a cost in the trailing window; "
-                    f"cost of sales uses default_ratio {ratio_map[seg]:.1%}"
+                    Message(
+                        "budget.note.default_ratio",
+                        {"segment": seg, "ratio": f"{ratio_map[seg]:g}"},
+                    )
                 )
         elif seg_has_plan:
-            raise PolicyError(
-                f"cost of sales for {seg}: no won deal closed in the "
-                f"{pol['cost_of_sales']['window_months']} months to {hist_end.date()} has a cost "
-                "(deals.cost). Fix: load deals with a cost column, or set "
-                "cost_of_sales.default_ratio in params/budget.yaml (e.g. 0.6)."
+            # Not a failure: revenue plan, quotas, payroll and the other costs stand; cost of
+            # sales and margin are "not available" with what would make them available.
+            ratio_map[seg] = np.nan
+            no_cost.append(seg)
+            notes.append(
+                Message(
+                    "budget.note.no_cost",
+                    {
+                        "segment": seg,
+                        "months": int(pol["cost_of_sales"]["window_months"]),
+                        "end": hist_end.date().isoformat(),
+                        "column": "deals.cost",
+                    },
+                )
             )
         else:
             ratio_map[seg] = 0.0
@@ -1361,10 +1386,7 @@ def plan(
     clients = _active_clients(dataset, managers, hist_end)
     per_client = [seg for seg, spec in pol["marketing"].items() if spec["kind"] == "per_client"]
     if per_client and dataset.get("clients") is None:
-        notes.append(
-            f"marketing per client for {', '.join(per_client)}: the dataset has no clients "
-            "table, so no client is counted and that marketing is 0"
-        )
+        notes.append(Message("budget.note.no_clients", {"segments": ", ".join(per_client)}))
     currency = pol["currency"] or dataset.meta.get("currency") or DEFAULT_CURRENCY
     if (
         currency != "RUB"
@@ -1372,7 +1394,10 @@ def plan(
         and pol["default_salary"] is not None
     ):
         notes.append(
-            f"default_salary {pol['default_salary']:,.0f} is a RUB figure but the data is in {currency}"
+            Message(
+                "budget.note.salary_currency",
+                {"salary": f"{pol['default_salary']:.0f}", "currency": currency},
+            )
         )
 
     scenario_names = [PLAN_SCENARIO, *pol["scenarios"]]
@@ -1390,14 +1415,17 @@ def plan(
     )
     heads = active.groupby("segment")["manager_id"].size()
 
-    summary = _summary(revenue, costs, scenario_names)
-    if not (
-        summary.set_index("scenario").loc[["low", "base", "high"], "margin"].is_monotonic_increasing
-    ):
-        notes.append(
-            "margin does not rise from low to high: variable costs (cost of sales, "
-            "marketing share, bonus) grow faster than revenue — check the policy"
-        )
+    summary = _summary(revenue, costs, scenario_names, cost_known=not no_cost)
+    margins = summary.set_index("scenario").loc[["low", "base", "high"], "margin"]
+    if margins.notna().all() and not margins.is_monotonic_increasing:
+        notes.append(Message("budget.note.margin_not_rising"))
+    unavailable: dict[str, Message] = {}
+    if no_cost:
+        args = {"segments": ", ".join(no_cost), "column": "deals.cost"}
+        unavailable = {
+            "cost_of_sales": Message("budget.unavailable.cost_of_sales", args),
+            "margin": Message("budget.unavailable.margin", args),
+        }
 
     mgr_table = active[["manager_id", "segment", "team"]].copy()
     mgr_table["salary"] = salary.reindex(mgr_table["manager_id"]).to_numpy()
@@ -1419,7 +1447,8 @@ def plan(
         "salary_from_default": int(active["base_salary"].isna().sum()),
         "scored_managers": n_scored,
         "cost_of_sales": ratios.to_dict("records"),
-        "cost_of_sales_ratio": ratio_map,
+        "cost_of_sales_ratio": {k: v for k, v in ratio_map.items() if np.isfinite(v)},
+        "cost_of_sales_unavailable": no_cost,
         "active_clients": clients,
         "bonus_formula": (
             "bonus = base_salary x 12 x share x f(attainment) x score/100; f(a) = 0 if a < threshold "
@@ -1443,6 +1472,7 @@ def plan(
         bonuses=bonus_detail,
         fiscal_year=int(fiscal_year),
         months=months,
+        unavailable=unavailable,
     )
 
 
@@ -1536,6 +1566,8 @@ def _costs(
     costs = wide.reset_index().melt(
         id_vars=["scenario", "segment", "month"], var_name="category", value_name="amount"
     )
+    # a segment without cost data has no cost-of-sales lines (not zero ones)
+    costs = costs[costs["amount"].notna()]
     if other["fixed_month"] > 0:
         fixed = pd.MultiIndex.from_product([scenario_names, months], names=["scenario", "month"])
         fixed_rows = fixed.to_frame(index=False)
@@ -1597,7 +1629,9 @@ def _hire_costs(pol: dict[str, Any], months: list[pd.Timestamp]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["segment", "month", "category", "amount"])
 
 
-def _summary(revenue: pd.DataFrame, costs: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
+def _summary(
+    revenue: pd.DataFrame, costs: pd.DataFrame, scenarios: list[str], *, cost_known: bool = True
+) -> pd.DataFrame:
     rev = revenue.groupby("scenario")["revenue"].sum().reindex(scenarios, fill_value=0.0)
     by_cat = costs.pivot_table(
         index="scenario", columns="category", values="amount", aggfunc="sum", fill_value=0.0
@@ -1607,6 +1641,8 @@ def _summary(revenue: pd.DataFrame, costs: pd.DataFrame, scenarios: list[str]) -
     for cat in COST_CATEGORIES:
         out[cat] = by_cat[cat].to_numpy(dtype="float64")
     out["costs"] = out[list(COST_CATEGORIES)].sum(axis=1)
+    if not cost_known:
+        out[["cost_of_sales", "costs"]] = np.nan
     out["margin"] = out["revenue"] - out["costs"]
     out["margin_pct"] = (out["margin"] / out["revenue"]).where(out["revenue"] > 0)
     return out

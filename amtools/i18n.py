@@ -246,25 +246,38 @@ def fmt_date(d: Any, lang: str = "en", format: str = "medium") -> str:
     return _babel_date(value, format=format, locale=_locale(lang))
 
 
-def fmt_period(label: Any, lang: str = "en") -> str:
+def fmt_period(label: Any, lang: str = "en", *, style: str = "long") -> str:
     """A period label for people: ``2026Q3`` -> ``Q3 2026`` / ``3 кв. 2026``; months by name.
+
+    The one definition of how periods read, for table headers and chart axes alike.
+
+    Parameters
+    ----------
+    label : a period label (``2026Q3``, ``2026-10``, ``2026``) or a pandas Period.
+    style : ``"long"`` (tables: ``October 2026`` / ``октябрь 2026``) or ``"short"`` (chart
+        ticks: ``Oct 2026`` / ``окт. 2026``). Quarters and years read the same in both.
 
     Example
     -------
     >>> fmt_period("2026Q3", "ru")
     '3 кв. 2026'
+    >>> fmt_period("2026-10", "en", style="short")
+    'Oct 2026'
     """
     from .periods import parse_period
 
+    if style not in ("long", "short"):
+        raise ParameterError(f"fmt_period: style must be 'long' or 'short', got {style!r}")
     if _is_missing(label):
         return MISSING
-    period = parse_period(label)
+    period = label if isinstance(label, pd.Period) else parse_period(label)
     base = period.freqstr.split("-")[0]
     if base.startswith("Q"):
         return t("period.quarter", lang, quarter=period.quarter, year=period.qyear)
     if base.startswith("M"):
         month = period.start_time.date()
-        return _babel_date(month, format="LLLL y", locale=_locale(lang))
+        pattern = "LLLL y" if style == "long" else "LLL y"
+        return _babel_date(month, format=pattern, locale=_locale(lang))
     return t("period.year", lang, year=period.qyear if hasattr(period, "qyear") else period.year)
 
 

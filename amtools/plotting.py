@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -81,6 +82,14 @@ _OTHER_COLORS = [
 ]
 _DPI = 120
 
+# Text from data is inert: names such as ``$x$`` or ``$$\int$$`` are drawn literally, never
+# parsed as mathtext (which would garble them or raise). Every label of every chart is built
+# by amtools (no chart needs mathtext), so the plotting style turns it off for all text.
+matplotlib.rcParams["text.parse_math"] = False
+
+MISSING_ATTR = "amtools_missing"
+"""Attribute of a Figure that has nothing to show: the one line that replaces it."""
+
 
 # --------------------------------------------------------------------------- display
 def figure_html(fig: Figure, *, alt: str = "") -> str:
@@ -91,7 +100,15 @@ def figure_html(fig: Figure, *, alt: str = "") -> str:
     >>> fig = Figure(figsize=(2, 1)); _ = fig.subplots().plot([0, 1])
     >>> figure_html(fig, alt="a line").startswith('<figure class="amt-figure">')
     True
+
+    A figure with nothing to show (see :func:`missing_message`) becomes its one line of text:
+
+    >>> figure_html(_empty(Figure(), "No deals have a competitor")).startswith('<p class=')
+    True
     """
+    message = missing_message(fig)
+    if message is not None:
+        return f'<p class="amt-note amt-missing">{html.escape(message)}</p>'
     buffer = io.BytesIO()
     # constrained layout already fits labels; "tight" would cost a second full draw
     tight = None if fig.get_layout_engine() is not None else "tight"
@@ -105,10 +122,26 @@ def figure_html(fig: Figure, *, alt: str = "") -> str:
     )
 
 
+def missing_message(fig: Figure) -> str | None:
+    """The line that replaces ``fig`` when it has nothing to show (else ``None``).
+
+    Chart functions return such a figure instead of a blank or all-zero chart; the message
+    says what is missing and how to get it, in the report's language.
+
+    Example
+    -------
+    >>> missing_message(_empty(Figure(), "needs deals.competitor"))
+    'needs deals.competitor'
+    """
+    value = getattr(fig, MISSING_ATTR, None)
+    return None if value is None else str(value)
+
+
 def show(fig: Figure, *, alt: str | None = None) -> None:
     """Display ``fig`` as an embedded PNG in the notebook output, then release it.
 
-    ``alt`` defaults to the figure's title (suptitle or first axes title).
+    ``alt`` defaults to the figure's title (suptitle or first axes title). A figure with
+    nothing to show is displayed as its one line (:func:`missing_message`) instead.
 
     Example
     -------
@@ -254,10 +287,37 @@ def _style(ax: Any) -> None:
 
 
 def _empty(fig: Figure, message: str) -> Figure:
+    """Mark ``fig`` as having nothing to show: :func:`show` displays ``message`` instead.
+
+    The message is also drawn, so a caller saving the figure itself still reads it.
+    """
     ax = fig.subplots()
     ax.axis("off")
-    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=10, color=_NEUTRAL)
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=10, color=_NEUTRAL, wrap=True)
+    setattr(fig, MISSING_ATTR, message)
     return fig
+
+
+def _needs(kpi_ids: Sequence[str]) -> str:
+    """What the KPIs need from the data (tables and optional columns), from the registry."""
+    from .kpi.registry import KPIS
+
+    needs: list[str] = []
+    for kpi in kpi_ids:
+        spec = KPIS.get(kpi)
+        if spec is None:
+            continue
+        needs += [f"{table}" for table in spec.tables] + list(spec.columns)
+    return ", ".join(dict.fromkeys(needs))
+
+
+def _missing_kpis(kpi_ids: Sequence[str], lang: str) -> str:
+    """'Retention and churn are not measured: needs clients.churned_date' in ``lang``."""
+    names = ", ".join(_metric_name(k, lang) for k in kpi_ids)
+    needs = _needs(kpi_ids)
+    if needs:
+        return _t("plot.missing.kpis_needs", lang, kpis=names, needs=needs)
+    return _t("plot.missing.kpis", lang, kpis=names)
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -280,8 +340,16 @@ def _sparse_ticks(ax: Any, labels: Sequence[str], max_labels: int = 6) -> None:
 
 
 def _month_labels(dates: Sequence[pd.Timestamp], lang: str) -> list[str]:
-    months = _t("plot.months", lang).split(",")
-    return [f"{months[d.month - 1]} {str(d.year)[2:]}" for d in pd.DatetimeIndex(list(dates))]
+    """Month tick labels in the report's format (the tables' :func:`amtools.i18n.fmt_period`)."""
+    return [
+        i18n.fmt_period(f"{d.year:04d}-{d.month:02d}", lang, style="short")
+        for d in pd.DatetimeIndex(list(dates))
+    ]
+
+
+def _period_labels(periods: Sequence[str], lang: str) -> list[str]:
+    """Period tick labels («3 кв. 2026», "Q3 2026"): the same function as the table headers."""
+    return [i18n.fmt_period(p, lang, style="short") for p in periods]
 
 
 # --------------------------------------------------------------------------- manager review
@@ -320,10 +388,10 @@ def kpi_trends(
     rows = max(1, math.ceil(len(kpis) / ncols))
     fig = _new_figure(height=1.55 * rows + 0.5)
     if not kpis:
-        return _empty(fig, _t("plot.no_data", lang))
+        return _empty(fig, _t("plot.missing.trends", lang))
     axes = np.atleast_1d(fig.subplots(rows, ncols, squeeze=False)).ravel()
     position = {p: i for i, p in enumerate(periods)}
-    short = [p[2:] if len(p) == 6 and "Q" in p else p for p in periods]
+    short = _period_labels(periods, lang)
     for ax, kpi in zip(axes, kpis, strict=False):
         unit, _direction, group = _kpi_meta(kpi)
         rows_k = data[data["kpi"].astype(str) == kpi].sort_values("period")
@@ -343,9 +411,9 @@ def kpi_trends(
         ax.yaxis.set_major_formatter(axis_formatter(unit, lang))
         ax.yaxis.set_major_locator(MaxNLocator(3))
         ax.set_xlim(-0.3, len(periods) - 0.7)
-        _sparse_ticks(ax, short, max_labels=3)
+        _sparse_ticks(ax, short, max_labels=2 if ncols >= 4 else 3)
         _style(ax)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=6.5)
     for ax in axes[len(kpis) :]:
         ax.axis("off")
     legend = [
@@ -371,8 +439,10 @@ def score_contributions(
     card : one manager and one period of the scorecard; columns ``kpi, weight, contribution``
         and optionally ``group`` and ``max_points``. The maximum of a KPI is ``max_points``
         (its weight renormalised over the KPIs that had data; they add up to 100), or
-        ``weight * 100`` without that column. Weighted KPIs without data are listed as
-        "no data" with no bar: they do not count towards the score.
+        ``weight * 100`` without that column. Only measured KPIs are drawn: rows with
+        ``status == "not_available"`` are left out (list them with
+        :func:`amtools.tables.not_measured`); other weighted KPIs without a contribution
+        are labelled "no data" with no bar.
 
     Example
     -------
@@ -382,11 +452,13 @@ def score_contributions(
     """
     _require(card, ["kpi", "weight", "contribution"], "score_contributions")
     data = card[card["weight"].astype("float64").fillna(0) > 0].copy()
+    if "status" in data:
+        data = data[data["status"].astype(str) != "not_available"]
     order = _kpi_order(list(data["kpi"].astype(str)))
     data = data.set_index(data["kpi"].astype(str)).loc[order].reset_index(drop=True)
     fig = _new_figure(height=0.32 * max(len(data), 3) + 1.0)
     if data.empty:
-        return _empty(fig, _t("plot.no_data", lang))
+        return _empty(fig, _t("plot.missing.score", lang))
     ax = fig.subplots()
     y = np.arange(len(data))[::-1]
     if "max_points" in data:
@@ -457,7 +529,7 @@ def segment_position(card: pd.DataFrame, lang: str = "en", *, title: str | None 
     data = data.set_index(data["kpi"].astype(str)).loc[order].reset_index(drop=True)
     fig = _new_figure(height=0.28 * max(len(data), 3) + 1.0)
     if data.empty:
-        return _empty(fig, _t("plot.no_data", lang))
+        return _empty(fig, _t("plot.missing.position", lang))
     ax = fig.subplots()
     for lo, hi, q in ((75, 100, 1), (50, 75, 2), (25, 50, 3), (0, 25, 4)):
         ax.axvspan(lo, hi, color=_QUARTILE_COLORS[q], alpha=0.10, lw=0)
@@ -513,7 +585,7 @@ def score_history(
     pos = {p: i for i, p in enumerate(periods)}
     fig = _new_figure(height=2.6)
     if own["score"].notna().sum() == 0:
-        return _empty(fig, _t("plot.no_data", lang))
+        return _empty(fig, _t("plot.missing.score", lang))
     ax = fig.subplots()
     if peers is not None and not peers.empty:
         q = (
@@ -544,7 +616,7 @@ def score_history(
     )
     ax.set_ylim(0, 100)
     ax.set_ylabel(_t("plot.axis.score", lang), fontsize=8.5)
-    _sparse_ticks(ax, periods, max_labels=8)
+    _sparse_ticks(ax, _period_labels(periods, lang), max_labels=8)
     _style(ax)
     ax.legend(fontsize=7.5, frameon=False, loc="lower left")
     fig.suptitle(title or _t("plot.score_history.title", lang), fontsize=11)
@@ -568,13 +640,17 @@ def segment_comparison(
     >>> segment_comparison(f, "en")  # doctest: +SKIP
     """
     _require(frame, ["metric", "segment", "value"], "segment_comparison")
-    metrics = list(dict.fromkeys(frame["metric"].astype(str)))
+    measured = frame.loc[frame["value"].astype("float64").notna(), "metric"].astype(str)
+    # a metric neither segment measured is left out (the table's "not measured" line names it)
+    metrics = [m for m in dict.fromkeys(frame["metric"].astype(str)) if m in set(measured)]
     rows = max(1, math.ceil(len(metrics) / ncols))
     fig = _new_figure(height=1.8 * rows + 0.6)
     if not metrics:
-        return _empty(fig, _t("plot.no_data", lang))
+        return _empty(fig, _t("plot.missing.segments", lang))
     axes = fig.subplots(rows, ncols, squeeze=False).ravel()
-    segments = [s for s in ("B2B", "B2C") if s in set(frame["segment"].astype(str))]
+    has_value = frame.loc[frame["value"].astype("float64").notna(), "segment"].astype(str)
+    # a segment without any value (no B2C managers at all) gets no empty bars
+    segments = [s for s in ("B2B", "B2C") if s in set(has_value)]
     for ax, metric in zip(axes, metrics, strict=False):
         unit = _kpi_meta(metric)[0]
         sub = frame[frame["metric"].astype(str) == metric]
@@ -659,8 +735,8 @@ def kpi_heatmap(
     grid = grid.reindex(index=labels, columns=kpis)
     height = 0.28 * len(labels) + 2.4
     fig = _new_figure(height=height)
-    if grid.empty:
-        return _empty(fig, _t("plot.no_data", lang))
+    if grid.empty or grid.isna().all().all():
+        return _empty(fig, _t(f"plot.missing.heatmap.{value}", lang))
     ax = fig.subplots()
     if value == "percentile":
         kwargs: dict[str, Any] = {"vmin": 0, "vmax": 100, "cmap": "RdYlGn", "fmt": ".0f"}
@@ -714,8 +790,8 @@ def leaderboard_chart(frame: pd.DataFrame, lang: str = "en", *, title: str | Non
     _require(frame, ["label", "segment", "score"], "leaderboard_chart")
     data = frame.sort_values("score", ascending=False, na_position="last").reset_index(drop=True)
     fig = _new_figure(height=0.26 * max(len(data), 4) + 1.0)
-    if data.empty:
-        return _empty(fig, _t("plot.no_data", lang))
+    if data.empty or data["score"].isna().all():
+        return _empty(fig, _t("plot.missing.score", lang))
     ax = fig.subplots()
     y = np.arange(len(data))[::-1]
     scores = data["score"].astype("float64").fillna(0).to_numpy()
@@ -780,8 +856,8 @@ def revenue_trend(
     _require(frame, ["period", "segment", "value"], "revenue_trend")
     periods = sorted(frame["period"].astype(str).unique())
     fig = _new_figure(height=3.0)
-    if not periods:
-        return _empty(fig, _t("plot.no_data", lang))
+    if not periods or frame["value"].astype("float64").isna().all():
+        return _empty(fig, _missing_kpis(["sales_volume"], lang))
     ax = fig.subplots()
     _by_segment_lines(ax, frame, "period", periods, lang, total=True)
     if targets is not None and not targets.empty:
@@ -800,7 +876,7 @@ def revenue_trend(
     ax.set_ylabel(
         _t("plot.axis.revenue", lang, currency=_currency_symbol(currency, lang)), fontsize=8.5
     )
-    _sparse_ticks(ax, periods, max_labels=12)
+    _sparse_ticks(ax, _period_labels(periods, lang), max_labels=8)
     _style(ax)
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(
@@ -829,15 +905,18 @@ def retention_churn(frame: pd.DataFrame, lang: str = "en", *, title: str | None 
     _require(frame, ["period", "segment", "kpi", "value"], "retention_churn")
     periods = sorted(frame["period"].astype(str).unique())
     fig = _new_figure(height=2.8)
-    if not periods:
-        return _empty(fig, _t("plot.no_data", lang))
-    axes = fig.subplots(1, 2)
-    for ax, kpi in zip(axes, ("retention_rate", "churn_rate"), strict=True):
+    wanted = ("retention_rate", "churn_rate")
+    values = frame["value"].astype("float64")
+    measured = [k for k in wanted if values[frame["kpi"].astype(str) == k].notna().any()]
+    if not periods or not measured:
+        return _empty(fig, _missing_kpis(list(wanted), lang))
+    axes = np.atleast_1d(fig.subplots(1, len(measured)))
+    for ax, kpi in zip(axes, measured, strict=True):
         sub = frame[frame["kpi"].astype(str) == kpi]
         _by_segment_lines(ax, sub, "period", periods, lang, total=False)
         ax.set_title(_metric_name(kpi, lang), fontsize=9, loc="left")
         ax.yaxis.set_major_formatter(axis_formatter("ratio", lang))
-        _sparse_ticks(ax, periods, max_labels=5)
+        _sparse_ticks(ax, _period_labels(periods, lang), max_labels=4)
         _style(ax)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(
@@ -868,8 +947,10 @@ def pipeline_chart(
     _require(pipeline, ["ds", "segment", "weighted_pipeline", "open_amount"], "pipeline_chart")
     months = sorted(pd.to_datetime(pipeline["ds"]).unique())
     fig = _new_figure(height=2.8)
-    if not months:
-        return _empty(fig, _t("plot.no_data", lang))
+    amounts = pipeline[["weighted_pipeline", "open_amount"]].astype("float64").fillna(0.0)
+    if not months or not (amounts != 0).to_numpy().any():
+        # nothing open with an expected close date: no axis of zeros ("0,0 / -0,0")
+        return _empty(fig, _t("plot.missing.pipeline", lang))
     ax = fig.subplots()
     segments = [s for s in ("B2B", "B2C") if s in set(pipeline["segment"].astype(str))]
     width = 0.8 / max(len(segments), 1)
@@ -929,11 +1010,14 @@ def lost_deals(
     """
     _require(deals, ["stage", "closed_date"], "lost_deals")
     fig = _new_figure(height=2.9)
-    if by not in deals.columns:
-        return _empty(fig, _t("plot.lost.no_column", lang, column=by))
+    if (
+        by not in deals.columns
+        or not deals[by].astype("string").str.strip().fillna("").ne("").any()
+    ):
+        return _empty(fig, _t(f"plot.missing.lost.{by}", lang, column=f"deals.{by}"))
     lost = deals[(deals["stage"].astype(str) == "lost") & deals["closed_date"].notna()]
     if lost.empty:
-        return _empty(fig, _t("plot.no_data", lang))
+        return _empty(fig, _t("plot.missing.lost.none", lang))
     period = pd.to_datetime(lost["closed_date"]).dt.to_period(freq)
     keep = sorted(period.unique())[-periods:]
     mask = period.isin(keep)
@@ -970,7 +1054,7 @@ def lost_deals(
         )
         bottom += counts[column].to_numpy()
     ax.set_xticks(np.arange(len(counts)))
-    ax.set_xticklabels(list(counts.index), fontsize=7.5)
+    ax.set_xticklabels(_period_labels(list(counts.index), lang), fontsize=7.5)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     ax.yaxis.set_major_formatter(axis_formatter("count", lang))
     ax.set_ylabel(_t("plot.axis.lost_deals", lang), fontsize=8.5)
@@ -1071,6 +1155,8 @@ def fan_chart(
     _require(history, ["ds", "y"], "fan_chart history")
     _require(forecast, ["ds", "yhat"], "fan_chart forecast")
     fig = _new_figure(height=3.0)
+    if history.empty and forecast.empty:
+        return _empty(fig, _t("plot.missing.forecast", lang))
     ax = fig.subplots()
     _fan(ax, history, forecast, lang, legend=True)
     ax.set_ylabel(
@@ -1111,7 +1197,7 @@ def fan_grid(
     rows = max(1, math.ceil(len(ids) / ncols))
     fig = _new_figure(height=1.9 * rows + 0.7)
     if not ids:
-        return _empty(fig, _t("plot.no_data", lang))
+        return _empty(fig, _t("plot.missing.forecast", lang))
     axes = fig.subplots(rows, ncols, squeeze=False).ravel()
     for ax, uid in zip(axes, ids, strict=False):
         hist = history[history["unique_id"].astype(str) == uid].sort_values("ds")
@@ -1175,8 +1261,9 @@ def pipeline_vs_forecast(
         if s in set(pipe["segment"].astype(str)) | set(fc["segment"].astype(str))
     ]
     fig = _new_figure(height=2.8)
-    if not months or not segments:
-        return _empty(fig, _t("plot.no_data", lang))
+    amounts = pipe["weighted_pipeline"].astype("float64").fillna(0.0) if len(pipe) else pipe
+    if not months or not segments or not (amounts != 0).any():
+        return _empty(fig, _t("plot.missing.pipeline", lang))
     axes = fig.subplots(1, len(segments), squeeze=False).ravel()
     x = np.arange(len(months))
     for ax, segment in zip(axes, segments, strict=True):
@@ -1254,7 +1341,7 @@ def budget_revenue(
     )
     fig = _new_figure(height=2.9)
     if totals.empty:
-        return _empty(fig, _t("plot.no_data", lang))
+        return _empty(fig, _t("plot.missing.forecast", lang))
     ax = fig.subplots()
     months = list(totals.index)
     x = np.arange(len(months))
@@ -1270,7 +1357,7 @@ def budget_revenue(
             label=_scenario_name(scenario, lang),
         )
     labels = _month_labels([pd.Timestamp(str(m)[:7] + "-01") for m in months], lang)
-    _sparse_ticks(ax, labels, max_labels=12)
+    _sparse_ticks(ax, labels, max_labels=6)
     ax.yaxis.set_major_formatter(axis_formatter("currency", lang))
     ax.set_ylabel(
         _t("plot.axis.revenue", lang, currency=_currency_symbol(currency, lang)), fontsize=8.5
@@ -1311,7 +1398,7 @@ def cost_breakdown(
     )
     fig = _new_figure(height=2.9)
     if table.empty:
-        return _empty(fig, _t("plot.no_data", lang))
+        return _empty(fig, _t("plot.missing.costs", lang))
     ax = fig.subplots()
     table = table[table.sum().sort_values(ascending=False).index]
     x = np.arange(len(table))
@@ -1327,7 +1414,7 @@ def cost_breakdown(
         )
         bottom += table[category].to_numpy()
     labels = _month_labels([pd.Timestamp(str(m)[:7] + "-01") for m in table.index], lang)
-    _sparse_ticks(ax, labels, max_labels=12)
+    _sparse_ticks(ax, labels, max_labels=6)
     ax.yaxis.set_major_formatter(axis_formatter("currency", lang))
     ax.set_ylabel(
         _t("plot.axis.costs", lang, currency=_currency_symbol(currency, lang)), fontsize=8.5
@@ -1360,7 +1447,11 @@ def margin_chart(
     data = data.loc[order]
     fig = _new_figure(height=2.8)
     if data.empty:
-        return _empty(fig, _t("plot.no_data", lang))
+        return _empty(fig, _t("plot.missing.forecast", lang))
+    if data["margin"].astype("float64").isna().all():
+        # no cost of sales (deals.cost absent): a margin of revenue minus part of the costs
+        # would overstate it, so the chart is replaced by what is missing
+        return _empty(fig, _t("plot.missing.margin", lang))
     ax = fig.subplots()
     x = np.arange(len(order))
     measures = [("revenue", "#1f5f8b"), ("costs", "#c0504d"), ("margin", "#4f9a3a")]

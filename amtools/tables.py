@@ -24,6 +24,7 @@ __all__ = [
     "manager_trend_frame",
     "heatmap_frame",
     "segment_series",
+    "revenue_history",
     "segment_targets",
     "stylesheet",
     "heading",
@@ -35,6 +36,8 @@ __all__ = [
     "kpi_label",
     "manager_intro",
     "scorecard_table",
+    "not_measured",
+    "targets_note",
     "score_summary",
     "strengths_list",
     "development_list",
@@ -444,6 +447,9 @@ def scorecard_table(
         for kpi, sub in history.groupby(history["kpi"].astype(str))
     }
     now = _catalogue_order(card[card["period"].astype(str) == period])
+    unmeasured = not_measured(now, lang)
+    # only measured KPIs get a row; the others are named once, in the "not measured" line
+    now = now[now["status"].astype(str) != "not_available"]
     now = now.assign(group_name=[_group_name(g, lang) for g in now["group"].astype(str)])
     flag = _t("tbl.insufficient_flag", lang)
 
@@ -506,9 +512,71 @@ def scorecard_table(
         group_col="group_name",
     )
     legend = _t(
-        "tbl.scorecard_legend", lang, flag=flag, first=periods[0] if periods else "", last=period
+        "tbl.scorecard_legend",
+        lang,
+        flag=flag,
+        first=i18n.fmt_period(periods[0], lang) if periods else "",
+        last=i18n.fmt_period(period, lang),
     )
-    return HTML(table + f'<p class="amt-note">{_esc(legend)}</p>')
+    if now.empty:
+        table = ""
+    return HTML(table + unmeasured.data + f'<p class="amt-note">{_esc(legend)}</p>')
+
+
+def not_measured(card: pd.DataFrame, lang: str = "en", *, weighted: bool = False) -> HTML:
+    """One line naming the KPIs this data cannot measure (``status == "not_available"``).
+
+    Charts and tables list measured KPIs only; this line names the rest once, by their
+    translated names, and points to the data notes for what each needs.
+
+    Parameters
+    ----------
+    card : scorecard (or KPI) rows of one period; columns ``kpi, status`` (and ``weight``).
+    weighted : only KPIs with profile weight (those the score would use).
+
+    Example
+    -------
+    >>> card = pd.DataFrame({"kpi": ["nps", "sales_volume"],
+    ...                      "status": ["not_available", "ok"]})
+    >>> "NPS" in not_measured(card, "en").data  # doctest: +SKIP
+    True
+    """
+    rows = card[card["status"].astype(str) == "not_available"]
+    if weighted and "weight" in rows:
+        rows = rows[rows["weight"].astype("float64").fillna(0) > 0]
+    kpis = list(dict.fromkeys(_catalogue_order(rows)["kpi"].astype(str))) if len(rows) else []
+    if not kpis:
+        return HTML("")
+    names = ", ".join(kpi_label(k, lang) for k in kpis)
+    return paragraph(_t("tbl.not_measured", lang, kpis=names, n=len(kpis)))
+
+
+_TARGET_SOURCES = ("data", "params", "mapping", "demo", "history", "none")
+
+
+def targets_note(card: pd.DataFrame, lang: str = "en") -> HTML:
+    """One line saying where the targets come from (scorecard column ``target_source``).
+
+    ``none``: no targets were supplied, scores rest on peer percentiles; ``history``: targets
+    derived from the same quarter last year; ``data``/``params``/``mapping``/``demo``: the
+    source of the supplied targets. A frame without the column (or with values of an older
+    engine) gives no line.
+
+    Example
+    -------
+    >>> targets_note(pd.DataFrame({"target_source": ["none"]}), "en").data[:41]
+    '<p class="amt-note">No targets were suppl'
+    """
+    if "target_source" not in card.columns:
+        return HTML("")
+    sources = [s for s in dict.fromkeys(card["target_source"].dropna().astype(str))]
+    sources = [s for s in sources if s in _TARGET_SOURCES]
+    if not sources:
+        return HTML("")
+    # the weakest source present speaks for the page: "none" first, then "history"
+    order = ["none", "history", "demo", "params", "mapping", "data"]
+    source = min(sources, key=order.index)
+    return paragraph(_t(f"tbl.targets.{source}", lang))
 
 
 def _ranked(scores: pd.DataFrame) -> pd.Series:
@@ -879,10 +947,16 @@ def segment_profile_table(
 ) -> HTML:
     """Format :func:`segment_profile`: metric, B2B, B2C, what the seed expects, agrees?
 
+    Measures neither segment has a value for are left out and named in one
+    "not measured" line.
+
     Example
     -------
     >>> segment_profile_table(segment_profile(ctx.kpis_segment, ctx.dataset, ctx.period), "ru")  # doctest: +SKIP
     """
+    empty = profile["B2B"].astype("float64").isna() & profile["B2C"].astype("float64").isna()
+    missing = list(profile.loc[empty, "metric"].astype(str))
+    profile = profile[~empty]
     rows = profile.assign(
         metric_text=[kpi_label(m, lang) for m in profile["metric"]],
         b2b=[
@@ -911,7 +985,14 @@ def segment_profile_table(
         "expected": _t("tbl.col.seed_expects", lang),
         "check": _t("tbl.col.agrees", lang),
     }
-    return HTML(html_table(rows, headers=headers, numeric=("b2b", "b2c")))
+    for segment, column in (("B2B", "b2b"), ("B2C", "b2c")):
+        if profile[segment].astype("float64").isna().all():
+            headers.pop(column)  # a segment the data does not have: no column of dashes
+    table = html_table(rows, headers=headers, numeric=("b2b", "b2c")) if len(rows) else ""
+    if missing:
+        names = ", ".join(kpi_label(m, lang) for m in missing)
+        table += paragraph(_t("tbl.not_measured", lang, kpis=names, n=len(missing))).data
+    return HTML(table)
 
 
 _TOTALS = (
@@ -1004,7 +1085,9 @@ def totals_table(totals: pd.DataFrame, lang: str = "en", *, currency: str = "RUB
     >>> totals_table(totals_vs_targets(...), "en")  # doctest: +SKIP
     """
     scopes = [s for s in ("all", "B2B", "B2C") if s in set(totals["scope"])]
-    kpis = list(dict.fromkeys(totals["kpi"]))
+    measured = totals.loc[totals["value"].astype("float64").notna(), "kpi"]
+    kpis = [k for k in dict.fromkeys(totals["kpi"]) if k in set(measured)]
+    missing = [k for k in dict.fromkeys(totals["kpi"]) if k not in set(measured)]
     target_word = _t("tbl.col.target", lang)
     records = []
     for kpi in kpis:
@@ -1023,10 +1106,14 @@ def totals_table(totals: pd.DataFrame, lang: str = "en", *, currency: str = "RUB
                 )
             record[scope] = cell
         records.append(record)
-    frame = pd.DataFrame(records)
+    frame = pd.DataFrame(records, columns=["kpi", *scopes])
     headers = {"kpi": _t("tbl.col.kpi", lang)}
     headers |= {s: _t("tbl.scope.all", lang) if s == "all" else s for s in scopes}
-    return HTML(html_table(frame, headers=headers, numeric=scopes, raw_html=scopes))
+    table = html_table(frame, headers=headers, numeric=scopes, raw_html=scopes) if kpis else ""
+    if missing:
+        names = ", ".join(kpi_label(k, lang) for k in missing)
+        table += paragraph(_t("tbl.not_measured", lang, kpis=names, n=len(missing))).data
+    return HTML(table)
 
 
 def alerts(
@@ -1282,7 +1369,7 @@ def next_quarter_table(
     fc = forecast.assign(ds=pd.to_datetime(forecast["ds"]))
     first = fc["ds"].min()
     if pd.isna(first):
-        return HTML(f'<p class="amt-note">{_esc(_t("plot.no_data", lang))}</p>')
+        return HTML(f'<p class="amt-note">{_esc(_t("plot.missing.forecast", lang))}</p>')
     quarter = first.to_period("Q")
     if first != quarter.start_time:
         quarter = quarter + 1
@@ -1355,8 +1442,17 @@ def _scenario_sorted(values: Iterable[Any]) -> list[str]:
     return known + sorted(set(values) - set(known))
 
 
-def budget_summary_table(summary: pd.DataFrame, lang: str = "en", *, currency: str = "RUB") -> HTML:
+def budget_summary_table(
+    summary: pd.DataFrame,
+    lang: str = "en",
+    *,
+    currency: str = "RUB",
+    unavailable: dict[str, Any] | None = None,
+) -> HTML:
     """Revenue, costs, margin and margin rate per scenario.
+
+    ``unavailable`` (``BudgetPlan.unavailable``) says why a measure could not be planned;
+    its cells then read e.g. "not available: needs column deals.cost" instead of "—".
 
     Example
     -------
@@ -1368,7 +1464,16 @@ def budget_summary_table(summary: pd.DataFrame, lang: str = "en", *, currency: s
         scenario_text=[_scenario(s, lang) for s in order],
         margin_rate=frame["margin"] / frame["revenue"].where(frame["revenue"] != 0),
     )
+    from .messages import render
+
+    why = {key: render(msg, lang) for key, msg in (unavailable or {}).items()}
     money = lambda x: i18n.fmt_currency(x, lang, currency)  # noqa: E731
+
+    def missing_or(key: str, fmt: Callable[[Any], str]) -> Callable[[Any], str]:
+        # a short mark in the cells; the reason is said once, below the table
+        short = _t("tbl.unavailable", lang) if why.get("margin") else None
+        return lambda x: short if short and _missing(x) else fmt(x)
+
     headers = {
         "scenario_text": _t("tbl.col.scenario", lang),
         "revenue": _t("tbl.col.revenue", lang),
@@ -1382,12 +1487,19 @@ def budget_summary_table(summary: pd.DataFrame, lang: str = "en", *, currency: s
             headers=headers,
             formatters={
                 "revenue": money,
-                "costs": money,
-                "margin": money,
-                "margin_rate": lambda x: i18n.fmt_percent(x, lang, digits=1),
+                "costs": missing_or("costs", money),
+                "margin": missing_or("margin", money),
+                "margin_rate": missing_or(
+                    "margin_rate", lambda x: i18n.fmt_percent(x, lang, digits=1)
+                ),
             },
             numeric=("revenue", "costs", "margin", "margin_rate"),
             cell_classes={"margin": lambda x: _BAD if not _missing(x) and x < 0 else ""},
+        )
+        + (
+            paragraph(_t("tbl.margin_unavailable", lang, reason=why["margin"])).data
+            if why.get("margin")
+            else ""
         )
     )
 
@@ -1495,9 +1607,17 @@ def quota_table(
 
 
 def cost_table(
-    costs: pd.DataFrame, lang: str = "en", *, currency: str = "RUB", scenario: str = "base"
+    costs: pd.DataFrame,
+    lang: str = "en",
+    *,
+    currency: str = "RUB",
+    scenario: str = "base",
+    unavailable: dict[str, Any] | None = None,
 ) -> HTML:
     """Cost budget of one scenario: category rows, quarter columns, total.
+
+    A category in ``unavailable`` (``BudgetPlan.unavailable``, e.g. cost of sales without
+    ``deals.cost``) is named below the table with the reason; the total then excludes it.
 
     Example
     -------
@@ -1521,6 +1641,20 @@ def cost_table(
     headers |= {str(p): i18n.fmt_period(f"{p.qyear}Q{p.quarter}", lang) for p in quarters}
     headers["total"] = _t("tbl.total", lang)
     value_cols = [str(p) for p in quarters] + ["total"]
+    from .messages import render
+
+    notes = "".join(
+        paragraph(
+            _t(
+                "tbl.category_unavailable",
+                lang,
+                category=_t_or(f"budget.category.{key}", lang, key),
+                reason=render(msg, lang),
+            )
+        ).data
+        for key, msg in (unavailable or {}).items()
+        if key in ("cost_of_sales",)
+    )
     return HTML(
         html_table(
             frame,
@@ -1535,6 +1669,7 @@ def cost_table(
             | {c: money for c in value_cols},
             numeric=value_cols,
         )
+        + notes
     )
 
 
@@ -1670,6 +1805,36 @@ def heatmap_frame(
             "value": card[value].astype("float64").to_numpy(),
         }
     )
+
+
+def revenue_history(dataset: Any, period: str) -> pd.DataFrame:
+    """Monthly won revenue per series up to the end of ``period`` (forecast report input).
+
+    :func:`amtools.forecast.monthly_series` of the dataset, or an empty frame
+    [unique_id, level, ds, y] when the data has no won deal closed by then (the charts then
+    say what is missing instead of failing the report).
+
+    Example
+    -------
+    >>> revenue_history(ctx.dataset, ctx.period).columns[:3].tolist()  # doctest: +SKIP
+    ['unique_id', 'level', 'ds']
+    """
+    from .errors import DataValidationError
+    from .forecast import monthly_series
+    from .periods import parse_period
+
+    end = parse_period(period).end_time.normalize()
+    try:
+        return monthly_series(dataset, "revenue", end=end)
+    except DataValidationError:
+        return pd.DataFrame(
+            {
+                "unique_id": pd.Series(dtype="string"),
+                "level": pd.Series(dtype="string"),
+                "ds": pd.Series(dtype="datetime64[ns]"),
+                "y": pd.Series(dtype="float64"),
+            }
+        )
 
 
 def segment_series(

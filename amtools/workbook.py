@@ -17,6 +17,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .budget import COST_CATEGORIES, PLAN_SCENARIO, BudgetPlan
 from .errors import ParameterError, ReportError
+from .messages import Message, render
+from .textsafe import inert_cell
 
 __all__ = ["write_budget_workbook", "currency_format", "SHEETS"]
 
@@ -170,7 +172,11 @@ def _scenario_label(name: object, lab: dict[str, str]) -> str:
 
 
 def _excel_value(value: Any) -> Any:
-    """Convert pandas/numpy scalars to what openpyxl stores (NaN/NA -> empty cell)."""
+    """Convert pandas/numpy scalars to what openpyxl stores (NaN/NA -> empty cell).
+
+    Text is made inert (:func:`amtools.textsafe.inert_cell`): a team named ``=1+1`` is
+    stored as the text ``'=1+1``, never as a formula.
+    """
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float | np.floating):
@@ -181,7 +187,7 @@ def _excel_value(value: Any) -> Any:
         return int(value)
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m")
-    return str(value)
+    return inert_cell(str(value))
 
 
 def _write_table(
@@ -194,7 +200,7 @@ def _write_table(
     freeze_cols: int = 1,
 ) -> None:
     """Write ``frame`` with a bold, frozen header row, number formats and column widths."""
-    ws.append(headers)
+    ws.append([inert_cell(str(h)) for h in headers])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
@@ -395,7 +401,10 @@ def write_budget_workbook(
         freeze_cols=2,
     )
 
-    rows = _flatten(plan.assumptions)
+    rows = [
+        (key, render(v, lang) if isinstance(v, Message) else v)
+        for key, v in _flatten(plan.assumptions)
+    ]
     _write_table(
         wb.create_sheet(lab["assumptions"]),
         pd.DataFrame(rows, columns=["key", "value"]),
@@ -453,6 +462,9 @@ def _scenario_view(
         shown = _scenario_label(name, lab)
         r = rev_w.loc[name] if name in rev_w.index else pd.Series(0.0, index=[*months, "total"])
         c = cost_w.loc[name] if name in cost_w.index else pd.Series(0.0, index=[*months, "total"])
+        if "margin" in plan.unavailable:
+            # no cost of sales: the costs are incomplete, so neither they nor a margin is shown
+            c = pd.Series(np.nan, index=r.index)
         for measure, values in (
             (lab["revenue_col"], r),
             (lab["costs_col"], c),
@@ -473,7 +485,9 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
         for i, record in enumerate(value.to_dict("records")):
             rows += _flatten(record, f"{prefix}[{i}]")
     elif isinstance(value, list | tuple):
-        if all(not isinstance(v, Mapping | list | tuple) for v in value):
+        if all(isinstance(v, Message) for v in value) and value:
+            rows += [(f"{prefix}[{i}]", v) for i, v in enumerate(value)]
+        elif all(not isinstance(v, Mapping | list | tuple) for v in value):
             rows.append((prefix, ", ".join(str(v) for v in value)))
         else:
             for i, sub in enumerate(value):

@@ -180,7 +180,7 @@ def test_inactive_manager_alone_in_team_goes_to_segment(fc: pd.DataFrame) -> Non
     assert annual["M1"] == pytest.approx(125_000.0 * 12)
     assert annual["M2"] == pytest.approx(375_000.0 * 12)
     assert b.assumptions["reallocations"][0]["scope"] == "segment"
-    assert any("within the segment" in n for n in b.assumptions["notes"])
+    assert any("within the segment" in str(n) for n in b.assumptions["notes"])
 
 
 def test_inactive_forecast_split_equally_when_team_has_no_forecast(ds: Dataset) -> None:
@@ -517,14 +517,26 @@ def test_hire_errors(hire: dict, match: str) -> None:
 
 
 def test_cost_of_sales_without_cost_data(fc: pd.DataFrame) -> None:
+    # Deliberate change: no cost data no longer fails the budget. Revenue plan, quotas and
+    # the other costs are planned; cost of sales and margin are "not available".
     deals = make_deals().assign(cost=np.nan)
-    with pytest.raises(PolicyError, match=r"deals\.cost.*default_ratio"):
-        plan(fc, make_dataset(deals=deals))
+    b = plan(fc, make_dataset(deals=deals))
+    base = b.summary.set_index("scenario").loc["base"]
+    assert np.isnan(base["cost_of_sales"]) and np.isnan(base["margin"])
+    assert np.isnan(base["costs"]) and np.isnan(base["margin_pct"])
+    assert base["revenue"] > 0 and base["payroll"] > 0
+    assert b.quotas["quota"].sum() > 0
+    assert "cost_of_sales" not in set(b.costs["category"])
+    assert set(b.unavailable) == {"cost_of_sales", "margin"}
+    assert "deals.cost" in b.unavailable["margin"].text("en")
+    assert "deals.cost" in b.unavailable["margin"].text("ru")
+    assert any(n.key == "budget.note.no_cost" for n in b.assumptions["notes"])
     b = plan(fc, make_dataset(deals=deals), policy={"cost_of_sales": {"default_ratio": 0.5}})
     assert b.summary.set_index("scenario").loc["base", "cost_of_sales"] == pytest.approx(
         4_200_000.0
     )
-    assert any("default_ratio" in n for n in b.assumptions["notes"])
+    assert b.unavailable == {}
+    assert any("default_ratio" in str(n) for n in b.assumptions["notes"])
 
 
 # -- fiscal years and coverage -----------------------------------------------------------------

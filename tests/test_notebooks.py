@@ -218,3 +218,17 @@ def test_english_pack_and_explore_run(pack_en) -> None:
     for heading in _sections("mr.section.", "en"):
         assert f">{html.escape(heading)}</h2>" in pages["manager_review/M002"]
     assert "explore" in pages
+
+
+@pytest.mark.notebook
+def test_russian_pages_have_no_english_sentences(pack_ru, demo) -> None:
+    from test_present_lang import english_runs
+
+    words = " ".join([*demo.managers["team"].astype(str), *demo.managers["name"].astype(str)])
+    allowed = set(words.lower().split()) | set(str(demo.source).lower().split())
+    leaks = {
+        name: runs
+        for name, page in _pages(pack_ru).items()
+        if (runs := english_runs(page, allowed=allowed))
+    }
+    assert leaks == {}, f"English sentences on Russian pages: {leaks}"

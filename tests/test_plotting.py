@@ -225,10 +225,15 @@ def test_missing_column_is_a_clear_error() -> None:
 
 
 def test_empty_input_gives_a_message_not_a_crash() -> None:
+    # deliberate change: an empty chart is replaced by one line naming what is missing
     fig = plotting.pipeline_chart(
         pd.DataFrame(columns=["ds", "segment", "weighted_pipeline", "open_amount"]), "ru"
     )
-    assert i18n.t("plot.no_data", "ru") in _texts(fig)
+    message = i18n.t("plot.missing.pipeline", "ru")
+    assert plotting.missing_message(fig) == message
+    assert "expected_close_date" in message
+    out = plotting.figure_html(fig)
+    assert "data:image" not in out and "amt-missing" in out
 
 
 def test_every_chart_in_russian_has_no_english_label() -> None:

@@ -102,10 +102,15 @@ def _scorecard() -> pd.DataFrame:
 
 def test_scorecard_table_groups_formats_and_flags() -> None:
     out = tables.scorecard_table(_scorecard(), "2026Q3", "ru").data
-    assert out.index("Финансовые") < out.index("Клиентские")  # groups in catalogue order
+    assert "Финансовые" in out
+    # only measured KPIs get a row (deliberate change): CSI has no data, so the client
+    # group is absent and CSI is named once in the "not measured" line after the table
+    assert "Клиентские" not in out and f">{i18n.t('tbl.not_available', 'ru')}</td>" not in out
+    csi = i18n.kpi_name("csi", "ru")
+    assert out.count(csi) == 1 and out.index(csi) > out.index("</table>")
+    assert "Не измеряются по этим данным (1)" in out
     assert "30,0\xa0%" in out  # conversion 0.3 in Russian percent format
     assert "120\xa0%" in out  # attainment 0.3 / 0.25
-    assert i18n.t("tbl.not_available", "ru") in out
     assert i18n.t("tbl.insufficient_flag", "ru") in out
     # points out of the renormalised maximum (40 = 100 * 0.2 / 0.5), not weight * 100 = 20
     assert "24,0 / 40,0" in out and "/ 20" not in out
