@@ -9,7 +9,7 @@ import pytest
 from amtools.dataset import Dataset
 from amtools.errors import ParameterError
 from amtools.kpi import compute
-from amtools.kpi.scoring import scorecard, scores
+from amtools.kpi.scoring import SOURCE_REASONS, scorecard, scores
 from amtools.kpi.targets import TARGET_SOURCES, history_targets, is_demo, resolve_targets
 
 PERIODS = ["2025Q2", "2025Q3", "2026Q2", "2026Q3"]
@@ -163,9 +163,15 @@ def test_score_has_no_retention_points_without_churn_dates(foreign: Dataset) -> 
     sc = scores(card).set_index(["manager_id", "period"])
     sums = scored.groupby(["manager_id", "period"])["contribution"].sum()
     np.testing.assert_allclose(sc.loc[sums.index, "score"], sums)
-    # coverage says how much of the profile was measured
-    full = scores(scorecard(compute(foreign, "Q", PERIODS), foreign.managers)).set_index(
-        ["manager_id", "period"]
+    # coverage is measured against what the source can measure: the KPIs whose input
+    # column is absent from the export leave the denominator (not the manager's gap)
+    absent = (card["status"] == "not_available") & card["reason"].isin(SOURCE_REASONS)
+    ok = card["status"] == "ok"
+    weights = (
+        card.assign(ok=card["weight"].where(ok, 0.0), possible=card["weight"].where(~absent, 0.0))
+        .groupby(["manager_id", "period"])[["ok", "possible"]]
+        .sum()
     )
-    assert (sc["coverage"] <= full.loc[sc.index, "coverage"] + 1e-12).all()
-    assert (sc["coverage"] < full.loc[sc.index, "coverage"]).any()
+    expected = weights["ok"] / weights["possible"]
+    np.testing.assert_allclose(sc.loc[expected.index, "coverage"], expected)
+    assert absent[card["kpi"] == "retention_rate"].all()

@@ -48,14 +48,21 @@ __all__ = [
 #                 max_points = 100 * weight / (sum of weights of scored KPIs) is what a KPI
 #                 could earn, so contribution = kpi_score / 100 * max_points.
 #   coverage    = (sum of weights of measured KPIs, status "ok") / (sum of the segment profile's
-#                 weights). A measured KPI counts even when it could not be scored (no target
-#                 and fewer than min_peers peers): coverage is about data, not targets.
+#                 weights of the KPIs the source can measure). A measured KPI counts even when
+#                 it could not be scored (no target and fewer than min_peers peers): coverage is
+#                 about data, not targets. A KPI the source cannot measure at all (its input
+#                 table or column is absent: reasons in SOURCE_REASONS) leaves the denominator,
+#                 so a three-table export ranks its managers on what it records; a KPI that
+#                 is measurable but has no data for this manager and period still counts.
 #   rank        = among the managers of the segment and period whose coverage reaches
 #                 scoring.min_coverage; the others keep their score but get no rank
 #                 (ranked False, status "insufficient_data"): too little data to compare.
 #
 # KPIs with status "insufficient_data" or "not_available" keep their row (flagged through
 # status and reason) but get no attainment, percentile, kpi_score or contribution.
+
+SOURCE_REASONS = ("needs_table", "needs_column", "needs_any_column", "segment_only")
+"""Reason keys meaning the source (not the manager) lacks a KPI's input: out of coverage."""
 
 SCORECARD_COLUMNS = [
     "manager_id",
@@ -895,8 +902,18 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
         if "status" in scorecard
         else entered
     )
+    # a KPI whose input the source lacks altogether is not the manager's gap: it leaves the
+    # coverage denominator (the reason key says so; older frames without it keep it in)
+    if "reason" in scorecard and "status" in scorecard:
+        key = scorecard["reason"].astype("string")
+        absent = (
+            (scorecard["status"].astype("string") == "not_available") & key.isin(SOURCE_REASONS)
+        ).fillna(False) & ~measured
+    else:
+        absent = pd.Series(False, index=scorecard.index)
     work = pd.DataFrame(
         {
+            "absent_weight": scorecard["weight"].astype("float64").where(absent, 0.0),
             "manager_id": scorecard["manager_id"].astype("string"),
             "period": scorecard["period"].astype("string"),
             "segment": scorecard["segment"].astype("string"),
@@ -916,6 +933,7 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
             n_kpis=("entered", "sum"),
             scored_weight=("scored_weight", "sum"),
             total_weight=("weight", "sum"),
+            absent_weight=("absent_weight", "sum"),
         )
         .reset_index()
     )
@@ -924,6 +942,7 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
     else:
         totals = profile_weights(profiles).groupby("segment")["weight"].sum()
         total = out["segment"].map(totals).astype("float64")
+    total = total - out["absent_weight"]
     out["coverage"] = (out["scored_weight"] / total).where(total > 0).astype("float64")
     out["score"] = out["score"].astype("float64")
     min_coverage = float(scoring_settings(profiles)["min_coverage"])
