@@ -460,8 +460,17 @@ def scorecard_table(
         text = _value(row["kpi"], row["value"], lang, currency)
         return f"{text} {flag}" if status == "insufficient_data" else text
 
+    inferred = (
+        now["inferred"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if "inferred" in now
+        else np.zeros(len(now), dtype=bool)
+    )
+    inferred_mark = _t("kpi_inferred.mark", lang)
     rows = now.assign(
-        kpi_text=[kpi_label(k, lang) for k in now["kpi"].astype(str)],
+        kpi_text=[
+            kpi_label(k, lang) + (f" {inferred_mark}" if inf else "")
+            for k, inf in zip(now["kpi"].astype(str), inferred, strict=True)
+        ],
         value_text=[value_text(r) for _, r in now.iterrows()],
         target_text=[
             _value(k, v, lang, currency)
@@ -520,6 +529,8 @@ def scorecard_table(
     )
     if now.empty:
         table = ""
+    if inferred.any():
+        legend += " " + _t("kpi_inferred.churn", lang, mark=inferred_mark)
     return HTML(table + unmeasured.data + f'<p class="amt-note">{_esc(legend)}</p>')
 
 
@@ -759,7 +770,7 @@ def data_notes(card: pd.DataFrame, lang: str = "en") -> HTML:
     for _, row in ordered.iterrows():
         status = str(row["status"])
         name = kpi_label(str(row["kpi"]), lang)
-        reason = _translate_reason(row.get("reason"), lang)
+        reason = _translate_reason(row.get("reason"), lang, row.get("reason_args"))
         if status == "insufficient_data":
             spec = KPIS.get(str(row["kpi"]))
             n = row.get("n")

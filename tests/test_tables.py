@@ -433,3 +433,16 @@ def test_accuracy_table_flags_poor_mase() -> None:
     assert 'class="num amt-good">0.80' in out
     assert 'class="num amt-warn">1.20' in out
     assert 'class="num amt-bad">2.50' in out
+
+
+def test_scorecard_table_labels_inferred_values() -> None:
+    card = _scorecard().query("period == '2026Q3'")
+    plain = tables.scorecard_table(card, "2026Q3", "en").data
+    assert "(inferred)" not in plain
+    flagged = card.assign(inferred=card["kpi"] == "conversion_rate")
+    for lang in ("en", "ru"):
+        out = tables.scorecard_table(flagged, "2026Q3", lang).data
+        mark = i18n.t("kpi_inferred.mark", lang)
+        name = i18n.kpi_name("conversion_rate", lang)
+        assert f"{name} {mark}" in out  # the row says it
+        assert "churn_inactive_months" in out  # and the legend says how
