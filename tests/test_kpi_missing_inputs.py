@@ -282,3 +282,19 @@ def test_a_frame_without_any_reason(demo: Dataset) -> None:
     k = compute(demo, "Q", ["2026Q2"], level="company")
     assert k["reason"].isna().all() and k["reason_args"].isna().all()
     assert (k["status"] != "not_available").all()
+
+
+def test_win_rate_needs_lost_deals_in_the_source() -> None:
+    # an export of orders records won deals only: a 100 % win rate would be a default,
+    # not a measurement, and it must not enter the score's coverage either
+    ds = _clients_deals()
+    k = compute(ds, "Q", ["2025Q3"])
+    conv = k[k["kpi"] == "conversion_rate"]
+    assert (conv["status"] == "not_available").all() and conv["value"].isna().all()
+    assert (conv["reason"] == "needs_lost_deals").all()
+    assert "lost" in reason_text("needs_lost_deals", None, "en")
+    # one lost deal anywhere in the source makes it measurable
+    deals = ds["deals"].copy()
+    deals.loc[deals.index[0], "stage"] = "lost"
+    k2 = compute(ds.replace(deals=deals), "Q", ["2025Q3"])
+    assert (k2[k2["kpi"] == "conversion_rate"]["reason"] != "needs_lost_deals").all()

@@ -325,7 +325,22 @@ def _needs(ctx: Context, kpi_id: str, prep: _Prep) -> str | None:
     for group in kpi.needs_any:
         if not any(_has(ctx, tc) for tc in group):
             return reason_code("needs_any_column", columns=list(group))
+    if kpi_id in _NEEDS_LOST and not _has_lost(ctx):
+        # an export of orders (won deals only) would show a 100 % win rate for everyone
+        return reason_code("needs_lost_deals")
     return None
+
+
+_NEEDS_LOST = frozenset({"conversion_rate"})
+"""KPIs that compare won with lost deals: meaningless when the source records no lost deal."""
+
+
+def _has_lost(ctx: Context) -> bool:
+    key = "has:lost_deals"
+    if key not in ctx.cache:
+        deals = ctx.ds.get("deals")
+        ctx.cache[key] = deals is not None and bool(_equals(deals["stage"], "lost").any())
+    return bool(ctx.cache[key])
 
 
 # ---------------------------------------------------------------------------------------

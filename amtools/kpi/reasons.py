@@ -30,6 +30,7 @@ REASONS: dict[str, str] = {
     "needs_column": "needs column {column}",
     "needs_any_column": "needs column {columns}",
     "segment_only": "applies to {segments} managers only",
+    "needs_lost_deals": "the source records no lost deals (deals.stage is never lost), so a win rate cannot be measured",
     "comparison_before_data": "comparison period precedes the data",
     "no_existing_revenue": "no revenue from existing clients in {period}",
     "no_won_deals": "no won deals",

@@ -61,7 +61,13 @@ __all__ = [
 # KPIs with status "insufficient_data" or "not_available" keep their row (flagged through
 # status and reason) but get no attainment, percentile, kpi_score or contribution.
 
-SOURCE_REASONS = ("needs_table", "needs_column", "needs_any_column", "segment_only")
+SOURCE_REASONS = (
+    "needs_table",
+    "needs_column",
+    "needs_any_column",
+    "needs_lost_deals",
+    "segment_only",
+)
 """Reason keys meaning the source (not the manager) lacks a KPI's input: out of coverage."""
 
 SCORECARD_COLUMNS = [
