@@ -37,6 +37,7 @@ import pandas as pd
 import pytest
 
 from amtools.dataset import Dataset
+from amtools.docs_gen import MINIMAL_COLUMNS, kpi_inputs
 from amtools.kpi.registry import KPIS
 from amtools.schema import REQUIRED_TABLES, TABLES
 
@@ -45,12 +46,6 @@ pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 FIXTURES = Path(__file__).parent / "fixtures"
 AMOCRM_MAPPING = FIXTURES / "amocrm" / "mapping.yaml"
 REPORT_PAGES = ("index.html", "team_review.html", "forecast.html", "budget.html")
-# What each KPI reads besides its tables, where the registry does not declare it (yet):
-# retention and churn are measured from clients.churned_date.
-EXTRA_COLUMNS = {
-    "retention_rate": ("clients.churned_date",),
-    "churn_rate": ("clients.churned_date",),
-}
 
 
 # -- data --------------------------------------------------------------------------------
@@ -62,18 +57,11 @@ def _demo() -> Dataset:
     return make_demo(seed=0, n_managers=3, end="2026-11-26")
 
 
-# The validator requires deals.closed_date as soon as deals are won or lost (check
-# closed_without_date), so the smallest export that passes validation carries it too.
-MINIMAL_EXTRA = {"deals": ["closed_date"]}
-
-
 def minimal_dataset() -> Dataset:
-    """The three required tables with only their required columns, as a foreign source."""
+    """The smallest export that passes validation (:data:`amtools.docs_gen.MINIMAL_COLUMNS`:
+    required tables and columns, plus ``deals.closed_date``), as a foreign source."""
     demo = _demo()
-    tables = {
-        name: demo.get(name)[TABLES[name].required_columns + MINIMAL_EXTRA.get(name, [])].copy()
-        for name in REQUIRED_TABLES
-    }
+    tables = {name: demo.get(name)[list(cols)].copy() for name, cols in MINIMAL_COLUMNS.items()}
     return Dataset(tables, source="minimal export (from the demo generator)", meta={})
 
 
@@ -115,8 +103,8 @@ def _absent_inputs(ds: Dataset) -> dict[str, list[str]]:
     """KPI id -> the tables / ``table.column`` inputs it needs that ``ds`` lacks."""
     missing: dict[str, list[str]] = {}
     for kpi in KPIS.values():
-        lacks = [t for t in kpi.tables if ds.get(t) is None]
-        for ref in (*kpi.columns, *EXTRA_COLUMNS.get(kpi.id, ())):
+        lacks = [t for t in kpi_inputs(kpi)[0] if ds.get(t) is None]
+        for ref in kpi_inputs(kpi)[1]:
             table, column = ref.split(".")
             frame = ds.get(table)
             if frame is not None and column not in frame:
@@ -286,3 +274,22 @@ def test_matrix_covers_every_optional_column_and_table() -> None:
     missing = [w for w in DROP_COLUMNS if w.split(".")[1] not in demo.get(w.split(".")[0])]
     missing += [t for t in DROP_TABLES if demo.get(t) is None]
     assert not missing, f"the demo lacks {missing}: those variants would test nothing"
+
+
+def test_minimal_export_section_of_loading_md_is_current() -> None:
+    from amtools.docs_gen import BEGIN, END, minimal_export_markdown
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "loading.md").read_text("utf-8")
+    assert BEGIN in text and END in text, "docs/loading.md lost its generated section markers"
+    section = text[text.index(BEGIN) : text.index(END) + len(END)] + "\n"
+    assert section == minimal_export_markdown(), (
+        "docs/loading.md is stale: run `python -m amtools.docs_gen docs/loading.md`"
+    )
+
+
+def test_minimal_dataset_is_what_the_docs_call_a_minimal_export() -> None:
+    from amtools.docs_gen import MINIMAL_COLUMNS
+
+    ds = minimal_dataset()
+    assert {n: tuple(ds.get(n).columns) for n in REQUIRED_TABLES} == MINIMAL_COLUMNS
+    assert [n for n in TABLES if ds.get(n) is not None] == list(REQUIRED_TABLES)
