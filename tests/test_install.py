@@ -24,8 +24,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -124,6 +122,7 @@ def _clean_env(prefix: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_wheel_ships_params_presets_and_notebooks(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for repo_dir, packaged in [("params", "amtools/_params"), ("notebooks", "amtools/_notebooks")]:
@@ -136,6 +135,7 @@ def test_wheel_ships_params_presets_and_notebooks(wheel: Path) -> None:
     assert any(n.startswith("amtools/report/templates/") for n in names)
 
 
+@pytest.mark.slow
 def test_installed_amtools_reads_packaged_defaults_and_project_overrides(
     venv: Path, tmp_path: Path
 ) -> None:
@@ -171,6 +171,7 @@ def test_installed_amtools_reads_packaged_defaults_and_project_overrides(
     assert int(rows) > 0
 
 
+@pytest.mark.slow
 def test_installed_amtools_runs_a_preset_fixture_outside_the_checkout(
     venv: Path, tmp_path: Path
 ) -> None:
@@ -199,3 +200,48 @@ def test_installed_amtools_runs_a_preset_fixture_outside_the_checkout(
     pages = list((cwd / "out").glob("*/team_review.html"))
     assert len(pages) == 1, done.stdout
     assert (pages[0].parent / "index.html").is_file()
+
+
+# -- the parameter lookup itself (fast, in this process) ---------------------------------
+
+
+def test_params_lookup_order_is_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from amtools.config import DEFAULT_PARAMS_DIR
+    from amtools.params import params_dirs, params_path, read_params, use_params_dir
+
+    monkeypatch.delenv("AMTOOLS_PARAMS", raising=False)
+    monkeypatch.delenv("AMTOOLS_ROOT", raising=False)
+    project, root, override = tmp_path / "project", tmp_path / "root", tmp_path / "override"
+    for folder in (project / "params", root / "params", override):
+        folder.mkdir(parents=True)
+    (project / "params" / "targets.yaml").write_text("from: project\n")
+    (root / "params" / "targets.yaml").write_text("from: root\n")
+    (root / "params" / "kpi.yaml").write_text("from: root\n")
+    (override / "targets.yaml").write_text("from: override\n")
+    monkeypatch.chdir(project)
+    assert (
+        params_dirs() == [Path("params").absolute(), DEFAULT_PARAMS_DIR]
+        or params_dirs()[-1] == DEFAULT_PARAMS_DIR
+    )
+    assert read_params("targets") == {"from": "project"}  # the working directory's params/
+    assert params_path("kpi_profiles") == DEFAULT_PARAMS_DIR / "kpi_profiles.yaml"  # per file
+    assert params_path("mappings/superstore") == DEFAULT_PARAMS_DIR / "mappings" / "superstore.yaml"
+    monkeypatch.setenv("AMTOOLS_ROOT", str(root))
+    assert read_params("targets") == {"from": "project"}  # cwd before AMTOOLS_ROOT
+    assert read_params("kpi") == {"from": "root"}
+    with use_params_dir(override):
+        assert read_params("targets") == {"from": "override"}  # --params / AMTOOLS_PARAMS first
+        assert read_params("kpi") == {"from": "root"}
+    assert "AMTOOLS_PARAMS" not in os.environ  # restored
+    assert read_params("targets") == {"from": "project"}
+
+
+def test_missing_parameter_file_names_where_it_was_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amtools.errors import ParameterError
+    from amtools.params import read_params
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ParameterError, match=r"no_such_file\.yaml not found \(searched "):
+        read_params("no_such_file")
