@@ -219,10 +219,10 @@ def test_params_lookup_order_is_per_file(tmp_path: Path, monkeypatch: pytest.Mon
     (root / "params" / "kpi.yaml").write_text("from: root\n")
     (override / "targets.yaml").write_text("from: override\n")
     monkeypatch.chdir(project)
-    assert (
-        params_dirs() == [Path("params").absolute(), DEFAULT_PARAMS_DIR]
-        or params_dirs()[-1] == DEFAULT_PARAMS_DIR
-    )
+    assert [d.resolve() for d in params_dirs()] == [
+        (project / "params").resolve(),
+        DEFAULT_PARAMS_DIR.resolve(),
+    ]
     assert read_params("targets") == {"from": "project"}  # the working directory's params/
     assert params_path("kpi_profiles") == DEFAULT_PARAMS_DIR / "kpi_profiles.yaml"  # per file
     assert params_path("mappings/superstore") == DEFAULT_PARAMS_DIR / "mappings" / "superstore.yaml"
