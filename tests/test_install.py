@@ -77,12 +77,7 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     purelib = _run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
     ).stdout.strip()
-    # Every site-packages folder this interpreter sees (its own and any added by .pth files).
-    deps = {sysconfig.get_paths()["purelib"], *site.getsitepackages()}
-    deps |= {p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")}
-    Path(purelib, "_amtools_test_deps.pth").write_text(
-        "\n".join(sorted(d for d in deps if Path(d).is_dir())) + "\n"
-    )
+    Path(purelib, "_amtools_test_deps.pth").write_text("\n".join(sorted(_dependency_dirs())) + "\n")
     env = _clean_env(prefix)
     done = _run(
         [
@@ -107,17 +102,28 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return prefix
 
 
+def _dependency_dirs() -> set[str]:
+    """Every site-packages folder this interpreter sees (its own and any added by .pth files)."""
+    found = {sysconfig.get_paths()["purelib"], *site.getsitepackages()}
+    found |= {p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")}
+    return {d for d in found if Path(d).is_dir()}
+
+
 def _clean_env(prefix: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if k != "PYTHONPATH" and not k.startswith(("AMTOOLS_", "JUPYTER_"))
     }
-    # nbconvert's HTML templates are data files of the nbconvert install (in the running
-    # interpreter's prefix); this venv's own share/jupyter comes first (its kernel spec).
-    env["JUPYTER_PATH"] = os.pathsep.join(
-        [str(prefix / "share" / "jupyter"), str(Path(sys.prefix) / "share" / "jupyter")]
-    )
+    # nbconvert's HTML templates are data files of the nbconvert install (<prefix>/share/jupyter
+    # of the environment holding the dependencies); this venv's own share/jupyter comes first
+    # (its kernel spec).
+    data = [prefix / "share" / "jupyter"]
+    for folder in [Path(sys.prefix), *(Path(d).parents[2] for d in sorted(_dependency_dirs()))]:
+        candidate = folder / "share" / "jupyter"
+        if (candidate / "nbconvert" / "templates").is_dir() and candidate not in data:
+            data.append(candidate)
+    env["JUPYTER_PATH"] = os.pathsep.join(str(d) for d in data)
     env["PATH"] = f"{prefix / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
 
