@@ -93,3 +93,35 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci/run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make demo" in readme
+
+
+def test_every_package_on_disk_is_listed_for_the_wheel() -> None:
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    on_disk = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "amtools").rglob("__init__.py")
+    }
+    assert on_disk - listed == set(), (
+        f"add to [tool.setuptools] packages: {sorted(on_disk - listed)}"
+    )
+    # params/ and notebooks/ stay at the repository root and ship inside the package.
+    assert setuptools["package-dir"]["amtools._params"] == "params"
+    assert setuptools["package-dir"]["amtools._notebooks"] == "notebooks"
+    assert {"amtools._params", "amtools._params.mappings", "amtools._notebooks"} <= listed
+    data = setuptools["package-data"]
+    assert "*.yaml" in data["amtools._params"] and "*.yaml" in data["amtools._params.mappings"]
+    assert "*.ipynb" in data["amtools._notebooks"]
+    subfolders = {p.name for p in (ROOT / "params").iterdir() if p.is_dir()}
+    assert subfolders <= {"mappings"}, f"package params/ sub-folders too: {sorted(subfolders)}"
+
+
+def test_make_test_lowest_pins_the_lower_bounds_of_pyproject() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    bounds = {}
+    for req in pyproject["project"]["dependencies"]:
+        found = re.search(r">=\s*([\w.]+)", req)
+        if found:
+            bounds[_name(req)] = found.group(1)
+    makefile = (ROOT / "Makefile").read_text()
+    pins = dict(re.findall(r"\b(pandas|numpy)==([\w.]+)", makefile))
+    assert pins == {"pandas": bounds["pandas"], "numpy": bounds["numpy"]}, (pins, bounds)
