@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULT_CURRENCY, PARAMS_DIR
+from .config import DEFAULT_CURRENCY
 from .dataset import Dataset
 from .errors import DataValidationError, ParameterError, PolicyError, Problem
 from .messages import Message
-from .params import read_params
+from .params import params_path, read_params
 from .periods import period_freq
 
 __all__ = [
@@ -293,7 +293,7 @@ def resolve_policy(policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
     'top_down'
     """
     if policy is None:
-        policy = read_params("budget") if (PARAMS_DIR / "budget.yaml").is_file() else {}
+        policy = read_params("budget") if params_path("budget").is_file() else {}
         # The file may also carry the budget report's parameters, with the policy nested.
         if isinstance(policy.get("policy"), Mapping):
             policy = policy["policy"]

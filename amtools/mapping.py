@@ -17,7 +17,7 @@ import pandas as pd
 
 from .config import PARAMS_DIR
 from .errors import MappingError, ParameterError, Problem
-from .params import read_params
+from .params import params_dirs, params_path, read_params
 from .schema import TABLES
 
 __all__ = [
@@ -106,14 +106,16 @@ class MappedTables:
 
 
 def presets() -> list[str]:
-    """Names of the preset mappings shipped in ``params/mappings/``.
+    """Names of the preset mappings: shipped ones and a project's ``params/mappings/*.yaml``.
 
     Example
     -------
     >>> "superstore" in presets()
     True
     """
-    return sorted(p.stem for p in MAPPINGS_DIR.glob("*.yaml"))
+    return sorted(
+        {p.stem for folder in params_dirs() for p in (folder / "mappings").glob("*.yaml")}
+    )
 
 
 def resolve_mapping(mapping: Any) -> MappingSpec | None:
@@ -131,7 +133,7 @@ def resolve_mapping(mapping: Any) -> MappingSpec | None:
     if isinstance(mapping, str | Path):
         path = Path(mapping)
         if not (path.suffix in (".yaml", ".yml") or path.exists()):
-            path = MAPPINGS_DIR / f"{mapping}.yaml"
+            path = params_path(f"mappings/{mapping}")
             if not path.is_file():
                 raise MappingError(
                     f"unknown mapping {str(mapping)!r}: not a file and not a preset; "

@@ -519,3 +519,17 @@ def test_loading_a_preset_export_without_its_mapping_suggests_it():
         io.load(FIXTURES / "superstore")
     (hint,) = [p for p in err.value.problems if p.check == "unmatched_table"]
     assert "mapping='superstore'" in hint.fix
+
+
+def test_a_project_preset_resolves_by_name(tmp_path, monkeypatch) -> None:
+    # a project's params/mappings/<name>.yaml is a preset like the shipped ones
+    from amtools.mapping import presets, resolve_mapping
+
+    folder = tmp_path / "params" / "mappings"
+    folder.mkdir(parents=True)
+    (folder / "my_crm.yaml").write_text(
+        "name: my_crm\ntables:\n  deals: {from: sdelki}\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert "my_crm" in presets() and "superstore" in presets()
+    assert resolve_mapping("my_crm").tables["deals"].source == "sdelki"

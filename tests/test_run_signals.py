@@ -10,9 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
-
-psutil = pytest.importorskip("psutil")
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.notebook, pytest.mark.skipif(sys.platform != "linux", reason="Linux")]

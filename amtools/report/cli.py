@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from ..config import NOTEBOOKS_DIR, PARAMS_DIR, REPORTS_DIR
+from ..config import NOTEBOOKS_DIR, REPORTS_DIR
 from ..i18n import LANGS
 
 __all__ = ["add_run_parser", "run_command"]
@@ -85,7 +86,11 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of report notebooks"
     )
     run.add_argument(
-        "--params", type=Path, default=PARAMS_DIR, help="folder of the notebooks' parameter files"
+        "--params",
+        type=Path,
+        default=None,
+        help="a params folder whose files override ./params and the packaged defaults, file by "
+        "file (targets, kpi_profiles, budget, the notebooks' parameters, mappings/ …)",
     )
     progress = run.add_mutually_exclusive_group()
     progress.add_argument(
@@ -107,8 +112,14 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the pack; print the index path; 0 if every report rendered, 1 otherwise."""
+    from ..params import use_params_dir
     from .runner import run
 
+    with use_params_dir(args.params):
+        return _run(args, run)
+
+
+def _run(args: argparse.Namespace, run: Any) -> int:
     result = run(
         args.source,
         mapping=args.mapping,
@@ -119,7 +130,7 @@ def run_command(args: argparse.Namespace) -> int:
         workers=args.workers,
         out=args.out,
         notebooks_dir=args.notebooks,
-        params_dir=args.params,
+        params_dir=None,
         per_team=args.per_team,
         currency=args.currency,
         timeout=args.timeout,

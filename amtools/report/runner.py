@@ -19,7 +19,7 @@ from typing import IO, Any
 import pandas as pd
 
 from .. import __version__
-from ..config import NOTEBOOKS_DIR, PARAMS_DIR, REPORTS_DIR
+from ..config import NOTEBOOKS_DIR, REPORTS_DIR
 from ..dataset import Dataset
 from ..errors import AmtoolsError, ParameterError, ReportError
 from ..i18n import LANGS, check_lang, t
@@ -164,7 +164,7 @@ def plan_jobs(
     folder: Path,
     context_dir: Path,
     notebooks_dir: Path = NOTEBOOKS_DIR,
-    params_dir: Path = PARAMS_DIR,
+    params_dir: Path | None = None,
     per_team: bool = False,
     header: dict[str, Any],
 ) -> list[Job]:
@@ -180,7 +180,7 @@ def plan_jobs(
         For an unknown report, manager, team or language, a missing notebook, or parameter
         names or types the notebook's parameters cell does not declare.
     """
-    from ..params import read_params
+    from ..params import params_path, read_params
 
     check_lang(lang)
     table = dataset.managers
@@ -202,7 +202,11 @@ def plan_jobs(
         if not notebook.is_file():
             raise ParameterError(f"report {kind.name!r}: notebook {notebook} not found")
         declared = notebook_parameters(notebook)
-        yaml_path = Path(params_dir) / f"{kind.params_name}.yaml"
+        yaml_path = (
+            params_path(kind.params_name)
+            if params_dir is None
+            else Path(params_dir) / f"{kind.params_name}.yaml"
+        )
         base = read_params(yaml_path) if yaml_path.is_file() else {}
         title = t(kind.title_key, lang)
         if kind.per == "manager":
@@ -760,7 +764,7 @@ def run(
     workers: int | None = None,
     out: str | Path = REPORTS_DIR,
     notebooks_dir: str | Path = NOTEBOOKS_DIR,
-    params_dir: str | Path = PARAMS_DIR,
+    params_dir: str | Path | None = None,
     per_team: bool = False,
     currency: str | None = None,
     timeout: float | None = 1800,
@@ -900,7 +904,7 @@ def _run_locked(
     lang: str,
     workers: int | None,
     notebooks_dir: str | Path,
-    params_dir: str | Path,
+    params_dir: str | Path | None,
     per_team: bool,
     currency: str | None,
     timeout: float | None,
@@ -944,7 +948,7 @@ def _run_locked(
         folder=staging,
         context_dir=context_dir.absolute(),
         notebooks_dir=Path(notebooks_dir),
-        params_dir=Path(params_dir),
+        params_dir=None if params_dir is None else Path(params_dir),
         per_team=per_team,
         header=header,
     )
