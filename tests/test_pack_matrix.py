@@ -88,15 +88,15 @@ def dropped(what: str) -> Dataset:
 # -- checks ------------------------------------------------------------------------------
 
 
-def _reason_text(reason: object) -> str:
-    from amtools.messages import render
+def _reason_texts(rows: pd.DataFrame) -> list[str]:
+    """The English reason of each KPI row (the frame carries a key and its arguments)."""
+    from amtools.kpi import reason_text
 
-    if reason is None or (not isinstance(reason, str) and pd.isna(reason)):  # type: ignore[arg-type]
-        return ""
-    try:
-        return render(reason, "en")  # type: ignore[arg-type]
-    except Exception:
-        return str(reason)
+    args = rows["reason_args"] if "reason_args" in rows else pd.Series(None, index=rows.index)
+    return [
+        "" if pd.isna(key) else reason_text(str(key), None if pd.isna(a) else a, "en")
+        for key, a in zip(rows["reason"], args, strict=True)
+    ]
 
 
 def _absent_inputs(ds: Dataset) -> dict[str, list[str]]:
@@ -105,9 +105,11 @@ def _absent_inputs(ds: Dataset) -> dict[str, list[str]]:
     for kpi in KPIS.values():
         lacks = [t for t in kpi_inputs(kpi)[0] if ds.get(t) is None]
         for ref in kpi_inputs(kpi)[1]:
-            table, column = ref.split(".")
-            frame = ds.get(table)
-            if frame is not None and column not in frame:
+            # "a or b": any one of the columns is enough
+            alternatives = [alt.split(".") for alt in ref.split(" or ")]
+            if all(ds.get(t) is None or c not in ds.get(t) for t, c in alternatives) and any(
+                ds.get(t) is not None for t, _ in alternatives
+            ):
                 lacks.append(ref)
         if lacks:
             missing[kpi.id] = lacks
@@ -128,9 +130,8 @@ def check_honesty(context_dir: Path, ds: Dataset, *, foreign: bool) -> None:
             continue  # not computed at all: nothing shown, nothing claimed
         measured = rows[(rows["status"] != "not_available") | rows["value"].notna()]
         # an explicit inferred rule (e.g. retention without churn dates) is allowed if labelled
-        measured = measured[
-            ~measured["reason"].map(_reason_text).str.contains("inferred", case=False)
-        ]
+        if "inferred" in measured:
+            measured = measured[~measured["inferred"].astype("boolean").fillna(False)]
         if not measured.empty:
             wrong.append(
                 f"{kpi_id} without {', '.join(lacks)}: {len(measured)} rows measured "
@@ -141,7 +142,7 @@ def check_honesty(context_dir: Path, ds: Dataset, *, foreign: bool) -> None:
         names = {ref.split(".")[-1] for ref in lacks} | {ref.split(".")[0] for ref in lacks}
         silent = [
             text
-            for text in rows["reason"].map(_reason_text)
+            for text in _reason_texts(rows)
             if not any(re.search(rf"\b{re.escape(n)}\b", text) for n in names)
         ]
         if silent:
@@ -154,7 +155,11 @@ def check_honesty(context_dir: Path, ds: Dataset, *, foreign: bool) -> None:
     if "churned_date" not in clients:
         for kpi_id, sure in (("retention_rate", 1.0), ("churn_rate", 0.0)):
             rows = kpis[(kpis["kpi"] == kpi_id) & (kpis["status"] == "ok")]
-            inferred = rows["reason"].map(_reason_text).str.contains("inferred", case=False)
+            inferred = (
+                rows["inferred"].astype("boolean").fillna(False)
+                if "inferred" in rows
+                else pd.Series(False, index=rows.index)
+            )
             flat = rows[(rows["value"] == sure) & ~inferred]
             if not flat.empty:
                 wrong.append(
