@@ -79,6 +79,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     "cost_of_sales": {"window_months": 12, "default_ratio": None},
     "hires": [],
     "currency": None,
+    "amounts_currency": "RUB",
 }
 """Built-in policy; ``params/budget.yaml`` documents every key and ships the same values."""
 
@@ -165,6 +166,9 @@ class BudgetPlan:
         out["costs"] = out[list(COST_CATEGORIES)].sum(axis=1)
         unknown = out["segment"].isin(self.assumptions.get("cost_of_sales_unavailable", []))
         out.loc[unknown, ["cost_of_sales", "costs"]] = np.nan
+        foreign = list(self.assumptions.get("categories_unavailable", []))
+        if foreign:
+            out[[*foreign, "costs"]] = np.nan
         out["margin"] = out["revenue"] - out["costs"]
         out["margin_pct"] = (out["margin"] / out["revenue"]).where(out["revenue"] > 0)
         cols = ["scenario", "segment", "revenue", *COST_CATEGORIES, "costs", "margin", "margin_pct"]
@@ -470,6 +474,11 @@ def resolve_policy(policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if pol["currency"] is not None and not isinstance(pol["currency"], str):
         raise PolicyError(
             f"{_SOURCE}: 'currency' must be a currency code like RUB, got {pol['currency']!r}."
+        )
+    if pol["amounts_currency"] is not None and not isinstance(pol["amounts_currency"], str):
+        raise PolicyError(
+            f"{_SOURCE}: 'amounts_currency' must be a currency code like RUB (the currency "
+            f"of default_salary, marketing and other amounts), got {pol['amounts_currency']!r}."
         )
     pol["hires"] = _check_hires(pol["hires"], pol["default_salary"])
     return pol
@@ -1388,17 +1397,9 @@ def plan(
     if per_client and dataset.get("clients") is None:
         notes.append(Message("budget.note.no_clients", {"segments": ", ".join(per_client)}))
     currency = pol["currency"] or dataset.meta.get("currency") or DEFAULT_CURRENCY
-    if (
-        currency != "RUB"
-        and active["base_salary"].isna().any()
-        and pol["default_salary"] is not None
-    ):
-        notes.append(
-            Message(
-                "budget.note.salary_currency",
-                {"salary": f"{pol['default_salary']:.0f}", "currency": currency},
-            )
-        )
+    foreign = _foreign_amounts(pol, active, currency)
+    if "payroll" in foreign:  # the default salary is not used after all: say why instead
+        notes[:] = [n for n in notes if n.key != "budget.note.default_salary"]
 
     scenario_names = [PLAN_SCENARIO, *pol["scenarios"]]
     costs, bonus_detail = _costs(
@@ -1414,8 +1415,13 @@ def plan(
         months,
     )
     heads = active.groupby("segment")["manager_id"].size()
+    if foreign:
+        # amounts of another currency are not this company's costs: left out, not converted
+        costs = costs[~costs["category"].astype(str).isin(foreign)].reset_index(drop=True)
 
-    summary = _summary(revenue, costs, scenario_names, cost_known=not no_cost)
+    summary = _summary(
+        revenue, costs, scenario_names, cost_known=not no_cost, unknown=tuple(foreign)
+    )
     margins = summary.set_index("scenario").loc[["low", "base", "high"], "margin"]
     if margins.notna().all() and not margins.is_monotonic_increasing:
         notes.append(Message("budget.note.margin_not_rising"))
@@ -1426,6 +1432,13 @@ def plan(
             "cost_of_sales": Message("budget.unavailable.cost_of_sales", args),
             "margin": Message("budget.unavailable.margin", args),
         }
+    if foreign:
+        why = Message(
+            "budget.unavailable.amounts_currency",
+            {"policy": pol["amounts_currency"], "data": currency},
+        )
+        unavailable.update({category: why for category in foreign})
+        unavailable.setdefault("margin", why)
 
     mgr_table = active[["manager_id", "segment", "team"]].copy()
     mgr_table["salary"] = salary.reindex(mgr_table["manager_id"]).to_numpy()
@@ -1449,6 +1462,7 @@ def plan(
         "cost_of_sales": ratios.to_dict("records"),
         "cost_of_sales_ratio": {k: v for k, v in ratio_map.items() if np.isfinite(v)},
         "cost_of_sales_unavailable": no_cost,
+        "categories_unavailable": list(foreign),
         "active_clients": clients,
         "bonus_formula": (
             "bonus = base_salary x 12 x share x f(attainment) x score/100; f(a) = 0 if a < threshold "
@@ -1629,8 +1643,45 @@ def _hire_costs(pol: dict[str, Any], months: list[pd.Timestamp]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["segment", "month", "category", "amount"])
 
 
+def _foreign_amounts(pol: dict[str, Any], active: pd.DataFrame, currency: str) -> list[str]:
+    """Cost categories that would rest on policy amounts of another currency than the data's.
+
+    ``default_salary``, per-client and fixed marketing, ``other`` per head or fixed and the
+    salaries of planned hires are amounts in ``amounts_currency`` (the demo company's RUB
+    by default). For data in another currency they are not this company's costs: the
+    categories they feed are "not available" until the policy gives amounts in the data's
+    currency. Shares of revenue and rates (payroll tax, bonus share) apply in any currency.
+
+    Example
+    -------
+    >>> pol = resolve_policy({})
+    >>> active = pd.DataFrame({"base_salary": [None]})
+    >>> _foreign_amounts(pol, active, "USD")
+    ['payroll', 'payroll_tax', 'bonus', 'marketing', 'other']
+    >>> _foreign_amounts(pol, active, "RUB")
+    []
+    """
+    if pol["amounts_currency"] is None or currency == pol["amounts_currency"]:
+        return []
+    out: list[str] = []
+    uses_default = bool(active["base_salary"].isna().any()) and pol["default_salary"] is not None
+    if uses_default or pol["hires"]:
+        out += ["payroll", "payroll_tax", "bonus"]
+    if any(spec["kind"] in ("per_client", "fixed") for spec in pol["marketing"].values()):
+        out.append("marketing")
+    other = pol["other"]
+    if other["per_head_month"] or other["fixed_month"] or pol["hires"]:
+        out.append("other")
+    return out
+
+
 def _summary(
-    revenue: pd.DataFrame, costs: pd.DataFrame, scenarios: list[str], *, cost_known: bool = True
+    revenue: pd.DataFrame,
+    costs: pd.DataFrame,
+    scenarios: list[str],
+    *,
+    cost_known: bool = True,
+    unknown: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     rev = revenue.groupby("scenario")["revenue"].sum().reindex(scenarios, fill_value=0.0)
     by_cat = costs.pivot_table(
@@ -1643,6 +1694,8 @@ def _summary(
     out["costs"] = out[list(COST_CATEGORIES)].sum(axis=1)
     if not cost_known:
         out[["cost_of_sales", "costs"]] = np.nan
+    if unknown:
+        out[[*unknown, "costs"]] = np.nan
     out["margin"] = out["revenue"] - out["costs"]
     out["margin_pct"] = (out["margin"] / out["revenue"]).where(out["revenue"] > 0)
     return out

@@ -1664,7 +1664,7 @@ def cost_table(
             )
         ).data
         for key, msg in (unavailable or {}).items()
-        if key in ("cost_of_sales",)
+        if key != "margin"
     )
     return HTML(
         html_table(

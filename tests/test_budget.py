@@ -852,3 +852,35 @@ def test_plan_with_kpi_scores_on_demo(demo) -> None:
     # In the plan scenario everyone attains 1: bonus = salary x 12 x 0.25 x score / 100.
     expected = (mgr["salary"] * 12 * 0.25 * mgr["score"] / 100).sum()
     assert b.summary.set_index("scenario").loc["plan", "bonus"] == pytest.approx(expected)
+
+
+def test_policy_amounts_of_another_currency_are_not_applied(fc: pd.DataFrame) -> None:
+    # The shipped policy's amounts (default salary 90,000, B2B marketing per client, other
+    # costs per head) are the demo company's RUB. A USD export must not be charged them.
+    usd = make_dataset()
+    usd.meta["currency"] = "USD"
+    b = plan(fc, usd)
+    foreign = {"payroll", "payroll_tax", "bonus", "marketing", "other"}
+    assert foreign <= set(b.unavailable) and "margin" in b.unavailable
+    assert not foreign & set(b.costs["category"].astype(str))
+    base = b.summary.set_index("scenario").loc["base"]
+    assert np.isnan(base["payroll"]) and np.isnan(base["costs"]) and np.isnan(base["margin"])
+    assert base["revenue"] > 0 and base["cost_of_sales"] > 0  # ratios still apply
+    assert b.quotas["quota"].sum() > 0
+    for lang in ("en", "ru"):
+        assert "USD" in b.unavailable["payroll"].text(lang)
+    seg = b.segment_summary().set_index(["scenario", "segment"])
+    assert seg["payroll"].isna().all() and seg["margin"].isna().all()
+    # salaries from the data are in the data's currency: payroll stands; a per-client
+    # marketing amount still does not
+    paid = make_dataset(managers=make_managers(base_salary=[1000.0, 1200.0, 900.0, 800.0]))
+    paid.meta["currency"] = "USD"
+    b2 = plan(fc, paid, policy={"other": {"per_head_month": 0.0}})
+    assert {"payroll", "payroll_tax", "bonus"}.isdisjoint(b2.unavailable)
+    assert "marketing" in b2.unavailable and "other" not in b2.unavailable
+    assert b2.summary.set_index("scenario").loc["base", "payroll"] > 0
+    # amounts given in the data's currency apply again
+    b3 = plan(fc, usd, policy={"amounts_currency": "USD"})
+    assert b3.unavailable == {}
+    # the same RUB data as before is unaffected
+    assert plan(fc, make_dataset()).unavailable == {}

@@ -298,3 +298,21 @@ def test_win_rate_needs_lost_deals_in_the_source() -> None:
     deals.loc[deals.index[0], "stage"] = "lost"
     k2 = compute(ds.replace(deals=deals), "Q", ["2025Q3"])
     assert (k2[k2["kpi"] == "conversion_rate"]["reason"] != "needs_lost_deals").all()
+
+
+def test_periods_before_the_data_starts_are_not_zero() -> None:
+    # an export that begins in 2025Q3 has no honest 0 for the quarters before it
+    ds = _clients_deals()
+    first = ds["deals"]["closed_date"].min()
+    k = compute(ds, "Q", ["2024Q4", "2025Q1", "2025Q2", "2025Q3"])
+    before = k[k["period"].astype(str) < str(pd.Period(first, "Q"))]
+    vol = before[before["kpi"] == "sales_volume"]
+    assert not vol.empty and vol["value"].isna().all()
+    assert (vol["status"] == "not_available").all() and (vol["reason"] == "before_data").all()
+    assert str(first.date()) in reason_text("before_data", vol["reason_args"].iloc[0], "en")
+    # the same at company level, and the quarters with data keep their values
+    from amtools.kpi import compute_levels
+
+    company = compute_levels(ds, "Q", ["2024Q4", str(pd.Period(first, "Q"))], levels=("company",))
+    c = company["company"].query("kpi == 'sales_volume'").set_index("period")["value"]
+    assert pd.isna(c.iloc[0]) and c.iloc[-1] > 0

@@ -1016,7 +1016,7 @@ def _compute_level(
         computed = {k: fut.result() for k, fut in futures.items()}
     else:
         computed = {k: f(ctx, prep) for k, f in todo.items()}
-    tenure = _tenure(ctx) if ctx.level == "manager" else None
+    tenure = _absent_cells(ctx)
     results: dict[str, Result] = {}
     for kpi_id in _FUNCS:
         if kpi_id not in computed:
@@ -1035,6 +1035,40 @@ def _compute_level(
             res.reason[off] = tenure[off]
         results[kpi_id] = res
     return assemble(ctx, results, min_samples)
+
+
+def _absent_cells(ctx: Context) -> np.ndarray | None:
+    """Per group x period cell: why there can be no data, else None.
+
+    A period that ends before the data starts (the first deal created or closed) is
+    "before the data": a CRM export that begins in October has no honest 0 for the spring
+    before it. At manager level, periods before ``managers.hire_date`` are "not yet hired"
+    (:func:`_tenure`). Cells that still have events keep their value.
+    """
+    out = _tenure(ctx) if ctx.level == "manager" else None
+    deals = ctx.ds["deals"]
+    firsts = []
+    for column in ("created_date", "closed_date"):
+        if column in deals:
+            values = ctx.dates("deals", column)
+            values = values[~np.isnat(values)]
+            if len(values):
+                firsts.append(values.min())
+    if not firsts:
+        return out
+    first = min(firsts)
+    ends = ctx.start.view(np.int64)[1:]
+    before = np.flatnonzero(ends <= first.view(np.int64))
+    if not len(before):
+        return out
+    if out is None:
+        out = np.full(ctx.size, None, dtype=object)
+    day = str(first.astype("datetime64[D]"))
+    groups = ctx.size // ctx.n_per
+    cells = (np.arange(groups)[:, None] * ctx.n_per + before[None, :]).ravel()
+    unset = cells[out[cells] == None]  # noqa: E711 (object array: element-wise)
+    out[unset] = reason_code("before_data", date=day)
+    return out
 
 
 def _tenure(ctx: Context) -> np.ndarray | None:

@@ -52,6 +52,7 @@ REASONS: dict[str, str] = {
     "no_reports_due": "no reports due",
     "no_rated_reports_due": "no rated reports due",
     "not_yet_hired": "not yet hired (hire date {date})",
+    "before_data": "the period ends before the data starts ({date})",
 }
 """Every reason key :func:`amtools.kpi.compute` can emit -> its English template.
 
