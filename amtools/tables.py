@@ -1654,18 +1654,21 @@ def cost_table(
     value_cols = [str(p) for p in quarters] + ["total"]
     from .messages import render
 
+    # categories that share a reason are named together, once
+    grouped: dict[str, list[str]] = {}
+    for key, msg in (unavailable or {}).items():
+        if key != "margin":
+            grouped.setdefault(render(msg, lang), []).append(
+                _t_or(f"budget.category.{key}", lang, key)
+            )
     notes = "".join(
         paragraph(
-            _t(
-                "tbl.category_unavailable",
-                lang,
-                category=_t_or(f"budget.category.{key}", lang, key),
-                reason=render(msg, lang),
-            )
+            _t("tbl.category_unavailable", lang, category=", ".join(names), reason=reason)
         ).data
-        for key, msg in (unavailable or {}).items()
-        if key != "margin"
+        for reason, names in grouped.items()
     )
+    if sub.empty:  # nothing could be planned: the lines above say why, no table of zeros
+        return HTML(notes)
     return HTML(
         html_table(
             frame,

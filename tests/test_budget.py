@@ -884,3 +884,18 @@ def test_policy_amounts_of_another_currency_are_not_applied(fc: pd.DataFrame) ->
     assert b3.unavailable == {}
     # the same RUB data as before is unaffected
     assert plan(fc, make_dataset()).unavailable == {}
+
+
+def test_cost_table_names_unavailable_categories_once(fc: pd.DataFrame) -> None:
+    from amtools import tables
+
+    usd = make_dataset(deals=make_deals().assign(cost=np.nan))
+    usd.meta["currency"] = "USD"
+    b = plan(fc, usd, policy={"marketing": {"B2B": {"kind": "share_of_revenue", "rate": 0.01}}})
+    out = tables.cost_table(b.costs, "ru", currency="USD", unavailable=b.unavailable).data
+    assert out.count("amounts_currency: USD") == 1  # payroll, tax, bonus, other: one line
+    assert "deals.cost" in out
+    assert "<table" in out  # marketing as a share of revenue is still planned
+    none = b.costs.iloc[0:0]
+    empty = tables.cost_table(none, "en", currency="USD", unavailable=b.unavailable).data
+    assert "<table" not in empty and "amounts_currency" in empty

@@ -320,3 +320,25 @@ def test_cli_targets_option_reaches_the_runner(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert f"targets file {missing} not found" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_index_status_says_what_a_rendered_budget_lacks() -> None:
+    # a budget page that rendered without its margin is not plain "ready"
+    from types import SimpleNamespace
+
+    from amtools.messages import Message
+    from amtools.report.index import _status, _status_class
+    from amtools.report.kinds import get_report
+
+    kind = get_report("budget")
+    why = Message("budget.unavailable.margin", {"column": "deals.cost"})
+    budget = SimpleNamespace(unavailable={"cost_of_sales": why, "margin": why})
+    ready = {True: "ready", False: "failed"}
+    for lang, words in (("en", ["cost of sales", "margin"]), ("ru", ["себестоимость", "маржа"])):
+        ctx = SimpleNamespace(lang=lang, unavailable={}, budget=budget)
+        text = _status(ctx, kind, True, ready)  # type: ignore[arg-type]
+        assert text != "ready" and all(w in text for w in words), text
+        assert _status_class(ctx, kind, True) == "am-note"  # type: ignore[arg-type]
+    whole = SimpleNamespace(lang="en", unavailable={}, budget=SimpleNamespace(unavailable={}))
+    assert _status(whole, kind, True, ready) == "ready"  # type: ignore[arg-type]
+    assert _status(whole, get_report("team_review"), True, ready) == "ready"  # type: ignore[arg-type]

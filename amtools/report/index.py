@@ -209,14 +209,24 @@ def _status(ctx: RunContext, kind: Any, ok: bool, status: dict[bool, str]) -> st
     if not ok:
         return status[False]
     unavailable = getattr(ctx, "unavailable", {}) or {}
-    missing = [unavailable[s] for s in (kind.uses if kind else ()) if s in unavailable]
+    missing = [
+        note_text(unavailable[s], ctx.lang) for s in (kind.uses if kind else ()) if s in unavailable
+    ]
+    parts = _partial(ctx, kind)
+    if parts:
+        missing.append(t("run.status.not_available", ctx.lang, parts=", ".join(parts)))
     if not missing:
         return status[True]
-    return t(
-        "run.status.rendered_with",
-        ctx.lang,
-        note="; ".join(note_text(m, ctx.lang) for m in missing),
-    )
+    return t("run.status.rendered_with", ctx.lang, note="; ".join(missing))
+
+
+def _partial(ctx: RunContext, kind: Any) -> list[str]:
+    """Parts of a rendered report that could not be computed (the budget's margin, costs …)."""
+    if kind is None or "budget" not in kind.uses or ctx.budget is None:
+        return []
+    parts = getattr(ctx.budget, "unavailable", {}) or {}
+    names = {"margin": "tbl.col.margin"}
+    return [t(names.get(key, f"budget.category.{key}"), ctx.lang).lower() for key in parts]
 
 
 def _status_class(ctx: RunContext, kind: Any, ok: bool) -> str:
@@ -224,7 +234,8 @@ def _status_class(ctx: RunContext, kind: Any, ok: bool) -> str:
     if not ok:
         return "am-bad"
     unavailable = getattr(ctx, "unavailable", {}) or {}
-    return "am-note" if any(s in unavailable for s in (kind.uses if kind else ())) else "am-good"
+    partial = any(s in unavailable for s in (kind.uses if kind else ())) or _partial(ctx, kind)
+    return "am-note" if partial else "am-good"
 
 
 def _budget_notes(ctx: RunContext) -> list[Any]:
