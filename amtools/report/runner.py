@@ -121,6 +121,8 @@ def file_slug(text: str) -> str:
     'M001'
     >>> file_slug("Иванов Иван")
     'ivanov-ivan-b80bc0'
+    >>> file_slug("Ольга Смирнова")[:13]
+    'olga-smirnova'
     >>> file_slug("../x")
     'x-72e4d0'
     """
@@ -128,7 +130,8 @@ def file_slug(text: str) -> str:
 
     if _SAFE_STEM.fullmatch(text):
         return text
-    ascii_text = unidecode(text).lower()
+    # soft/hard signs and apostrophes transliterate to ' and ": they join, not split (Ol'ga)
+    ascii_text = re.sub(r"['\"`’]", "", unidecode(text).lower())
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:SLUG_MAX].strip("-")
     digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
     return f"{slug}-{digest}" if slug else digest
