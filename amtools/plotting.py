@@ -475,11 +475,19 @@ def score_contributions(
     colors = [GROUP_COLORS.get(g, _NEUTRAL) for g in groups]
     ax.barh(y, maximum, color="#ececec", height=0.7, label=_t("plot.legend.max_points", lang))
     ax.barh(y, earned, color=colors, height=0.7)
-    for yi, got, cap, missing in zip(
-        y, earned, maximum, data["contribution"].isna().to_numpy(), strict=True
+    statuses = (
+        data["status"].astype(str).to_numpy()
+        if "status" in data
+        else np.full(len(data), "", dtype=object)
+    )
+    # a KPI without points is either measured but not scorable (no target and too few
+    # peers for a percentile), measured on too small a sample, or without data
+    why_not = {"ok": "plot.not_scored_short", "insufficient_data": "plot.insufficient_short"}
+    for yi, got, cap, missing, status in zip(
+        y, earned, maximum, data["contribution"].isna().to_numpy(), statuses, strict=True
     ):
         label = (
-            _t("plot.no_data_short", lang)
+            _t(why_not.get(str(status), "plot.no_data_short"), lang)
             if missing
             else f"{i18n.fmt_number(got, lang, digits=1)} / {i18n.fmt_number(cap, lang, digits=1)}"
         )

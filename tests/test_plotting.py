@@ -317,3 +317,25 @@ def test_contribution_legend_reads_row_by_row() -> None:
     # 7 entries in 4 columns: column-major order [0, 4, 1, 5, 2, 6, 3] reads 0 1 2 3 / 4 5 6
     assert plotting._row_major(list(range(7)), 4) == [0, 4, 1, 5, 2, 6, 3]
     assert plotting._row_major(list(range(3)), 4) == [0, 1, 2]
+
+
+def test_score_chart_says_why_a_measured_kpi_has_no_points() -> None:
+    # measured but not scorable (no target, too few peers) is not "no data"
+    import matplotlib.pyplot as plt
+
+    card = pd.DataFrame(
+        {
+            "kpi": ["sales_volume", "average_check", "conversion_rate"],
+            "group": ["financial"] * 3,
+            "weight": [0.4, 0.3, 0.3],
+            "contribution": [40.0, None, None],
+            "max_points": [100.0, None, None],
+            "status": ["ok", "ok", "insufficient_data"],
+        }
+    )
+    fig = plotting.score_contributions(card, "ru")
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    plt.close(fig)
+    assert i18n.t("plot.not_scored_short", "ru") in texts
+    assert i18n.t("plot.insufficient_short", "ru") in texts
+    assert i18n.t("plot.no_data_short", "ru") not in texts
