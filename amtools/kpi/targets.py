@@ -85,7 +85,7 @@ def is_demo(dataset: Dataset) -> bool:
 
 
 def _read_yaml(path: str | Path, where: str) -> dict[str, Any]:
-    import yaml
+    from ..params import read_params
 
     p = Path(path).expanduser()
     if not p.is_file():
@@ -93,18 +93,7 @@ def _read_yaml(path: str | Path, where: str) -> dict[str, Any]:
             f"{where}: targets file {str(p)!r} does not exist; give the path of a YAML file in "
             "the params/targets.yaml format (or `targets: history`)"
         )
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{where}: targets file {str(p)!r} is not valid YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ParameterError(
-            f"{where}: targets file {str(p)!r} must hold a mapping (base_freq, defaults, teams, "
-            "managers) or `targets: history`"
-        )
-    return data
+    return read_params(p)  # the one reader of parameter files: YAML errors named there
 
 
 def _growth(value: Any, default: float, where: str) -> float:
