@@ -689,6 +689,7 @@ def _managers_frame(dataset: Dataset) -> pd.DataFrame:
                     f"column {col!r} is missing",
                     len(managers),
                     fix=f"map a column to {col!r}",
+                    args={"columns": col, "first": col},
                 )
             )
     if problems:

@@ -88,10 +88,17 @@ class Problem:
         strings = catalog()
         where = f"{self.table}.{self.column}" if self.column else self.table
         args = {"table": self.table, "column": self.column or "", **dict(self.args)}
-        key = f"problem.msg.{self.check}"
-        message = t(key, lang, **args) if lang in strings.get(key, {}) else self.message
-        fix_key = f"problem.fix.{self.check}"
-        fix = t(fix_key, lang, **args) if lang in strings.get(fix_key, {}) else self.fix
+
+        def local(key: str, english: str) -> str:
+            if lang not in strings.get(key, {}):
+                return english
+            try:
+                return t(key, lang, **args)
+            except (KeyError, IndexError, ValueError):  # a placeholder without its argument
+                return english
+
+        message = local(f"problem.msg.{self.check}", self.message)
+        fix = local(f"problem.fix.{self.check}", self.fix)
         severity = t(f"problem.severity.{self.severity}", lang)
         rows = t("problem.rows", lang, count=self.count)
         ex = t("problem.examples", lang, examples=", ".join(self.examples)) if self.examples else ""

@@ -185,6 +185,31 @@ def check_pages(folder: Path, n_reviews: int) -> None:
         assert page.stat().st_size > 1000, f"{page.name} is (nearly) empty"
 
 
+def check_language(folder: Path, ds: Dataset) -> None:
+    """Every page of a Russian pack, the index included, has no English sentence.
+
+    Words from the data (names, teams, regions, products, the source path) and the data
+    model's table names are not sentences; everything else must be in the pack language.
+    """
+    from test_present_lang import english_runs
+
+    from amtools.schema import TABLES
+
+    words: set[str] = set(TABLES)
+    for table, columns in (("managers", ("name", "team", "region")), ("deals", ("product",))):
+        frame = ds.get(table)
+        for column in columns:
+            if frame is not None and column in frame:
+                words |= set(" ".join(frame[column].dropna().astype(str)).lower().split())
+    words |= set(re.split(r"[\s/]+", str(ds.source).lower()))
+    leaks = {
+        page.name: runs
+        for page in sorted(folder.glob("*.html"))
+        if (runs := english_runs(page.read_text(encoding="utf-8"), allowed=words))
+    }
+    assert leaks == {}, f"English sentences on Russian pages: {leaks}"
+
+
 def _load_source(source: str) -> tuple[Path, str]:
     if source == "amocrm":
         return FIXTURES / "amocrm", str(AMOCRM_MAPPING)
@@ -225,6 +250,8 @@ def test_full_pack_on_real_exports(source: str, lang: str, tmp_path: Path) -> No
     (period,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     check_pages(period, n_reviews=len(ds.managers))
     check_honesty(period / "_context", ds, foreign=True)
+    if lang == "ru":
+        check_language(period, ds)
 
 
 # -- (b) the minimal dataset: required tables and columns only ---------------------------
@@ -241,6 +268,8 @@ def test_full_pack_on_minimal_dataset(lang: str, tmp_path: Path) -> None:
     assert result.ok, [(r.name, r.error, r.cell_source) for r in result.failed]
     check_pages(result.folder, n_reviews=len(ds.managers))
     check_honesty(result.context_dir, ds, foreign=True)
+    if lang == "ru":
+        check_language(result.folder, ds)
 
 
 # -- (c), (d) each optional column, each optional table dropped in turn ------------------

@@ -342,3 +342,21 @@ def test_index_status_says_what_a_rendered_budget_lacks() -> None:
     whole = SimpleNamespace(lang="en", unavailable={}, budget=SimpleNamespace(unavailable={}))
     assert _status(whole, kind, True, ready) == "ready"  # type: ignore[arg-type]
     assert _status(whole, get_report("team_review"), True, ready) == "ready"  # type: ignore[arg-type]
+
+
+def test_a_stage_without_result_is_explained_in_the_pack_language() -> None:
+    # the forecast stage of a source without won deals: its finding, in Russian
+    from amtools.errors import DataValidationError, Problem
+    from amtools.messages import Message
+    from amtools.report.context import _reason, note_text
+
+    exc = DataValidationError(
+        [Problem("deals", "closed_date", "no_won_deals", "no won deals closed on or before", 0)]
+    )
+    note = Message("run.note.forecast", {"reason": _reason(exc)})
+    ru = note_text(note, "ru")
+    assert "выигранных сделок" in ru and "closed on or before" not in ru
+    assert "no won deals" in note_text(note, "en")
+    # a placeholder the finding does not fill falls back to its English message, never raises
+    odd = Problem("deals", "amount", "missing_column", "column missing", 0)
+    assert "column missing" in odd.text("ru")

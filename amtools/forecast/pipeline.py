@@ -68,6 +68,7 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
                         f"column deals.{col} is required",
                         0,
                         fix=f"map a source column to {col}",
+                        args={"columns": col, "first": col},
                     )
                 ]
             )

@@ -142,6 +142,7 @@ def monthly_series(
                         f"column deals.{col} is required for sales series",
                         0,
                         fix=f"map a source column to {col}",
+                        args={"columns": col, "first": col},
                     )
                 ]
             )
@@ -195,6 +196,11 @@ def monthly_series(
                     len(unknown),
                     tuple(unknown[:5]),
                     fix="add these managers to the managers table or correct deals.manager_id",
+                    args={
+                        "ref_table": "managers",
+                        "ref_column": "manager_id",
+                        "ids": ", ".join(unknown[:5]),
+                    },
                 )
             ]
         )

@@ -16,7 +16,7 @@ import pandas as pd
 from .. import __version__
 from ..config import DEFAULT_CURRENCY
 from ..dataset import Dataset
-from ..errors import AmtoolsError, ParameterError
+from ..errors import AmtoolsError, DataValidationError, ParameterError, Problem
 from ..i18n import check_lang
 from ..messages import Message, render
 from ..periods import FREQS, parse_period, period_freq, period_label
@@ -372,10 +372,16 @@ def note_text(note: Message | str, lang: str) -> str:
     """
     if isinstance(note, Message):
         args = {
-            k: note_text(v, lang) if isinstance(v, Message) else v for k, v in note.args.items()
+            k: note_text(v, lang) if isinstance(v, Message) else _text_of(v, lang)
+            for k, v in note.args.items()
         }
         return render(Message(note.key, args), lang)
     return render(note, lang)
+
+
+def _text_of(value: Any, lang: str) -> Any:
+    """A data-quality finding (:class:`~amtools.errors.Problem`) in ``lang``; else as is."""
+    return value.text(lang) if isinstance(value, Problem) else value
 
 
 def _error_text(exc: BaseException) -> str:
@@ -389,7 +395,12 @@ def _error_text(exc: BaseException) -> str:
 def _reason(exc: BaseException) -> Any:
     """What a stage's note says about ``exc``: its Message when it carries one, else text."""
     message = getattr(exc, "message", None)
-    return message if isinstance(message, Message) else _error_text(exc)
+    if isinstance(message, Message):
+        return message
+    if isinstance(exc, DataValidationError) and exc.problems:
+        # the finding itself: it is rendered in the pack language (Problem.text)
+        return (exc.errors or list(exc.problems))[0]
+    return _error_text(exc)
 
 
 def _stage(name: str, failures: dict[str, str], build: Any, fallback: Any) -> Any:
