@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -166,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{command}: interrupted by {name}: workers and kernels stopped, nothing published",
             file=sys.stderr,
         )
+        _INTERRUPTED.append(signum)
         return 128 + signum
     except MemoryError as exc:
         error = exc
@@ -179,5 +181,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1
 
 
+_INTERRUPTED: list[int] = []
+"""Signals that stopped a command in this process (read by :func:`entry`)."""
+
+
+def entry() -> None:
+    """The console script: :func:`main`, then exit with its code.
+
+    After a run stopped by a signal the workers and kernels are gone and nothing was
+    published; the process then ends at once (``os._exit``) so that no exit handler of the
+    stopped pools writes to their closed pipes and prints a traceback after the one line.
+    """
+    code = main()
+    if _INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
