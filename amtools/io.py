@@ -42,7 +42,7 @@ import pandas as pd
 from . import config
 from .dataset import PANDAS_DTYPES, Dataset
 from .errors import DataValidationError, Problem, SourceError
-from .schema import DATE_WINDOW, TABLES, Column
+from .schema import DATE_WINDOW, REQUIRED_TABLES, TABLES, Column
 from .textsafe import inert_frame
 
 __all__ = [
@@ -1337,6 +1337,23 @@ def load(
     decimal = decimal or read_opts.get("decimal")
     skip_rows = int(read_opts.get("skip_rows", 0))
     raw = read_source(source, encoding=encoding, sep=sep, skip_rows=skip_rows)
+    if spec is None:
+        found = _default_mapping(source, raw)
+        if found is not None:
+            # a folder's own mapping.yaml, or the one preset whose files are all there:
+            # a user's first `amtools run --source folder` loads without --mapping
+            from .mapping import resolve_mapping
+
+            raw.close()
+            spec = resolve_mapping(found)
+            read_opts = spec.read
+            raw = read_source(
+                source,
+                encoding=encoding or read_opts.get("encoding"),
+                sep=sep or read_opts.get("sep"),
+                skip_rows=int(read_opts.get("skip_rows", 0)),
+            )
+            decimal = decimal or read_opts.get("decimal")
     try:
         tables, problems = _read_tables(raw, spec, decimal)
     finally:
@@ -1434,6 +1451,30 @@ def _read_tables(
             tables[name] = coerced
             problems += found
     return tables, problems
+
+
+FOLDER_MAPPING = "mapping.yaml"
+"""A mapping kept inside an export folder; used when ``load`` is given no mapping."""
+
+
+def _default_mapping(source: Any, raw: RawSource) -> str | None:
+    """The mapping to use when none is given: ``<folder>/mapping.yaml``, else the preset
+    whose source tables are all in ``raw`` — only when the required data-model tables are
+    not there under their own names (a source in data-model names loads as it is).
+
+    Example
+    -------
+    >>> _default_mapping("tests/fixtures/maven_crm", read_source("tests/fixtures/maven_crm"))
+    'maven_crm'
+    """
+    names = {_norm(n) for n in raw.names}
+    if all(t in names for t in REQUIRED_TABLES):
+        return None
+    if isinstance(source, str | os.PathLike) and Path(source).is_dir():
+        own = Path(source) / FOLDER_MAPPING
+        if own.is_file():
+            return str(own)
+    return _matching_preset(raw)
 
 
 def _matching_preset(raw: RawSource) -> str | None:

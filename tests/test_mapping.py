@@ -533,3 +533,26 @@ def test_a_project_preset_resolves_by_name(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert "my_crm" in presets() and "superstore" in presets()
     assert resolve_mapping("my_crm").tables["deals"].source == "sdelki"
+
+
+def test_a_folder_loads_without_mapping_by_its_own_or_a_matching_preset(tmp_path) -> None:
+    # a user's first `amtools run --source folder`: the folder's mapping.yaml, else the one
+    # preset whose files are all there; data-model names load as they are
+    import shutil
+
+    import amtools
+
+    fixtures = Path(__file__).parent / "fixtures"
+    assert amtools.load(fixtures / "maven_crm").meta["mapping"] == "maven_crm"
+    assert amtools.load(fixtures / "superstore").meta["mapping"] == "superstore"
+    amo = amtools.load(fixtures / "amocrm")
+    assert amo.meta["mapping"] == amtools.load(
+        fixtures / "amocrm", mapping=fixtures / "amocrm" / "mapping.yaml"
+    ).meta["mapping"]
+    assert len(amo.deals) > 0
+    plain = tmp_path / "plain"
+    shutil.copytree(fixtures / "maven_crm", plain)
+    for f in plain.glob("*.csv"):
+        f.unlink()
+    amtools.io.export_csv(amtools.load(fixtures / "maven_crm"), plain)
+    assert "mapping" not in amtools.load(plain).meta  # data-model names: no mapping applied
