@@ -727,29 +727,24 @@ def training_plan_table(plan: pd.DataFrame, lang: str = "en") -> HTML:
     )
 
 
-_REASONS: list[tuple[re.Pattern[str], str]] = [
-    # free-text reasons from elsewhere than the KPI engine (which gives keys, see below)
-    (re.compile(r"not applicable|applies only|only for", re.I), "tbl.reason.not_applicable"),
-]
-
-
 def _translate_reason(reason: Any, lang: str, args: Any = None) -> str:
-    """Text of a KPI reason in ``lang``: a key of ``amtools.kpi.REASONS`` with its
-    ``reason_args`` (JSON or dict), or an English reason from an older frame."""
-    from .kpi.reasons import parse_reason, reason_args, reason_text
+    """Text in ``lang`` of a KPI reason: a key of ``amtools.kpi.REASONS`` with its
+    ``reason_args`` (JSON or dict). Saved contexts of older layouts are refused on loading,
+    so no English reason text reaches this point.
+
+    Example
+    -------
+    >>> _translate_reason("needs_column", "en", '{"column": "deals.cost"}')
+    'needs column deals.cost'
+    """
+    from .kpi.reasons import REASONS, reason_text
 
     if _missing(reason) or not str(reason).strip():
         return ""
-    text = str(reason).strip()
-    parsed = parse_reason(text)
-    if parsed is not None:
-        key, fields = parsed
-        return reason_text(key, {**fields, **reason_args(args)}, lang)
-    for pattern, tkey in _REASONS:
-        match = pattern.search(text)
-        if match:
-            return _t(tkey, lang, x=match.groupdict().get("x", "").strip())
-    return text if lang == "en" else _t("tbl.reason.other", lang)
+    key = str(reason).strip()
+    if key in REASONS:
+        return reason_text(key, args, lang)
+    return key if lang == "en" else _t("tbl.reason.other", lang)
 
 
 def data_notes(card: pd.DataFrame, lang: str = "en") -> HTML:

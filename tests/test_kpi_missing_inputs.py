@@ -243,10 +243,7 @@ def test_the_two_wrong_russian_texts_are_fixed() -> None:
         "ещё не работал в компании (дата найма 2025-04-15)"
     )
     assert _translate_reason("comparison_before_data", "ru") != other
-    # old frames with English reasons still translate
-    assert _translate_reason("not yet hired (hire date 2025-04-15)", "ru").endswith("2025-04-15)")
-    assert _translate_reason("comparison period precedes the data", "ru") != other
-    assert _translate_reason("needs column deals.cost", "ru") == (
+    assert _translate_reason("needs_column", "ru", '{"column": "deals.cost"}') == (
         "в источнике данных нет столбца deals.cost"
     )
 

@@ -546,9 +546,12 @@ def test_a_folder_loads_without_mapping_by_its_own_or_a_matching_preset(tmp_path
     assert amtools.load(fixtures / "maven_crm").meta["mapping"] == "maven_crm"
     assert amtools.load(fixtures / "superstore").meta["mapping"] == "superstore"
     amo = amtools.load(fixtures / "amocrm")
-    assert amo.meta["mapping"] == amtools.load(
-        fixtures / "amocrm", mapping=fixtures / "amocrm" / "mapping.yaml"
-    ).meta["mapping"]
+    assert (
+        amo.meta["mapping"]
+        == amtools.load(fixtures / "amocrm", mapping=fixtures / "amocrm" / "mapping.yaml").meta[
+            "mapping"
+        ]
+    )
     assert len(amo.deals) > 0
     plain = tmp_path / "plain"
     shutil.copytree(fixtures / "maven_crm", plain)

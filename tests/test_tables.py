@@ -73,7 +73,8 @@ def _scorecard() -> pd.DataFrame:
                 kpi_score=np.nan,
                 contribution=np.nan,
                 max_points=np.nan,
-                reason="needs table surveys",
+                reason="needs_table",  # the engine's key and arguments
+                reason_args='{"table": "surveys"}',
             )
         )
         rows.append(
