@@ -87,7 +87,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("forecast", "fan charts, model choice and backtest", "won deals with `deals.closed_date` (their monthly history)", "-"),
     Section("forecast", "pipeline view", "open deals with `deals.expected_close_date` (and `deals.probability`, else the segment's win rate)", "open deals without an expected close date are left out, with a warning"),
     Section("budget", "revenue plan, quotas, scenarios", "the forecast", "-"),
-    Section("budget", "payroll", "`managers.base_salary`, `managers.active`", "the default salary of `params/budget.yaml`, every manager active"),
+    Section("budget", "payroll", "`managers.base_salary`, `managers.active`", "the default salary of `params/budget.yaml` when the data is in its `amounts_currency` (RUB), else payroll not available; every manager active"),
     Section("budget", "margin", "`deals.cost`", "margin not available"),
 )  # fmt: skip
 """Report sections and what they need. Declared here, not derived: reports have no registry."""
