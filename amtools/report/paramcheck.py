@@ -14,6 +14,7 @@ from typing import Any
 import nbformat
 
 from ..errors import ParameterError
+from ..i18n import LANGS
 
 __all__ = [
     "PARAMETER_RANGES",
@@ -93,7 +94,7 @@ PARAMETER_RANGES: dict[str, ParamRange] = {
     "max_managers": ParamRange(1, None, integer=True),
     "history_months": ParamRange(1, None, integer=True),
     # every notebook
-    "lang": ParamRange(choices=("en", "ru")),
+    "lang": ParamRange(choices=LANGS),
 }
 """Allowed values of notebook parameters, by parameter name: declared once, checked by
 :func:`validate_parameters` before any kernel starts (the parameters cells and params/*.yaml
