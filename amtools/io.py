@@ -1346,7 +1346,7 @@ def load(
 
             raw.close()
             spec = resolve_mapping(found)
-            read_opts = spec.read
+            read_opts = spec.read if spec is not None else {}
             raw = read_source(
                 source,
                 encoding=encoding or read_opts.get("encoding"),
