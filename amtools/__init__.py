@@ -17,39 +17,36 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "Dataset",
-    "load",
+    "loading",
     "make_demo",
     "AmtoolsError",
     "DataValidationError",
 ]
 
 _LAZY = {
-    "Dataset": ("amtools.dataset", "Dataset"),
-    "load": ("amtools.io", "load"),
-    "make_demo": ("amtools.datasets", "make_demo"),
-    "AmtoolsError": ("amtools.errors", "AmtoolsError"),
-    "DataValidationError": ("amtools.errors", "DataValidationError"),
+    "Dataset": ("amtools.core.dataset", "Dataset"),
+    "load": ("amtools.loading.io", "load"),
+    "make_demo": ("amtools.demo.generator", "make_demo"),
+    "AmtoolsError": ("amtools.core.errors", "AmtoolsError"),
+    "DataValidationError": ("amtools.core.errors", "DataValidationError"),
 }
 _SUBMODULES = {
+    "core",
+    "loading",
+    "validate",
     "kpi",
     "forecast",
     "budget",
-    "datasets",
-    "io",
-    "schema",
-    "periods",
-    "plotting",
-    "report",
-    "validate",
-    "mapping",
-    "i18n",
+    "pipeline",
+    "render",
+    "demo",
 }
 
 if TYPE_CHECKING:
-    from .dataset import Dataset
-    from .datasets import make_demo
-    from .errors import AmtoolsError, DataValidationError
-    from .io import load
+    from amtools.core.dataset import Dataset
+    from amtools.core.errors import AmtoolsError, DataValidationError
+    from amtools.demo.generator import make_demo
+    from amtools.loading.io import load  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

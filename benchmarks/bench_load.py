@@ -25,9 +25,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from amtools.errors import DataValidationError  # noqa: E402
-from amtools.io import load  # noqa: E402
-from amtools.validate import format_problems, validate  # noqa: E402
+from amtools.core.errors import DataValidationError  # noqa: E402
+from amtools.loading.io import load  # noqa: E402
+from amtools.validate.checks import format_problems, validate  # noqa: E402
 
 SAMPLES = {
     "crm_sales_opportunities": "maven_crm",

@@ -70,9 +70,9 @@ def _naive_script(reports: list[tuple[str, str, dict[str, str]]], out: Path) -> 
 
 
 def bench(n_managers: int, workers: int, naive_limit: int | None) -> dict[str, object]:
-    from amtools.datasets import make_demo
-    from amtools.io import save_duckdb
-    from amtools.params import read_params
+    from amtools.core.settings import read_params
+    from amtools.demo.generator import make_demo
+    from amtools.loading.io import save_duckdb
 
     work = WORK / f"pack_{n_managers}"
     shutil.rmtree(work, ignore_errors=True)

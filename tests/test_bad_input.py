@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 
 import amtools
-from amtools import io
-from amtools.dataset import Dataset
-from amtools.errors import AmtoolsError, DataValidationError, Problem, SourceError
-from amtools.i18n import catalog
-from amtools.schema import MONEY_MAX, data_model_markdown
-from amtools.validate import validate
+from amtools.core.dataset import Dataset
+from amtools.core.errors import AmtoolsError, DataValidationError, Problem, SourceError
+from amtools.core.i18n import catalog
+from amtools.core.schema import MONEY_MAX, data_model_markdown
+from amtools.loading import io
+from amtools.validate.checks import validate
 
 
 def small_tables() -> dict[str, pd.DataFrame]:

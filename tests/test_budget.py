@@ -1,4 +1,4 @@
-"""Tests for amtools.budget: quotas, scenarios, costs, policy validation, plan vs actual."""
+"""Tests for amtools.budget.planning: quotas, scenarios, costs, policy validation, plan vs actual."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools import budget
-from amtools.budget import plan, plan_vs_actual, resolve_policy
-from amtools.dataset import Dataset
-from amtools.errors import DataValidationError, ParameterError, PolicyError
-from amtools.params import read_params
+from amtools.budget import planning as budget
+from amtools.budget.planning import plan, plan_vs_actual, resolve_policy
+from amtools.core.dataset import Dataset
+from amtools.core.errors import DataValidationError, ParameterError, PolicyError
+from amtools.core.settings import read_params
 
 # -- hand-made inputs --------------------------------------------------------------------------
 # Four managers: M1, M2, M3 in B2B team A (M3 inactive), M4 in B2C team B.
@@ -768,7 +768,7 @@ def test_plan_vs_actual_year_to_date(fc: pd.DataFrame) -> None:
 
 @pytest.fixture(scope="module")
 def demo():
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
     from amtools.forecast import forecast, monthly_series
 
     ds = make_demo(seed=0, n_managers=6, end="2026-10-15")  # history to 2026-09-30
@@ -887,7 +887,7 @@ def test_policy_amounts_of_another_currency_are_not_applied(fc: pd.DataFrame) ->
 
 
 def test_cost_table_names_unavailable_categories_once(fc: pd.DataFrame) -> None:
-    from amtools import tables
+    from amtools.render import tables
 
     usd = make_dataset(deals=make_deals().assign(cost=np.nan))
     usd.meta["currency"] = "USD"

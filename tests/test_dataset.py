@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from amtools.dataset import Dataset
+from amtools.core.dataset import Dataset
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests of the seeded demo dataset (amtools.datasets.make_demo)."""
+"""Tests of the seeded demo dataset (amtools.demo.generator.make_demo)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools.dataset import PANDAS_DTYPES
-from amtools.datasets import COMPETITORS, COURSES, LOST_REASONS, PRODUCTS, SKILLS, make_demo
-from amtools.errors import ParameterError
-from amtools.periods import last_complete_quarter
-from amtools.schema import TABLES
+from amtools.core.dataset import PANDAS_DTYPES
+from amtools.core.errors import ParameterError
+from amtools.core.periods import last_complete_quarter
+from amtools.core.schema import TABLES
+from amtools.demo.generator import COMPETITORS, COURSES, LOST_REASONS, PRODUCTS, SKILLS, make_demo
 
 END = "2026-11-26"  # last complete quarter: 2026Q3 -> history 2023-10-01 .. 2026-09-30
 START = pd.Timestamp("2023-10-01")
@@ -85,7 +85,7 @@ def test_meta_source_and_period_end(demo):
     assert isinstance(demo.meta["period_end"], pd.Timestamp)
     assert demo.meta["currency"] == "RUB"
     assert demo.meta["seed"] == 0
-    assert demo.meta["generator"] == "amtools.datasets.make_demo"
+    assert demo.meta["generator"] == "amtools.demo.generator.make_demo"
     assert demo.source == "amtools demo (seed=0)"
     assert set(demo.meta["traits"]) == set(demo.managers["manager_id"])
 
@@ -485,7 +485,7 @@ def test_tiny_companies_still_have_both_segments():
 
 
 def test_event_sampler_matches_the_cell_rates():
-    from amtools.datasets import _events
+    from amtools.demo.generator import _events
 
     rates = np.array([[0.0, 2.0, 0.0], [0.5, 0.5, 0.5], [0.0, 0.0, 0.0]])
     rows, cols = _events(np.random.default_rng(0), np.tile(rates, (5000, 1)))

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools.dataset import Dataset
-from amtools.errors import ParameterError
+from amtools.core.dataset import Dataset
+from amtools.core.errors import ParameterError
 from amtools.forecast import (
     COMPLEXITY,
     MODELS,

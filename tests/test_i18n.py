@@ -1,4 +1,4 @@
-"""Tests for amtools.i18n: the string catalogue and locale formats."""
+"""Tests for amtools.core.i18n: the string catalogue and locale formats."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import string
 import pandas as pd
 import pytest
 
-from amtools.errors import ParameterError
-from amtools.i18n import (
+from amtools.core.errors import ParameterError
+from amtools.core.i18n import (
     LANGS,
     MISSING,
     catalog,

@@ -137,7 +137,7 @@ def test_wheel_ships_params_presets_and_notebooks(wheel: Path) -> None:
                 inside = f"{packaged}/{path.relative_to(ROOT / repo_dir).as_posix()}"
                 assert inside in names, f"{inside} missing from {wheel.name}"
     assert "amtools/_params/mappings/superstore.yaml" in names
-    assert any(n.startswith("amtools/locales/") for n in names)
+    assert any(n.startswith("amtools/core/locales/") for n in names)
     assert any(n.startswith("amtools/report/templates/") for n in names)
 
 
@@ -151,8 +151,8 @@ def test_installed_amtools_reads_packaged_defaults_and_project_overrides(
         (ROOT / "params" / "targets.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
     code = (
-        "import amtools, amtools.config as c\n"
-        "from amtools.params import params_path, read_params\n"
+        "import amtools, amtools.core.paths as c\n"
+        "from amtools.core.settings import params_path, read_params\n"
         "from amtools import kpi\n"
         "print(amtools.__file__)\n"
         "print(c.PARAMS_DIR, c.NOTEBOOKS_DIR, c.PROJECT_ROOT, sep='\\n')\n"
@@ -212,8 +212,8 @@ def test_installed_amtools_runs_a_preset_fixture_outside_the_checkout(
 
 
 def test_params_lookup_order_is_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from amtools.config import DEFAULT_PARAMS_DIR
-    from amtools.params import params_dirs, params_path, read_params, use_params_dir
+    from amtools.core.paths import DEFAULT_PARAMS_DIR
+    from amtools.core.settings import params_dirs, params_path, read_params, use_params_dir
 
     monkeypatch.delenv("AMTOOLS_PARAMS", raising=False)
     monkeypatch.delenv("AMTOOLS_ROOT", raising=False)
@@ -245,8 +245,8 @@ def test_params_lookup_order_is_per_file(tmp_path: Path, monkeypatch: pytest.Mon
 def test_missing_parameter_file_names_where_it_was_looked_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from amtools.errors import ParameterError
-    from amtools.params import read_params
+    from amtools.core.errors import ParameterError
+    from amtools.core.settings import read_params
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ParameterError, match=r"no_such_file\.yaml not found \(searched "):

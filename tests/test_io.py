@@ -1,4 +1,4 @@
-"""Tests for amtools.io: every source format, CSV dialects, coercion, saving and the demo cache."""
+"""Tests for amtools.loading.io: every source format, CSV dialects, coercion, saving and the demo cache."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools import io
-from amtools.dataset import PANDAS_DTYPES, Dataset
-from amtools.errors import DataValidationError, SourceError
-from amtools.schema import TABLES
+from amtools.core.dataset import PANDAS_DTYPES, Dataset
+from amtools.core.errors import DataValidationError, SourceError
+from amtools.core.schema import TABLES
+from amtools.loading import io
 
 
 def tiny_dataset() -> Dataset:
@@ -365,7 +365,7 @@ def test_bool_values_in_russian_and_english():
 # Demo cache
 # ---------------------------------------------------------------------------------------
 def test_load_demo_builds_once_then_reads_the_file(tmp_path, monkeypatch):
-    from amtools.periods import last_complete_quarter
+    from amtools.core.periods import last_complete_quarter
 
     calls = []
     quarter_end = last_complete_quarter().end_time.normalize()
@@ -376,9 +376,9 @@ def test_load_demo_builds_once_then_reads_the_file(tmp_path, monkeypatch):
         ds.meta.update(period_end=quarter_end, currency="RUB")
         return ds
 
-    module = types.ModuleType("amtools.datasets")
+    module = types.ModuleType("amtools.demo.generator")
     module.make_demo = fake_make_demo  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "amtools.datasets", module)
+    monkeypatch.setitem(sys.modules, "amtools.demo.generator", module)
     path = tmp_path / "demo.duckdb"
     first = io.load_demo(path, seed=3)
     assert path.exists() and calls == [{"seed": 3}]

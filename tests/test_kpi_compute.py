@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools.dataset import Dataset
-from amtools.errors import DataValidationError, ParameterError
+from amtools.core.dataset import Dataset
+from amtools.core.errors import DataValidationError, ParameterError
 from amtools.kpi import KPIS, compute
 
 D = pd.to_datetime
@@ -867,7 +867,7 @@ def test_client_shared_by_two_managers_counts_once_each(tiny: Dataset) -> None:
 
 
 def test_demo_data_every_kpi_has_a_value_or_a_reason() -> None:
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
 
     ds = make_demo(seed=1, n_managers=6, end="2026-10-01", years=2)
     k = compute(ds, "Q")
@@ -921,7 +921,7 @@ def test_periods_as_period_objects(tiny: Dataset, kq: pd.DataFrame) -> None:
 
 def test_distinct_fallback_matches_dense_path(tiny: Dataset, monkeypatch) -> None:
     # the sort-based fallback for huge item x period tables gives the same counts
-    from amtools.kpi import _engine
+    from amtools.kpi import engine as _engine
 
     dense = compute(tiny, "M", level="team")
     original = _engine.Context.distinct

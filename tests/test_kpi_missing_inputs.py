@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools.dataset import Dataset
+from amtools.core.dataset import Dataset
+from amtools.core.schema import TABLES
 from amtools.kpi import KPIS, REASONS, compute, reason_text
 from amtools.kpi.compute import kpi_params
-from amtools.schema import TABLES
 
 PERIODS = ["2025Q3", "2025Q4", "2026Q1", "2026Q2"]
 CORE = ("managers", "clients", "deals")
@@ -20,7 +20,7 @@ CORE = ("managers", "clients", "deals")
 
 @pytest.fixture(scope="module")
 def demo() -> Dataset:
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
 
     ds = make_demo(n_managers=6, years=2, seed=3, end="2026-07-15")
     return Dataset({n: ds[n] for n in ds.names if n != "targets"}, source="test")
@@ -196,7 +196,7 @@ def test_inferred_churn_rule_by_hand() -> None:
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, "12", True])
 def test_churn_inactive_months_is_checked(bad: object) -> None:
-    from amtools.errors import ParameterError
+    from amtools.core.errors import ParameterError
 
     with pytest.raises(ParameterError, match="churn_inactive_months"):
         kpi_params({"churn_inactive_months": bad})
@@ -236,7 +236,7 @@ def _render(value: object, sep: str) -> str:
 
 
 def test_the_two_wrong_russian_texts_are_fixed() -> None:
-    from amtools.tables import _translate_reason
+    from amtools.render.tables import _translate_reason
 
     other = "в периоде нет событий для расчёта"
     assert _translate_reason("not_yet_hired", "ru", '{"date": "2025-04-15"}') == (

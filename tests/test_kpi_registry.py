@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
+from amtools.core.schema import TABLES
 from amtools.kpi import GROUPS, KPIS, get_kpi
 from amtools.kpi.registry import DIRECTIONS, INTERVALS, KPI, UNITS, kpi_table
-from amtools.schema import TABLES
 
 DESIGN_IDS = [
     "sales_volume",

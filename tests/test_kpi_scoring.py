@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools.errors import DataValidationError, ParameterError, PolicyError
+from amtools.core.errors import DataValidationError, ParameterError, PolicyError
+from amtools.core.settings import read_params
 from amtools.kpi.registry import GROUPS, KPIS
 from amtools.kpi.scoring import (
     SCORECARD_COLUMNS,
@@ -20,7 +21,6 @@ from amtools.kpi.scoring import (
     scorecard,
     scores,
 )
-from amtools.params import read_params
 
 
 def kpi_frame(rows: list[tuple]) -> pd.DataFrame:
@@ -639,7 +639,7 @@ def test_scorecard_with_shipped_params_reads_them_by_default():
 
 # --------------------------------------------------------------------------- demo data
 def test_demo_scores_are_consistent_and_spread():
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
     from amtools.kpi import compute
 
     ds = make_demo(seed=2, n_managers=12, years=2, end="2026-10-15")

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools.dataset import Dataset
-from amtools.errors import ParameterError
+from amtools.core.dataset import Dataset
+from amtools.core.errors import ParameterError
 from amtools.kpi import compute
 from amtools.kpi.scoring import SOURCE_REASONS, scorecard, scores
 from amtools.kpi.targets import TARGET_SOURCES, history_targets, is_demo, resolve_targets
@@ -17,7 +17,7 @@ PERIODS = ["2025Q2", "2025Q3", "2026Q2", "2026Q3"]
 
 @pytest.fixture(scope="module")
 def demo() -> Dataset:
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
 
     return make_demo(n_managers=8, years=2, seed=5, end="2026-10-15")
 

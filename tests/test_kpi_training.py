@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools.errors import ParameterError
+from amtools.core.errors import ParameterError
+from amtools.core.settings import read_params
 from amtools.kpi.registry import KPIS
 from amtools.kpi.scoring import profile_weights, scorecard
 from amtools.kpi.training import (
@@ -16,7 +17,6 @@ from amtools.kpi.training import (
     load_catalog,
     training_plan,
 )
-from amtools.params import read_params
 
 Q = "2026Q3"
 
@@ -298,7 +298,7 @@ def test_plan_from_scorecard_end_to_end():
 # --------------------------------------------------------------------------- demo data
 @pytest.fixture(scope="module")
 def demo_plan():
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
     from amtools.kpi import compute
 
     ds = make_demo(seed=1, n_managers=12, years=2, end="2026-10-15")

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from test_bad_input import small_tables
 
 import amtools
-from amtools.errors import AmtoolsError
-from amtools.validate import validate
+from amtools.core.errors import AmtoolsError
+from amtools.validate.checks import validate
 
 TABLES = small_tables()
 NAMES = sorted(TABLES)

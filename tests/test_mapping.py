@@ -1,4 +1,4 @@
-"""Tests for amtools.mapping: the mapping keys, their checks, and the presets on real-data fixtures."""
+"""Tests for amtools.loading.mapping: the mapping keys, their checks, and the presets on real-data fixtures."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from amtools import io
-from amtools.errors import DataValidationError, MappingError
-from amtools.mapping import (
+from amtools.core.errors import DataValidationError, MappingError
+from amtools.loading import io
+from amtools.loading.mapping import (
     friendly_date_format,
     make_id,
     parse_mapping,
@@ -530,7 +530,7 @@ def test_preset_files_beside_data_model_tables_are_named_with_their_preset(tmp_p
 
 def test_a_project_preset_resolves_by_name(tmp_path, monkeypatch) -> None:
     # a project's params/mappings/<name>.yaml is a preset like the shipped ones
-    from amtools.mapping import presets, resolve_mapping
+    from amtools.loading.mapping import presets, resolve_mapping
 
     folder = tmp_path / "params" / "mappings"
     folder.mkdir(parents=True)
@@ -564,5 +564,5 @@ def test_a_folder_loads_without_mapping_by_its_own_or_a_matching_preset(tmp_path
     shutil.copytree(fixtures / "maven_crm", plain)
     for f in plain.glob("*.csv"):
         f.unlink()
-    amtools.io.export_csv(amtools.load(fixtures / "maven_crm"), plain)
+    amtools.loading.io.export_csv(amtools.load(fixtures / "maven_crm"), plain)
     assert "mapping" not in amtools.load(plain).meta  # data-model names: no mapping applied

@@ -1,6 +1,6 @@
 """The report notebooks: thin and parameterised (static checks), and rendered end to end.
 
-The rendering tests run the real pack runner (``amtools.report.run``) on a small demo
+The rendering tests run the real pack runner (``amtools.render.notebooks.run``) on a small demo
 dataset (6 managers, cheap forecast models) once per session and inspect the HTML:
 sections present, no code, self-contained, Russian without English labels, and a manager
 review that names no other manager.
@@ -17,8 +17,8 @@ import nbformat
 import pytest
 import yaml
 
-from amtools import i18n
-from amtools.config import NOTEBOOKS_DIR, PARAMS_DIR
+from amtools.core import i18n
+from amtools.core.paths import NOTEBOOKS_DIR, PARAMS_DIR
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 REQUIRED = {"context", "period", "lang"}
@@ -58,7 +58,10 @@ def test_notebook_is_thin_and_stripped(path: Path) -> None:
     assert set(declared) >= REQUIRED
     if path.stem in ENTITY:
         assert ENTITY[path.stem] in declared
-    assert "ctx = amtools.report.open_context(context, period=period, lang=lang)" in cells[1].source
+    assert (
+        "ctx = amtools.render.notebooks.open_context(context, period=period, lang=lang)"
+        in cells[1].source
+    )
     for cell in cells:
         assert cell.outputs == [] and cell.execution_count is None, "commit notebooks stripped"
         tree = ast.parse(cell.source)
@@ -81,7 +84,7 @@ def test_params_file_sets_only_declared_names(path: Path) -> None:
 # --------------------------------------------------------------------------- rendered packs
 @pytest.fixture(scope="session")
 def demo():
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
 
     ds = make_demo(n_managers=6)
     managers = ds.managers.copy()
@@ -91,7 +94,7 @@ def demo():
 
 @pytest.fixture(scope="session")
 def pack_ru(demo, tmp_path_factory):
-    from amtools.report import run
+    from amtools.render.notebooks import run
 
     out = tmp_path_factory.mktemp("pack_ru")
     result = run(
@@ -109,7 +112,7 @@ def pack_ru(demo, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def pack_en(demo, tmp_path_factory):
-    from amtools.report import run
+    from amtools.render.notebooks import run
 
     out = tmp_path_factory.mktemp("pack_en")
     return run(

@@ -36,10 +36,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from amtools.dataset import Dataset
-from amtools.docs_gen import MINIMAL_COLUMNS, kpi_inputs
+from amtools.core.dataset import Dataset
+from amtools.core.schema import REQUIRED_TABLES, TABLES
 from amtools.kpi.registry import KPIS
-from amtools.schema import REQUIRED_TABLES, TABLES
+from amtools.render.docs import MINIMAL_COLUMNS, kpi_inputs
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 
@@ -52,13 +52,13 @@ REPORT_PAGES = ("index.html", "team_review.html", "forecast.html", "budget.html"
 
 
 def _demo() -> Dataset:
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
 
     return make_demo(seed=0, n_managers=3, end="2026-11-26")
 
 
 def minimal_dataset() -> Dataset:
-    """The smallest export that passes validation (:data:`amtools.docs_gen.MINIMAL_COLUMNS`:
+    """The smallest export that passes validation (:data:`amtools.render.docs.MINIMAL_COLUMNS`:
     required tables and columns, plus ``deals.closed_date``), as a foreign source."""
     demo = _demo()
     tables = {name: demo.get(name)[list(cols)].copy() for name, cols in MINIMAL_COLUMNS.items()}
@@ -118,7 +118,7 @@ def _absent_inputs(ds: Dataset) -> dict[str, list[str]]:
 
 def check_honesty(context_dir: Path, ds: Dataset, *, foreign: bool) -> None:
     """Check the run context saved in ``context_dir`` (as the notebooks read it)."""
-    from amtools.report.context import load_context
+    from amtools.render.notebooks.context import load_context
 
     ctx = load_context(context_dir)
     kpis = ctx.kpis
@@ -193,7 +193,7 @@ def check_language(folder: Path, ds: Dataset) -> None:
     """
     from test_present_lang import english_runs
 
-    from amtools.schema import TABLES
+    from amtools.core.schema import TABLES
 
     words: set[str] = set(TABLES)
     for table, columns in (("managers", ("name", "team", "region")), ("deals", ("product",))):
@@ -259,8 +259,8 @@ def test_full_pack_on_real_exports(source: str, lang: str, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_full_pack_on_minimal_dataset(lang: str, tmp_path: Path) -> None:
-    from amtools.report.runner import run
-    from amtools.validate import validate
+    from amtools.render.notebooks.runner import run
+    from amtools.validate.checks import validate
 
     ds = minimal_dataset()
     assert not [p for p in validate(ds) if p.severity == "error"]
@@ -280,9 +280,9 @@ RENDER_DROPS = os.environ.get("AMTOOLS_MATRIX_RENDER_DROPS", "") not in ("", "0"
 
 @pytest.mark.parametrize("what", DROP_COLUMNS + DROP_TABLES)
 def test_pack_without(what: str, tmp_path: Path) -> None:
-    from amtools.report.context import build_context, save_context
-    from amtools.report.runner import run
-    from amtools.validate import validate
+    from amtools.render.notebooks.context import build_context, save_context
+    from amtools.render.notebooks.runner import run
+    from amtools.validate.checks import validate
 
     ds = dropped(what)
     errors = [p for p in validate(ds) if p.severity == "error"]
@@ -317,18 +317,18 @@ def test_matrix_covers_every_optional_column_and_table() -> None:
 
 
 def test_minimal_export_section_of_loading_md_is_current() -> None:
-    from amtools.docs_gen import BEGIN, END, minimal_export_markdown
+    from amtools.render.docs import BEGIN, END, minimal_export_markdown
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "loading.md").read_text("utf-8")
     assert BEGIN in text and END in text, "docs/loading.md lost its generated section markers"
     section = text[text.index(BEGIN) : text.index(END) + len(END)] + "\n"
     assert section == minimal_export_markdown(), (
-        "docs/loading.md is stale: run `python -m amtools.docs_gen docs/loading.md`"
+        "docs/loading.md is stale: run `python -m amtools.render.docs docs/loading.md`"
     )
 
 
 def test_minimal_dataset_is_what_the_docs_call_a_minimal_export() -> None:
-    from amtools.docs_gen import MINIMAL_COLUMNS
+    from amtools.render.docs import MINIMAL_COLUMNS
 
     ds = minimal_dataset()
     assert {n: tuple(ds.get(n).columns) for n in REQUIRED_TABLES} == MINIMAL_COLUMNS

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from amtools.periods import (
+from amtools.core.periods import (
     last_complete_period,
     last_complete_quarter,
     parse_period,

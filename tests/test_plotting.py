@@ -1,4 +1,4 @@
-"""Tests of amtools.plotting on small hand-made frames: translated labels, formats, no crashes."""
+"""Tests of amtools.render.plotting on small hand-made frames: translated labels, formats, no crashes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from amtools import i18n, plotting
-from amtools.errors import ParameterError
+from amtools.core import i18n
+from amtools.core.errors import ParameterError
+from amtools.render import plotting
 
 
 def _texts(fig: Figure) -> list[str]:

@@ -18,8 +18,9 @@ import pytest
 from matplotlib.figure import Figure
 from test_present_lang import english_runs
 
-from amtools import i18n, plotting, tables
-from amtools.dataset import Dataset
+from amtools.core import i18n
+from amtools.core.dataset import Dataset
+from amtools.render import plotting, tables
 
 FAST = {"forecast": {"models": ["naive", "seasonal_naive", "theta"], "folds": 2}}
 HOSTILE = ["$$\\int$$", "$x$ Smith", "=1+1", "@SUM(A1)"]
@@ -27,7 +28,7 @@ HOSTILE = ["$$\\int$$", "$x$ Smith", "=1+1", "@SUM(A1)"]
 
 def sparse_demo() -> Dataset:
     """The demo cut down to managers, clients and deals with few optional columns."""
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
 
     ds = make_demo(n_managers=4)
     deals = ["deal_id", "client_id", "manager_id", "stage", "amount", "created_date"]
@@ -44,7 +45,7 @@ def sparse_demo() -> Dataset:
 
 @pytest.fixture(scope="module")
 def sparse_pack_ru(tmp_path_factory) -> dict:
-    from amtools.report import run
+    from amtools.render.notebooks import run
 
     ds = sparse_demo()
     out = tmp_path_factory.mktemp("sparse_ru")
@@ -262,8 +263,8 @@ def test_names_from_data_are_drawn_literally(name: str) -> None:
 def test_budget_workbook_cells_are_text_not_formulas(tmp_path: Path) -> None:
     from test_budget import make_dataset, make_deals, make_forecast, make_managers
 
-    from amtools.budget import plan
-    from amtools.workbook import write_budget_workbook
+    from amtools.budget.planning import plan
+    from amtools.render.workbook import write_budget_workbook
 
     managers = make_managers(team=["=1+1", "=1+1", "@SUM(A1)", "+cmd"])
     budget = plan(make_forecast(managers=managers), make_dataset(managers), policy={"uplift": 0})

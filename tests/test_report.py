@@ -1,4 +1,4 @@
-"""Tests for amtools.report without kernels: context, parameters, HTML pieces, index."""
+"""Tests for amtools.render.notebooks without kernels: context, parameters, HTML pieces, index."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from amtools.config import NOTEBOOKS_DIR, PARAMS_DIR
-from amtools.dataset import Dataset
-from amtools.errors import ParameterError
-from amtools.params import read_params
-from amtools.report.context import (
+from amtools.core.dataset import Dataset
+from amtools.core.errors import ParameterError
+from amtools.core.paths import NOTEBOOKS_DIR, PARAMS_DIR
+from amtools.core.settings import read_params
+from amtools.render.export import add_toc, display_source, write_atomic
+from amtools.render.index import render_index
+from amtools.render.notebooks.context import (
     RunContext,
     build_context,
     default_period,
@@ -23,11 +25,9 @@ from amtools.report.context import (
     open_context,
     save_context,
 )
-from amtools.report.html import add_toc, display_source, write_atomic
-from amtools.report.index import render_index
-from amtools.report.jobs import JobResult
-from amtools.report.kinds import REPORTS
-from amtools.report.paramcheck import notebook_parameters, validate_parameters
+from amtools.render.notebooks.jobs import JobResult
+from amtools.render.notebooks.kinds import REPORTS
+from amtools.render.notebooks.paramcheck import notebook_parameters, validate_parameters
 
 EVIL = "<script>alert(1)</script>"
 EXTERNAL = re.compile(r"""(?:src|href|action|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -137,7 +137,7 @@ def test_default_period_from_meta_or_data():
 
 @pytest.fixture(scope="module")
 def demo_context():
-    from amtools import datasets
+    from amtools.demo import generator as datasets
 
     ds = datasets.make_demo(seed=1, n_managers=3, years=1, scale=0.2, end="2026-11-26")
     return build_context(ds, forecast_horizon=0, lang="ru")
@@ -160,7 +160,7 @@ def test_build_context_computes_everything_once(demo_context):
 def test_context_forecast_covers_the_budget_year_with_model_options():
     # The defaults open_context("") uses (forecast_horizon=12): history ends 2026-09-30, the
     # budget's fiscal year is 2027, so the horizon grows to 15 months and a budget is built.
-    from amtools import datasets
+    from amtools.demo import generator as datasets
 
     ds = datasets.make_demo(seed=1, n_managers=3, years=2, scale=0.2, end="2026-11-26")
     fast = {"models": ["seasonal_naive", "naive"], "folds": 1}
@@ -179,7 +179,7 @@ def test_context_forecast_covers_the_budget_year_with_model_options():
 
 
 def test_unknown_forecast_model_option_is_an_error():
-    from amtools import datasets
+    from amtools.demo import generator as datasets
 
     ds = datasets.make_demo(seed=1, n_managers=2, years=1, scale=0.2, end="2026-11-26")
     with pytest.raises(ParameterError, match="unknown option.*horizon"):

@@ -13,7 +13,7 @@ EXTERNAL = re.compile(r"""(?:src|href|action|data)\s*=\s*["']?\s*(?:https?:)?//"
 
 @pytest.fixture(scope="module")
 def demo():
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
 
     return make_demo(seed=0, n_managers=6, end="2026-11-26")
 
@@ -26,7 +26,7 @@ def _check_page(page: str) -> None:
 
 
 def test_reviews_pack(demo, tmp_path):
-    from amtools.report.runner import run
+    from amtools.render.notebooks.runner import run
 
     result = run(
         demo,
@@ -51,7 +51,7 @@ def test_reviews_pack(demo, tmp_path):
 
 
 def test_forecast_and_budget_pack(demo, tmp_path):
-    from amtools.report.runner import run
+    from amtools.render.notebooks.runner import run
 
     result = run(demo, reports=["forecast", "budget"], out=tmp_path, workers=2, progress=False)
     assert result.ok, [(r.name, r.error, r.cell_source) for r in result.failed]

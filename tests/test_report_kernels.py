@@ -9,7 +9,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from papermill.exceptions import PapermillExecutionError
 from papermill.parameterize import parameterize_notebook
 
-from amtools.report.kernels import WarmKernel
+from amtools.render.notebooks.kernels import WarmKernel
 
 pytestmark = pytest.mark.notebook
 
@@ -66,7 +66,9 @@ warnings.simplefilter("error")
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("kernel_cwd")
-    with WarmKernel(cwd=cwd, modules=["pandas", "matplotlib.pyplot", "amtools.report"]) as k:
+    with WarmKernel(
+        cwd=cwd, modules=["pandas", "matplotlib.pyplot", "amtools.render.notebooks"]
+    ) as k:
         k.test_cwd = str(cwd)
         yield k
 

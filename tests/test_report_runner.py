@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from amtools.errors import ParameterError
-from amtools.report.kinds import REPORTS, ReportKind, register_report
-from amtools.report.runner import run
+from amtools.core.errors import ParameterError
+from amtools.render.notebooks.kinds import REPORTS, ReportKind, register_report
+from amtools.render.notebooks.runner import run
 
 EVIL = "<script>alert(1)</script>"
 EXTERNAL = re.compile(r"""(?:src|href|action|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -28,7 +28,7 @@ PARAMS = (
 
 BODY = [
     "from IPython.display import Markdown, display\n"
-    "from amtools.report import open_context\n"
+    "from amtools.render.notebooks import open_context\n"
     "ctx = open_context(context, period=period, lang=lang)\n"
     "CODE_MARKER = 'code-is-not-shown'\n"
     "display(Markdown(f'## Section A\\n\\n{greeting} {manager_id} {ctx.period} {ctx.lang}'))",
@@ -65,7 +65,7 @@ def _write_notebook(path: Path, params: str, body: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def dataset():
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
 
     ds = make_demo(seed=2, n_managers=3, years=1, scale=0.2, end="2026-11-26")
     managers = ds.managers.copy()
@@ -83,7 +83,7 @@ def _make_project(root: Path) -> dict[str, Path]:
         notebooks / "tiny_team.ipynb",
         'context: str = ""\nperiod: str = ""\nlang: str = "en"\nteam: str = ""  # team\n',
         [
-            "from amtools.report import open_context\nctx = open_context(context, period=period, lang=lang)\nprint(len(ctx.managers))"
+            "from amtools.render.notebooks import open_context\nctx = open_context(context, period=period, lang=lang)\nprint(len(ctx.managers))"
         ],
     )
     (params / "tiny.yaml").write_text("greeting: hi-from-yaml\nfail_for: ''\n")
@@ -118,8 +118,8 @@ def project(tmp_path):
 @pytest.fixture(scope="module")
 def pack(dataset, tmp_path_factory):
     """One `amtools run` through the CLI: two workers, M002's review fails on purpose."""
-    from amtools import io
     from amtools.cli import main
+    from amtools.loading import io
 
     root = tmp_path_factory.mktemp("pack")
     project = _make_project(root)
@@ -251,7 +251,7 @@ def test_period_after_the_data_is_rejected(dataset, project):
 
 
 def test_managers_option_limits_the_reviews(dataset, project):
-    from amtools.report.runner import plan_jobs
+    from amtools.render.notebooks.runner import plan_jobs
 
     jobs = plan_jobs(
         dataset, "2026Q3", reports=["tiny", "tiny_team"], managers=["M003"], lang="en",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from amtools.datasets import make_demo
-from amtools.io import export_csv, export_excel, load, save_duckdb
-from amtools.report.html import display_source
+from amtools.demo.generator import make_demo
+from amtools.loading.io import export_csv, export_excel, load, save_duckdb
+from amtools.render.export import display_source
 
 
 @pytest.fixture(scope="module")

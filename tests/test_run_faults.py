@@ -13,17 +13,21 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from amtools.cli import main
-from amtools.dataset import Dataset
-from amtools.errors import AmtoolsError, ParameterError, ReportError
-from amtools.report import context as context_module
-from amtools.report import runner as runner_module
-from amtools.report.kinds import REPORTS, ReportKind, register_report
-from amtools.report.paramcheck import check_run_options, notebook_parameters, validate_parameters
-from amtools.report.runner import OutLock, file_slug, run
+from amtools.core.dataset import Dataset
+from amtools.core.errors import AmtoolsError, ParameterError, ReportError
+from amtools.render.notebooks import context as context_module
+from amtools.render.notebooks import runner as runner_module
+from amtools.render.notebooks.kinds import REPORTS, ReportKind, register_report
+from amtools.render.notebooks.paramcheck import (
+    check_run_options,
+    notebook_parameters,
+    validate_parameters,
+)
+from amtools.render.notebooks.runner import OutLock, file_slug, run
 
 PARAMS = 'context: str = ""\nperiod: str = ""\nlang: str = "en"\nteam: str = ""\n'
 BODY = (
-    "from amtools.report import open_context\n"
+    "from amtools.render.notebooks import open_context\n"
     "ctx = open_context(context, period=period, lang=lang)\nprint(ctx.period)"
 )
 
@@ -39,7 +43,7 @@ def _notebook(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
-    from amtools.datasets import make_demo
+    from amtools.demo.generator import make_demo
 
     return make_demo(seed=3, n_managers=3, years=1, scale=0.2, end="2026-11-26")
 
@@ -132,7 +136,7 @@ def test_a_failing_stage_fails_only_the_reports_using_it(dataset, project, monke
 
 @pytest.mark.notebook
 def test_cli_exit_1_and_index_when_a_stage_fails(dataset, project, monkeypatch, capsys) -> None:
-    from amtools import io
+    from amtools.loading import io
 
     source = io.save_duckdb(dataset, project["out"].parent / "crm.duckdb")
 
@@ -178,7 +182,7 @@ def test_read_only_or_full_out_is_refused_before_work(tmp_path, monkeypatch) -> 
 def test_disk_full_mid_run_is_one_line_and_publishes_nothing(
     dataset, project, monkeypatch, capsys
 ) -> None:
-    from amtools import io
+    from amtools.loading import io
 
     source = io.save_duckdb(dataset, project["out"].parent / "crm.duckdb")
 
@@ -326,9 +330,9 @@ def test_index_status_says_what_a_rendered_budget_lacks() -> None:
     # a budget page that rendered without its margin is not plain "ready"
     from types import SimpleNamespace
 
-    from amtools.messages import Message
-    from amtools.report.index import _status, _status_class
-    from amtools.report.kinds import get_report
+    from amtools.core.messages import Message
+    from amtools.render.index import _status, _status_class
+    from amtools.render.notebooks.kinds import get_report
 
     kind = get_report("budget")
     why = Message("budget.unavailable.margin", {"column": "deals.cost"})
@@ -346,9 +350,9 @@ def test_index_status_says_what_a_rendered_budget_lacks() -> None:
 
 def test_a_stage_without_result_is_explained_in_the_pack_language() -> None:
     # the forecast stage of a source without won deals: its finding, in Russian
-    from amtools.errors import DataValidationError, Problem
-    from amtools.messages import Message
-    from amtools.report.context import _reason, note_text
+    from amtools.core.errors import DataValidationError, Problem
+    from amtools.core.messages import Message
+    from amtools.render.notebooks.context import _reason, note_text
 
     exc = DataValidationError(
         [Problem("deals", "closed_date", "no_won_deals", "no won deals closed on or before", 0)]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from amtools.schema import REQUIRED_TABLES, TABLES, data_model_markdown, table
+from amtools.core.schema import REQUIRED_TABLES, TABLES, data_model_markdown, table
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_docs_data_model_is_generated_from_the_schema() -> None:
     assert (ROOT / "docs/data-model.md").read_text(encoding="utf-8") == data_model_markdown(), (
-        "docs/data-model.md is stale: run `python -m amtools.schema > docs/data-model.md`"
+        "docs/data-model.md is stale: run `python -m amtools.core.schema > docs/data-model.md`"
     )
 
 

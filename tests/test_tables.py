@@ -1,12 +1,13 @@
-"""Tests of amtools.tables: escaping, localised formats, the computed views on tiny frames."""
+"""Tests of amtools.render.tables: escaping, localised formats, the computed views on tiny frames."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from amtools import i18n, tables
-from amtools.dataset import Dataset
+from amtools.core import i18n
+from amtools.core.dataset import Dataset
+from amtools.render import tables
 
 EVIL = "<b>x</b>"
 

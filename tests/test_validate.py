@@ -1,4 +1,4 @@
-"""Tests for amtools.validate: every bad-input class, severities, messages and the report."""
+"""Tests for amtools.validate.checks: every bad-input class, severities, messages and the report."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools import io
-from amtools.dataset import Dataset
-from amtools.errors import DataValidationError, Problem
-from amtools.schema import TABLES
-from amtools.validate import CHECKS, format_problems, pandera_schema, validate
+from amtools.core.dataset import Dataset
+from amtools.core.errors import DataValidationError, Problem
+from amtools.core.schema import TABLES
+from amtools.loading import io
+from amtools.validate.checks import CHECKS, format_problems, pandera_schema, validate
 
 
 def clean_tables() -> dict[str, pd.DataFrame]:

@@ -1,4 +1,4 @@
-"""Tests for amtools.workbook: the budget workbook reads back with the plan's numbers."""
+"""Tests for amtools.render.workbook: the budget workbook reads back with the plan's numbers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from test_budget import make_dataset, make_deals, make_forecast
 
-from amtools.budget import BudgetPlan, plan, plan_vs_actual
-from amtools.errors import ParameterError
-from amtools.workbook import currency_format, write_budget_workbook
+from amtools.budget.planning import BudgetPlan, plan, plan_vs_actual
+from amtools.core.errors import ParameterError
+from amtools.render.workbook import currency_format, write_budget_workbook
 
 
 @pytest.fixture(scope="module")

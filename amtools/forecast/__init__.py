@@ -2,7 +2,7 @@
 
 Example
 -------
->>> from amtools.datasets import make_demo  # doctest: +SKIP
+>>> from amtools.demo.generator import make_demo  # doctest: +SKIP
 >>> from amtools.forecast import monthly_series, forecast
 >>> ds = make_demo(seed=0)  # doctest: +SKIP
 >>> result = forecast(monthly_series(ds, "revenue"), h=12)  # doctest: +SKIP
@@ -11,12 +11,19 @@ Example
 
 from __future__ import annotations
 
-from .engine import DEFAULT_MODELS, ForecastResult, backtest_plan, forecast
-from .metrics import coverage, mase, mase_scale, smape
-from .models import COMPLEXITY, MODELS, Combination, ModelForecast, get_model, register_model
-from .pipeline import pipeline_view
-from .reconcile import RECONCILERS, reconcile_matrix, summing_matrix
-from .series import LEVELS, hierarchy_of, monthly_series
+from amtools.forecast.engine import DEFAULT_MODELS, ForecastResult, backtest_plan, forecast
+from amtools.forecast.metrics import coverage, mase, mase_scale, smape
+from amtools.forecast.models import (
+    COMPLEXITY,
+    MODELS,
+    Combination,
+    ModelForecast,
+    get_model,
+    register_model,
+)
+from amtools.forecast.pipeline import pipeline_view
+from amtools.forecast.reconcile import RECONCILERS, reconcile_matrix, summing_matrix
+from amtools.forecast.series import LEVELS, hierarchy_of, monthly_series
 
 __all__ = [
     "monthly_series",

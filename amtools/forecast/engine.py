@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
-from ._threads import single_thread_blas
-from .metrics import coverage, mase, mase_scale, smape
-from .models import COMPLEXITY, Combination, ModelForecast, get_model
-from .reconcile import RECONCILERS, reconcile_matrix, summing_matrix
-from .series import hierarchy_of, series_level
+from amtools.core.errors import ParameterError
+from amtools.forecast._threads import single_thread_blas
+from amtools.forecast.metrics import coverage, mase, mase_scale, smape
+from amtools.forecast.models import COMPLEXITY, Combination, ModelForecast, get_model
+from amtools.forecast.reconcile import RECONCILERS, reconcile_matrix, summing_matrix
+from amtools.forecast.series import hierarchy_of, series_level
 
 __all__ = ["DEFAULT_MODELS", "ForecastResult", "forecast", "backtest_plan"]
 
@@ -398,7 +398,7 @@ def _check_series(series: pd.DataFrame) -> pd.DataFrame:
 
 def _resolve_models(models: Iterable[str] | None) -> list[str]:
     if models is None:
-        from ..params import params_path, read_params
+        from amtools.core.settings import params_path, read_params
 
         # params/forecast_models.yaml is optional; when present, errors in it are reported.
         if params_path("forecast_models").is_file():

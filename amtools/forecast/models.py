@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import ParameterError
+from amtools.core.errors import ParameterError
 
 __all__ = [
     "ModelForecast",

@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..dataset import Dataset
-from ..errors import DataValidationError, ParameterError, Problem
+from amtools.core.dataset import Dataset
+from amtools.core.errors import DataValidationError, ParameterError, Problem
 
 __all__ = ["pipeline_view"]
 

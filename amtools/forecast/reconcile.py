@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from amtools.core.errors import ParameterError
 
 __all__ = ["RECONCILERS", "summing_matrix", "reconcile_matrix", "shrunk_covariance"]
 

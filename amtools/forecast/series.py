@@ -8,8 +8,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..dataset import Dataset
-from ..errors import DataValidationError, ParameterError, Problem
+from amtools.core.dataset import Dataset
+from amtools.core.errors import DataValidationError, ParameterError, Problem
 
 __all__ = ["LEVELS", "monthly_series", "hierarchy_of", "series_level"]
 
@@ -95,7 +95,7 @@ def monthly_series(
 
     Parameters
     ----------
-    dataset : a :class:`~amtools.dataset.Dataset` with ``managers`` and ``deals``.
+    dataset : a :class:`~amtools.core.dataset.Dataset` with ``managers`` and ``deals``.
     target : ``"revenue"`` (sum of won ``amount``) or ``"deals"`` (number of won deals).
     end : last month of the series (any date inside it). Default: ``dataset.meta["period_end"]``
         when present, else the month of the last won deal. Deals closed later are left out.
@@ -109,7 +109,7 @@ def monthly_series(
 
     Example
     -------
-    >>> from amtools.datasets import make_demo  # doctest: +SKIP
+    >>> from amtools.demo.generator import make_demo  # doctest: +SKIP
     >>> s = monthly_series(make_demo(seed=0), "revenue")  # doctest: +SKIP
     >>> s.query("unique_id == 'company'").tail(3)  # doctest: +SKIP
     """

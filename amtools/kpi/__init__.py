@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .compute import compute, compute_levels
-from .reasons import REASONS, parse_reason, reason_args, reason_text
-from .registry import GROUPS, KPI, KPIS, get_kpi, kpi_table
+from amtools.kpi.compute import compute, compute_levels
+from amtools.kpi.reasons import REASONS, parse_reason, reason_args, reason_text
+from amtools.kpi.registry import GROUPS, KPI, KPIS, get_kpi, kpi_table
 
 __all__ = [
     "compute",

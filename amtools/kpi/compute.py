@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..dataset import Dataset
-from ..errors import ParameterError
-from ..params import read_params
-from ._engine import Context, Result, assemble, codes_in
-from .reasons import REASONS, parse_reason, reason_code, reason_text
-from .registry import KPIS
+from amtools.core.dataset import Dataset
+from amtools.core.errors import ParameterError
+from amtools.core.settings import read_params
+from amtools.kpi.engine import Context, Result, assemble, codes_in
+from amtools.kpi.reasons import REASONS, parse_reason, reason_code, reason_text
+from amtools.kpi.registry import KPIS
 
 __all__ = [
     "compute",
@@ -945,7 +945,7 @@ def compute(
 
     Example
     -------
-    >>> from amtools.datasets import make_demo  # doctest: +SKIP
+    >>> from amtools.demo.generator import make_demo  # doctest: +SKIP
     >>> k = compute(make_demo(n_managers=5), freq="Q")  # doctest: +SKIP
     >>> k.query("kpi == 'conversion_rate'").head()  # doctest: +SKIP
     """
@@ -975,7 +975,7 @@ def compute_levels(
 
     Example
     -------
-    >>> from amtools.datasets import make_demo  # doctest: +SKIP
+    >>> from amtools.demo.generator import make_demo  # doctest: +SKIP
     >>> tables = compute_levels(make_demo(n_managers=5), "Q")  # doctest: +SKIP
     >>> tables["company"].query("kpi == 'conversion_rate'")  # doctest: +SKIP
     """

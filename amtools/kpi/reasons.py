@@ -4,7 +4,7 @@ The KPI frame of :func:`amtools.kpi.compute` carries a ``reason`` column with a 
 :data:`REASONS` (``"needs_column"``) and a ``reason_args`` column with its arguments as a
 JSON object string (``'{"column": "clients.churned_date"}'``; a plain string keeps the
 frame parquet- and pickle-friendly). :func:`reason_text` renders a key and its arguments
-in English or Russian from ``amtools/locales/kpi.yaml`` (``kpi_reason.<key>``).
+in English or Russian from ``amtools/core/locales/kpi.yaml`` (``kpi_reason.<key>``).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ REASONS: dict[str, str] = {
 Placeholders: ``table`` (a table name), ``column`` (``table.column``), ``columns``
 (a list of alternatives, rendered ``clients.acquired_date or deals.closed_date``), ``segments`` (``B2B`` or
 ``B2B/B2C``), ``period`` (a period label such as ``2025Q3``), ``date`` (ISO date). The
-rendered texts (en and ru) live in ``amtools/locales/kpi.yaml`` as ``kpi_reason.<key>``;
+rendered texts (en and ru) live in ``amtools/core/locales/kpi.yaml`` as ``kpi_reason.<key>``;
 this dict is the machine-readable list (and what :func:`parse_reason` matches).
 """
 
@@ -129,7 +129,7 @@ def reason_text(
     ----------
     key : a :data:`REASONS` key (the KPI frame's ``reason`` column).
     args : its arguments: a dict or the JSON string of the ``reason_args`` column.
-    lang : "en" or "ru" (texts from ``amtools/locales/kpi.yaml``).
+    lang : "en" or "ru" (texts from ``amtools/core/locales/kpi.yaml``).
     **fields : arguments given as keywords (merged over ``args``).
         Without the arguments its placeholders need, the key's argument-free text
         (``kpi_reason_bare.<key>``: "needs a column the data source does not have").
@@ -146,7 +146,7 @@ def reason_text(
     >>> reason_text("needs_table", table="surveys")
     'needs table surveys'
     """
-    from ..i18n import t
+    from amtools.core.i18n import t
 
     if key not in REASONS:
         raise KeyError(f"unknown KPI reason {key!r}; known: {', '.join(REASONS)}")

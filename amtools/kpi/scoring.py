@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataValidationError, ParameterError, PolicyError, Problem
-from ..params import read_params
-from ..periods import parse_period
-from ..schema import SEGMENTS
+from amtools.core.errors import DataValidationError, ParameterError, PolicyError, Problem
+from amtools.core.periods import parse_period
+from amtools.core.schema import SEGMENTS
+from amtools.core.settings import read_params
 
 __all__ = [
     "SCORECARD_COLUMNS",
@@ -131,7 +131,7 @@ _TARGET_KEYS = ("base_freq", "scaling", "prorate_new_hires", "defaults", "teams"
 # --------------------------------------------------------------------------- registry
 def _registry() -> dict[str, Any]:
     """The KPI registry (``KPIS``), imported lazily so the module loads fast."""
-    from .registry import KPIS
+    from amtools.kpi.registry import KPIS
 
     return KPIS
 
@@ -768,7 +768,7 @@ def scorecard(
         )
     frame = frame.merge(_kpi_meta(), on="kpi", how="left")
 
-    from .targets import Targets, history_targets
+    from amtools.kpi.targets import Targets, history_targets
 
     if isinstance(targets, Targets):
         spec = targets
@@ -850,7 +850,7 @@ def scorecard(
 
 def _period_labels(period: pd.Series) -> pd.Series:
     if isinstance(period.dtype, pd.PeriodDtype):
-        from ..periods import period_label
+        from amtools.core.periods import period_label
 
         return period.map(period_label).astype("string")
     return period.astype("string")

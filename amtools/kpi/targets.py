@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..dataset import Dataset
-from ..errors import ParameterError
-from ..periods import parse_period, period_label
+from amtools.core.dataset import Dataset
+from amtools.core.errors import ParameterError
+from amtools.core.periods import parse_period, period_label
 
 __all__ = [
     "TARGET_SOURCES",
@@ -33,7 +33,7 @@ __all__ = [
 TARGET_SOURCES = ("data", "params", "mapping", "demo", "history", "none")
 """Values of the scorecard's ``target_source`` column, highest precedence first."""
 
-DEMO_GENERATOR = "amtools.datasets.make_demo"
+DEMO_GENERATOR = "amtools.demo.generator.make_demo"
 """``dataset.meta["generator"]`` of the demo dataset (set by ``make_demo``, kept by ``load_demo``)."""
 
 _HISTORY = "history"
@@ -76,7 +76,7 @@ def is_demo(dataset: Dataset) -> bool:
 
     Example
     -------
-    >>> from amtools.dataset import Dataset
+    >>> from amtools.core.dataset import Dataset
     >>> import pandas as pd
     >>> is_demo(Dataset({"managers": pd.DataFrame()}, source="crm.xlsx"))
     False
@@ -85,7 +85,7 @@ def is_demo(dataset: Dataset) -> bool:
 
 
 def _read_yaml(path: str | Path, where: str) -> dict[str, Any]:
-    from ..params import read_params
+    from amtools.core.settings import read_params
 
     p = Path(path).expanduser()
     if not p.is_file():
@@ -173,7 +173,7 @@ def resolve_targets(dataset: Dataset, params: Mapping[str, Any] | None = None) -
 
     Example
     -------
-    >>> from amtools.datasets import make_demo  # doctest: +SKIP
+    >>> from amtools.demo.generator import make_demo  # doctest: +SKIP
     >>> resolve_targets(make_demo(n_managers=4)).source  # doctest: +SKIP
     'data'
     >>> resolve_targets(other_dataset, {"targets": "history"}).source  # doctest: +SKIP
@@ -181,7 +181,7 @@ def resolve_targets(dataset: Dataset, params: Mapping[str, Any] | None = None) -
     """
     params = dict(params or {})
     kpi_params = params.get("kpi") if isinstance(params.get("kpi"), Mapping) else None
-    from .compute import kpi_params as merge_kpi_params
+    from amtools.kpi.compute import kpi_params as merge_kpi_params
 
     growth = float(merge_kpi_params(kpi_params)["history_growth"])
     table = dataset.get("targets")
@@ -193,7 +193,7 @@ def resolve_targets(dataset: Dataset, params: Mapping[str, Any] | None = None) -
     if meta_file:
         return _spec(meta_file, "mapping", "the mapping's targets file", growth, table)
     if is_demo(dataset):
-        from ..params import read_params
+        from amtools.core.settings import read_params
 
         try:
             demo = read_params("targets")
@@ -205,7 +205,7 @@ def resolve_targets(dataset: Dataset, params: Mapping[str, Any] | None = None) -
 
 
 def _is_volume(kpi_id: str) -> bool:
-    from .registry import KPIS
+    from amtools.kpi.registry import KPIS
 
     kpi = KPIS.get(kpi_id)
     return kpi is not None and kpi.additive and kpi.direction == "higher"

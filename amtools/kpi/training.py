@@ -9,11 +9,11 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from ..config import DEFAULT_CURRENCY
-from ..errors import ParameterError
-from ..params import read_params
-from ..periods import parse_period
-from ..schema import SEGMENTS
+from amtools.core.errors import ParameterError
+from amtools.core.periods import parse_period
+from amtools.core.schema import SEGMENTS
+from amtools.core.settings import read_params
+from amtools.core.vocab import DEFAULT_CURRENCY
 
 __all__ = [
     "TRAINING_COLUMNS",
@@ -118,7 +118,7 @@ def load_catalog(catalog: Mapping[str, Any] | None = None) -> Catalog:
     >>> cat.skills_for("conversion_rate", "B2C")[0].id
     'fast_sales_objections'
     """
-    from .registry import KPIS
+    from amtools.kpi.registry import KPIS
 
     raw = read_params("training_catalog") if catalog is None else catalog
     where = "training_catalog.yaml"
@@ -330,7 +330,7 @@ _ATTAINMENT = {"en": "{att} attainment", "ru": "выполнение {att}"}
 
 def _attainment_text(kpi: Any, row: Mapping[str, Any], lang: str) -> str:
     """ "120% attainment", or for a signed KPI (NPS, growth) the gap: "-18.0 pts vs target"."""
-    from ..i18n import fmt_gap, fmt_percent
+    from amtools.core.i18n import fmt_gap, fmt_percent
 
     if kpi.signed:
         return fmt_gap(kpi.id, row["value"], row["target"], lang)
@@ -338,8 +338,8 @@ def _attainment_text(kpi: Any, row: Mapping[str, Any], lang: str) -> str:
 
 
 def _reason(row: Mapping[str, Any], kind: str, lang: str, currency: str) -> str:
-    from ..i18n import fmt_kpi_value
-    from .registry import KPIS
+    from amtools.core.i18n import fmt_kpi_value
+    from amtools.kpi.registry import KPIS
 
     kpi = KPIS[row["kpi"]]
     has_target = not pd.isna(row["target"]) and not pd.isna(row["attainment"])
@@ -435,7 +435,7 @@ def training_plan(
         )
     if max_items < 1:
         raise ParameterError(f"max_items must be a positive integer, got {max_items!r}")
-    from .registry import KPIS
+    from amtools.kpi.registry import KPIS
 
     cat = load_catalog(catalog)
     label = _pick_period(scorecard, period)
