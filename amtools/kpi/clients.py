@@ -1,0 +1,135 @@
+"""Who is a client at a date: the one definition of an *active client*.
+
+The KPI engine (retention, churn, contact frequency), the budget's per-client marketing cost
+and the team review's clients per manager all count active clients with this rule:
+
+- a client is acquired on ``clients.acquired_date``, or, where that is empty, on the close
+  date of its first won deal; a client with neither has not been acquired yet;
+- it is active at instant ``t`` when it was acquired before ``t`` and has not churned by
+  then: ``churned_date`` is empty or not before ``t``, or a won deal after the churn date
+  (a win-back) came before ``t``;
+- with no churn dates at all and ``churn_inactive_months`` = N set in ``params/policy/kpi.yaml``
+  (the inferred rule), a client is active at ``t`` when it won a deal, or was acquired, in
+  the N months before ``t``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from amtools.core.dataset import Dataset
+
+__all__ = ["acquisition_dates", "active_clients", "active_mask"]
+
+
+def _dates(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
+    return pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[ns]")
+
+
+def _won(ds: Dataset) -> pd.DataFrame:
+    deals = ds.get("deals")
+    if deals is None or "closed_date" not in deals.columns:
+        return pd.DataFrame({"client_id": pd.Series(dtype="string"), "closed": []})
+    won = deals[(deals["stage"].astype("string") == "won") & deals["closed_date"].notna()]
+    return pd.DataFrame(
+        {
+            "client_id": won["client_id"].astype("string"),
+            "closed": pd.to_datetime(won["closed_date"]),
+        }
+    ).dropna(subset=["client_id"])
+
+
+def acquisition_dates(ds: Dataset) -> pd.Series:
+    """Each client's acquisition date: ``acquired_date``, else its first won deal's close date.
+
+    Returns a datetime Series aligned with ``ds.clients`` (NaT: not acquired yet).
+
+    Example
+    -------
+    >>> clients = pd.DataFrame({"client_id": ["c1", "c2"], "acquired_date": [pd.Timestamp("2026-01-05"), pd.NaT]})
+    >>> deals = pd.DataFrame({"client_id": ["c2"], "stage": ["won"], "closed_date": [pd.Timestamp("2026-03-01")]})
+    >>> acquisition_dates(Dataset({"clients": clients, "deals": deals})).dt.strftime("%Y-%m-%d").tolist()
+    ['2026-01-05', '2026-03-01']
+    """
+    clients = ds.clients
+    first = _won(ds).groupby("client_id")["closed"].min()
+    fallback = clients["client_id"].astype("string").map(first)
+    acq = pd.Series(_dates(clients, "acquired_date"), index=clients.index)
+    return acq.fillna(pd.to_datetime(fallback))
+
+
+def active_mask(
+    acquired: np.ndarray,
+    churned: np.ndarray,
+    won_back: np.ndarray,
+    at: np.datetime64,
+) -> np.ndarray:
+    """The rule on arrays (datetime64[ns], NaT where unknown): active at instant ``at``.
+
+    Example
+    -------
+    >>> nat = np.datetime64("NaT", "ns")
+    >>> acq = np.array(["2026-01-01", "2026-01-01", "NaT"], dtype="datetime64[ns]")
+    >>> churn = np.array(["NaT", "2026-02-01", "NaT"], dtype="datetime64[ns]")
+    >>> active_mask(acq, churn, np.array([nat] * 3), np.datetime64("2026-03-01", "ns")).tolist()
+    [True, False, False]
+    """
+    t = np.datetime64(at, "ns")
+    acquired_before = ~np.isnat(acquired) & (acquired < t)
+    not_lost = np.isnat(churned) | (churned >= t) | (~np.isnat(won_back) & (won_back < t))
+    return acquired_before & not_lost
+
+
+def active_clients(
+    ds: Dataset,
+    at: pd.Timestamp | str,
+    *,
+    churn_inactive_months: int | None = None,
+) -> pd.Series:
+    """Whether each client of ``ds.clients`` is active at instant ``at``.
+
+    Parameters
+    ----------
+    ds : a dataset with a clients table (deals give acquisition and win-back dates).
+    at : the instant; pass ``period.end_time`` for "at the end of the period".
+    churn_inactive_months : the inferred rule's N, used only when ``clients.churned_date``
+        has no value at all (as the KPI engine does).
+
+    Returns
+    -------
+    Boolean Series aligned with ``ds.clients``.
+
+    Example
+    -------
+    >>> clients = pd.DataFrame({"client_id": ["c1", "c2", "c3"], "manager_id": ["m1"] * 3,
+    ...     "acquired_date": pd.to_datetime(["2026-01-05", "2026-01-05", None]),
+    ...     "churned_date": pd.to_datetime([None, "2026-02-01", None])})
+    >>> active_clients(Dataset({"clients": clients}), "2026-03-31").tolist()
+    [True, False, False]
+    """
+    clients = ds.clients
+    t = np.datetime64(pd.Timestamp(at).to_datetime64(), "ns")
+    acq = acquisition_dates(ds).to_numpy(dtype="datetime64[ns]")
+    churn = _dates(clients, "churned_date")
+    won = _won(ds)
+    ids = clients["client_id"].astype("string")
+    if churn_inactive_months is not None and np.isnat(churn).all():
+        events = pd.concat(
+            [won, pd.DataFrame({"client_id": ids, "closed": acq})], ignore_index=True
+        ).dropna()
+        events = events[events["closed"] < pd.Timestamp(t)]
+        last = ids.map(events.groupby("client_id")["closed"].max())
+        month = np.datetime64(pd.Timestamp(t).to_datetime64(), "M")
+        since = (month - np.timedelta64(int(churn_inactive_months), "M")).astype("datetime64[ns]")
+        last_ns = pd.to_datetime(last).to_numpy(dtype="datetime64[ns]")
+        return pd.Series(~np.isnat(last_ns) & (last_ns >= since), index=clients.index)
+    churn_of = pd.Series(churn, index=ids.to_numpy())
+    after = won.assign(churn=won["client_id"].map(churn_of.groupby(level=0).first()))
+    after = after[after["churn"].notna() & (after["closed"] > after["churn"])]
+    won_back = pd.to_datetime(ids.map(after.groupby("client_id")["closed"].min()))
+    return pd.Series(
+        active_mask(acq, churn, won_back.to_numpy(dtype="datetime64[ns]"), t), index=clients.index
+    )
