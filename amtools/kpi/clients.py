@@ -32,7 +32,9 @@ def _dates(frame: pd.DataFrame, column: str) -> np.ndarray:
 def _won(ds: Dataset) -> pd.DataFrame:
     deals = ds.get("deals")
     if deals is None or "closed_date" not in deals.columns:
-        return pd.DataFrame({"client_id": pd.Series(dtype="string"), "closed": []})
+        return pd.DataFrame(
+            {"client_id": pd.Series(dtype="string"), "closed": pd.Series(dtype="datetime64[ns]")}
+        )
     won = deals[(deals["stage"].astype("string") == "won") & deals["closed_date"].notna()]
     return pd.DataFrame(
         {
@@ -40,6 +42,12 @@ def _won(ds: Dataset) -> pd.DataFrame:
             "closed": pd.to_datetime(won["closed_date"]),
         }
     ).dropna(subset=["client_id"])
+
+
+def _lookup(values: pd.Series, ids: pd.Series) -> np.ndarray:
+    """``values`` (datetimes by client id) for each id, NaT where absent."""
+    keyed = pd.Series(pd.to_datetime(values.to_numpy()), index=values.index.astype("string"))
+    return keyed.reindex(ids.astype("string").to_numpy()).to_numpy(dtype="datetime64[ns]")
 
 
 def acquisition_dates(ds: Dataset) -> pd.Series:
@@ -56,16 +64,16 @@ def acquisition_dates(ds: Dataset) -> pd.Series:
     """
     clients = ds.clients
     first = _won(ds).groupby("client_id")["closed"].min()
-    fallback = clients["client_id"].astype("string").map(first)
+    fallback = _lookup(first, clients["client_id"])
     acq = pd.Series(_dates(clients, "acquired_date"), index=clients.index)
-    return acq.fillna(pd.to_datetime(fallback))
+    return acq.fillna(pd.Series(fallback, index=clients.index))
 
 
 def active_mask(
     acquired: np.ndarray,
     churned: np.ndarray,
     won_back: np.ndarray,
-    at: np.datetime64,
+    at: np.datetime64 | pd.Timestamp,
 ) -> np.ndarray:
     """The rule on arrays (datetime64[ns], NaT where unknown): active at instant ``at``.
 
@@ -77,7 +85,7 @@ def active_mask(
     >>> active_mask(acq, churn, np.array([nat] * 3), np.datetime64("2026-03-01", "ns")).tolist()
     [True, False, False]
     """
-    t = np.datetime64(at, "ns")
+    t = pd.Timestamp(at).to_datetime64()
     acquired_before = ~np.isnat(acquired) & (acquired < t)
     not_lost = np.isnat(churned) | (churned >= t) | (~np.isnat(won_back) & (won_back < t))
     return acquired_before & not_lost
@@ -111,7 +119,7 @@ def active_clients(
     [True, False, False]
     """
     clients = ds.clients
-    t = np.datetime64(pd.Timestamp(at).to_datetime64(), "ns")
+    t = pd.Timestamp(at).to_datetime64()
     acq = acquisition_dates(ds).to_numpy(dtype="datetime64[ns]")
     churn = _dates(clients, "churned_date")
     won = _won(ds)
@@ -121,15 +129,12 @@ def active_clients(
             [won, pd.DataFrame({"client_id": ids, "closed": acq})], ignore_index=True
         ).dropna()
         events = events[events["closed"] < pd.Timestamp(t)]
-        last = ids.map(events.groupby("client_id")["closed"].max())
-        month = np.datetime64(pd.Timestamp(t).to_datetime64(), "M")
+        last_ns = _lookup(events.groupby("client_id")["closed"].max(), ids)
+        month = pd.Timestamp(t).to_datetime64().astype("datetime64[M]")
         since = (month - np.timedelta64(int(churn_inactive_months), "M")).astype("datetime64[ns]")
-        last_ns = pd.to_datetime(last).to_numpy(dtype="datetime64[ns]")
         return pd.Series(~np.isnat(last_ns) & (last_ns >= since), index=clients.index)
-    churn_of = pd.Series(churn, index=ids.to_numpy())
-    after = won.assign(churn=won["client_id"].map(churn_of.groupby(level=0).first()))
+    churn_of = pd.Series(churn, index=ids.to_numpy()).groupby(level=0).first()
+    after = won.assign(churn=_lookup(churn_of, won["client_id"]))
     after = after[after["churn"].notna() & (after["closed"] > after["churn"])]
-    won_back = pd.to_datetime(ids.map(after.groupby("client_id")["closed"].min()))
-    return pd.Series(
-        active_mask(acq, churn, won_back.to_numpy(dtype="datetime64[ns]"), t), index=clients.index
-    )
+    won_back = _lookup(after.groupby("client_id")["closed"].min(), ids)
+    return pd.Series(active_mask(acq, churn, won_back, t), index=clients.index)
