@@ -28,7 +28,7 @@ _LAZY = {
     "load": ("amtools.loading.io", "load"),
     "make_demo": ("amtools.demo.generator", "make_demo"),
     "AmtoolsError": ("amtools.core.errors", "AmtoolsError"),
-    "DataValidationError": ("amtools.core.errors", "DataValidationError"),
+    "DataValidationError": ("amtools.core.problems", "DataValidationError"),
 }
 _SUBMODULES = {
     "core",
@@ -44,7 +44,8 @@ _SUBMODULES = {
 
 if TYPE_CHECKING:
     from amtools.core.dataset import Dataset
-    from amtools.core.errors import AmtoolsError, DataValidationError
+    from amtools.core.errors import AmtoolsError
+    from amtools.core.problems import DataValidationError
     from amtools.demo.generator import make_demo
     from amtools.loading.io import load  # noqa: F401
 

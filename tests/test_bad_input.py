@@ -14,8 +14,9 @@ import pytest
 
 import amtools
 from amtools.core.dataset import Dataset
-from amtools.core.errors import AmtoolsError, DataValidationError, Problem, SourceError
+from amtools.core.errors import AmtoolsError, SourceError
 from amtools.core.i18n import catalog
+from amtools.core.problems import DataValidationError, Problem
 from amtools.core.schema import MONEY_MAX, data_model_markdown
 from amtools.loading import io
 from amtools.validate.checks import validate

@@ -9,7 +9,8 @@ import pytest
 from amtools.budget import planning as budget
 from amtools.budget.planning import plan, plan_vs_actual, resolve_policy
 from amtools.core.dataset import Dataset
-from amtools.core.errors import DataValidationError, ParameterError, PolicyError
+from amtools.core.errors import ParameterError, PolicyError
+from amtools.core.problems import DataValidationError
 from amtools.core.settings import read_params
 
 # -- hand-made inputs --------------------------------------------------------------------------

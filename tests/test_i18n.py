@@ -15,13 +15,12 @@ from amtools.core.i18n import (
     catalog,
     fmt_currency,
     fmt_date,
-    fmt_kpi_value,
     fmt_number,
     fmt_percent,
     fmt_period,
-    kpi_name,
     t,
 )
+from amtools.kpi.format import fmt_kpi_value, kpi_name
 
 NBSP = "\u00a0"
 

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from amtools.core.dataset import PANDAS_DTYPES, Dataset
-from amtools.core.errors import DataValidationError, SourceError
+from amtools.core.errors import SourceError
+from amtools.core.problems import DataValidationError
 from amtools.core.schema import TABLES
 from amtools.loading import io
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from amtools.core.dataset import Dataset
-from amtools.core.errors import DataValidationError, ParameterError
+from amtools.core.errors import ParameterError
+from amtools.core.problems import DataValidationError
 from amtools.kpi import KPIS, compute
 
 D = pd.to_datetime

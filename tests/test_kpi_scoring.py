@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools.core.errors import DataValidationError, ParameterError, PolicyError
+from amtools.core.errors import ParameterError, PolicyError
+from amtools.core.problems import DataValidationError
 from amtools.core.settings import read_params
 from amtools.kpi.registry import GROUPS, KPIS
 from amtools.kpi.scoring import (

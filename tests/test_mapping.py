@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from amtools.core.errors import DataValidationError, MappingError
+from amtools.core.errors import MappingError
+from amtools.core.problems import DataValidationError
 from amtools.loading import io
 from amtools.loading.mapping import (
     friendly_date_format,

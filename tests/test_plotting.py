@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from amtools.core import i18n
 from amtools.core.errors import ParameterError
+from amtools.kpi.format import kpi_name
 from amtools.render import plotting
 
 
@@ -58,7 +59,7 @@ def test_compact_axis_numbers_are_localised() -> None:
 def test_kpi_trends_translates_titles_and_legend() -> None:
     fig = plotting.kpi_trends(_card(), "ru")
     texts = _texts(fig)
-    assert i18n.kpi_name("sales_volume", "ru") in " ".join(texts).replace("\n", " ")
+    assert kpi_name("sales_volume", "ru") in " ".join(texts).replace("\n", " ")
     assert i18n.t("plot.legend.target", "ru") in texts
     assert i18n.t("plot.kpi_trends.title", "ru") in texts
     # only panels with data are drawn; the rest of the grid is blank
@@ -87,7 +88,7 @@ def test_score_contributions_shows_points_of_maximum() -> None:
     texts = _texts(fig)
     assert "21.0 / 30.0" in texts  # no max_points column: 0.3 * 100 = 30 points possible
     assert i18n.t("plot.no_data_short", "en") in texts  # conversion without a value
-    assert i18n.kpi_name("csi", "en") not in texts
+    assert kpi_name("csi", "en") not in texts
 
 
 def test_score_contributions_uses_renormalised_max_points() -> None:

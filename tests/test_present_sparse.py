@@ -20,6 +20,7 @@ from test_present_lang import english_runs
 
 from amtools.core import i18n
 from amtools.core.dataset import Dataset
+from amtools.kpi.format import kpi_name
 from amtools.render import plotting, tables
 
 FAST = {"forecast": {"models": ["naive", "seasonal_naive", "theta"], "folds": 2}}
@@ -148,9 +149,9 @@ def test_score_chart_draws_measured_kpis_only() -> None:
     card = _card({"sales_volume": "ok", "average_check": "ok", "nps": "not_available"})
     fig = plotting.score_contributions(card, "ru")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == [i18n.kpi_name("sales_volume", "ru"), i18n.kpi_name("average_check", "ru")]
+    assert labels == [kpi_name("sales_volume", "ru"), kpi_name("average_check", "ru")]
     line = tables.not_measured(card, "ru", weighted=True).data
-    assert i18n.kpi_name("nps", "ru") in line and "(1)" in line
+    assert kpi_name("nps", "ru") in line and "(1)" in line
     assert tables.not_measured(card.iloc[:2], "ru").data == ""
 
 
@@ -165,8 +166,8 @@ def test_totals_table_keeps_measured_kpis_and_names_the_rest() -> None:
         }
     )
     out = tables.totals_table(totals, "en").data
-    assert out.count(i18n.kpi_name("csi", "en")) == 1
-    assert out.index(i18n.kpi_name("csi", "en")) > out.index("</table>")
+    assert out.count(kpi_name("csi", "en")) == 1
+    assert out.index(kpi_name("csi", "en")) > out.index("</table>")
     assert "Not measured from this data (1)" in out
 
 
@@ -200,7 +201,7 @@ def test_empty_and_all_zero_charts_become_one_line() -> None:
         {"period": ["2026Q2", "2026Q3"], "segment": "B2B", "kpi": "churn_rate", "value": np.nan}
     )
     fig = plotting.retention_churn(flat, "ru")
-    assert i18n.kpi_name("churn_rate", "ru") in (plotting.missing_message(fig) or "")
+    assert kpi_name("churn_rate", "ru") in (plotting.missing_message(fig) or "")
     deals = pd.DataFrame({"stage": ["lost"], "closed_date": pd.to_datetime(["2026-08-01"])})
     assert "deals.competitor" in plotting.missing_message(plotting.lost_deals(deals, "en"))
     summary = pd.DataFrame(

@@ -350,8 +350,8 @@ def test_index_status_says_what_a_rendered_budget_lacks() -> None:
 
 def test_a_stage_without_result_is_explained_in_the_pack_language() -> None:
     # the forecast stage of a source without won deals: its finding, in Russian
-    from amtools.core.errors import DataValidationError, Problem
     from amtools.core.messages import Message
+    from amtools.core.problems import DataValidationError, Problem
     from amtools.render.notebooks.context import _reason, note_text
 
     exc = DataValidationError(

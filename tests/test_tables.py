@@ -7,6 +7,7 @@ import pandas as pd
 
 from amtools.core import i18n
 from amtools.core.dataset import Dataset
+from amtools.kpi.format import kpi_name
 from amtools.render import tables
 
 EVIL = "<b>x</b>"
@@ -108,7 +109,7 @@ def test_scorecard_table_groups_formats_and_flags() -> None:
     # only measured KPIs get a row (deliberate change): CSI has no data, so the client
     # group is absent and CSI is named once in the "not measured" line after the table
     assert "Клиентские" not in out and f">{i18n.t('tbl.not_available', 'ru')}</td>" not in out
-    csi = i18n.kpi_name("csi", "ru")
+    csi = kpi_name("csi", "ru")
     assert out.count(csi) == 1 and out.index(csi) > out.index("</table>")
     assert "Не измеряются по этим данным (1)" in out
     assert "30,0\xa0%" in out  # conversion 0.3 in Russian percent format
@@ -445,6 +446,6 @@ def test_scorecard_table_labels_inferred_values() -> None:
     for lang in ("en", "ru"):
         out = tables.scorecard_table(flagged, "2026Q3", lang).data
         mark = i18n.t("kpi_inferred.mark", lang)
-        name = i18n.kpi_name("conversion_rate", lang)
+        name = kpi_name("conversion_rate", lang)
         assert f"{name} {mark}" in out  # the row says it
         assert "churn_inactive_months" in out  # and the legend says how

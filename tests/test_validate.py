@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from amtools.core.dataset import Dataset
-from amtools.core.errors import DataValidationError, Problem
+from amtools.core.problems import DataValidationError, Problem
 from amtools.core.schema import TABLES
 from amtools.loading import io
 from amtools.validate.checks import CHECKS, format_problems, pandera_schema, validate

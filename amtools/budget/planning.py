@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from amtools.core.dataset import Dataset
-from amtools.core.errors import DataValidationError, ParameterError, PolicyError, Problem
+from amtools.core.errors import ParameterError, PolicyError
 from amtools.core.messages import Message
 from amtools.core.periods import period_freq
+from amtools.core.problems import DataValidationError, Problem
 from amtools.core.settings import params_path, read_params
 from amtools.core.vocab import DEFAULT_CURRENCY
 

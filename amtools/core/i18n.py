@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +34,7 @@ __all__ = [
     "fmt_percent",
     "fmt_date",
     "fmt_period",
-    "kpi_name",
-    "fmt_kpi_value",
-    "fmt_gap",
+    "is_missing",
 ]
 
 LANGS: tuple[str, ...] = ("en", "ru")
@@ -135,7 +132,7 @@ def _locale(lang: str) -> str:
     return _BABEL_LOCALES[check_lang(lang)]
 
 
-def _is_missing(x: Any) -> bool:
+def is_missing(x: Any) -> bool:
     if x is None or x is pd.NA or x is pd.NaT:
         return True
     try:
@@ -158,7 +155,7 @@ def fmt_number(x: Any, lang: str = "en", digits: int = 0) -> str:
     >>> fmt_number(1234567.891, "ru", digits=1)
     '1\\xa0234\\xa0567,9'
     """
-    if _is_missing(x):
+    if is_missing(x):
         return MISSING
     return format_decimal(float(x), format=_decimal_pattern(digits), locale=_locale(lang))
 
@@ -188,7 +185,7 @@ def fmt_currency(
     >>> fmt_currency(1234567, "ru")
     '1\\xa0234\\xa0567\\xa0₽'
     """
-    if _is_missing(x):
+    if is_missing(x):
         return MISSING
     locale = _locale(lang)
     if compact:
@@ -219,7 +216,7 @@ def fmt_percent(x: Any, lang: str = "en", digits: int = 0) -> str:
     >>> fmt_percent(0.1234, "en", digits=1)
     '12.3%'
     """
-    if _is_missing(x):
+    if is_missing(x):
         return MISSING
     locale = Locale.parse(_locale(lang))
     base = locale.percent_formats[None].pattern  # "#,##0%" (en) / "#,##0\u00a0%" (ru)
@@ -240,7 +237,7 @@ def fmt_date(d: Any, lang: str = "en", format: str = "medium") -> str:
     >>> fmt_date("2026-09-30", "en")
     'Sep 30, 2026'
     """
-    if _is_missing(d):
+    if is_missing(d):
         return MISSING
     value = pd.Timestamp(d).date() if not isinstance(d, dt.date) else d
     if isinstance(value, dt.datetime):
@@ -270,7 +267,7 @@ def fmt_period(label: Any, lang: str = "en", *, style: str = "long") -> str:
 
     if style not in ("long", "short"):
         raise ParameterError(f"fmt_period: style must be 'long' or 'short', got {style!r}")
-    if _is_missing(label):
+    if is_missing(label):
         return MISSING
     period = label if isinstance(label, pd.Period) else parse_period(label)
     base = period.freqstr.split("-")[0]
@@ -281,86 +278,3 @@ def fmt_period(label: Any, lang: str = "en", *, style: str = "long") -> str:
         pattern = "LLLL y" if style == "long" else "LLL y"
         return _babel_date(month, format=pattern, locale=_locale(lang))
     return t("period.year", lang, year=period.qyear if hasattr(period, "qyear") else period.year)
-
-
-def _registry() -> Any:
-    from amtools.kpi import registry  # imported on first use: i18n loads without the KPI engine
-
-    return registry
-
-
-def kpi_name(kpi_id: str, lang: str = "en") -> str:
-    """The KPI's display name in ``lang``, from the KPI registry.
-
-    Raises
-    ------
-    KeyError
-        If the registry has no KPI ``kpi_id``.
-
-    Example
-    -------
-    >>> kpi_name("conversion_rate", "en")  # doctest: +SKIP
-    'Conversion rate'
-    """
-    check_lang(lang)
-    registry = _registry()
-    kpi = registry.KPIS.get(kpi_id)
-    if kpi is None:
-        raise KeyError(f"unknown KPI {kpi_id!r}; known: {', '.join(registry.KPIS)}")
-    return str(kpi.name_ru if lang == "ru" else kpi.name_en)
-
-
-def _kpi_unit(kpi_id: str) -> str | None:
-    registry = _registry()
-    if kpi_id not in registry.KPIS:
-        return None
-    return str(registry.KPIS[kpi_id].unit)
-
-
-def fmt_kpi_value(
-    kpi_id: str, value: Any, lang: str = "en", currency: str = DEFAULT_CURRENCY
-) -> str:
-    """A KPI value formatted by the KPI's unit (money, %, days, hours, counts, scores).
-
-    Example
-    -------
-    >>> fmt_kpi_value("conversion_rate", 0.256, "en")  # doctest: +SKIP
-    '25.6%'
-    """
-    if _is_missing(value):
-        return MISSING
-    unit = _kpi_unit(kpi_id)
-    if unit == "currency":
-        return fmt_currency(value, lang, currency)
-    if unit == "ratio":
-        return fmt_percent(value, lang, digits=1)
-    if unit == "count":
-        digits = 0 if float(value).is_integer() else 1
-        return fmt_number(value, lang, digits=digits)
-    if unit == "days":
-        return t("unit.days", lang, value=fmt_number(value, lang, digits=1))
-    if unit == "hours":
-        return t("unit.hours", lang, value=fmt_number(value, lang, digits=1))
-    if unit == "per_month":
-        return t("unit.per_month", lang, value=fmt_number(value, lang, digits=1))
-    # "score" and unknown units: a plain number with one decimal
-    digits = 1 if not math.isclose(float(value), round(float(value))) else 0
-    return fmt_number(value, lang, digits=digits)
-
-
-def fmt_gap(kpi_id: str, value: Any, target: Any, lang: str = "en") -> str:
-    """The gap between a KPI value and its target, in percentage points (ratios) or points.
-
-    Used for signed KPIs (NPS, growth rates), where value ÷ target means nothing.
-
-    Example
-    -------
-    >>> fmt_gap("nps", 12.0, 30.0, "en")  # doctest: +SKIP
-    '-18.0 pts vs target'
-    """
-    if _is_missing(value) or _is_missing(target):
-        return MISSING
-    unit = _kpi_unit(kpi_id)
-    size = (float(value) - float(target)) * (100 if unit == "ratio" else 1)
-    text = ("+" if size > 0 else "") + fmt_number(size, lang, digits=1)
-    return t("tbl.gap.pp" if unit == "ratio" else "tbl.gap.points", lang, x=text)

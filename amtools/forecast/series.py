@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from amtools.core.dataset import Dataset
-from amtools.core.errors import DataValidationError, ParameterError, Problem
+from amtools.core.errors import ParameterError
+from amtools.core.problems import DataValidationError, Problem
 
 __all__ = ["LEVELS", "monthly_series", "hierarchy_of", "series_level"]
 

@@ -11,8 +11,9 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from amtools.core.dataset import Dataset
-from amtools.core.errors import DataValidationError, ParameterError, Problem
+from amtools.core.errors import ParameterError
 from amtools.core.periods import parse_period, period_freq, period_label
+from amtools.core.problems import DataValidationError, Problem
 from amtools.kpi.reasons import split_reason
 
 __all__: list[str] = []

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from amtools.core.errors import DataValidationError, ParameterError, PolicyError, Problem
+from amtools.core.errors import ParameterError, PolicyError
 from amtools.core.periods import parse_period
+from amtools.core.problems import DataValidationError, Problem
 from amtools.core.schema import SEGMENTS
 from amtools.core.settings import read_params
 

@@ -330,7 +330,8 @@ _ATTAINMENT = {"en": "{att} attainment", "ru": "выполнение {att}"}
 
 def _attainment_text(kpi: Any, row: Mapping[str, Any], lang: str) -> str:
     """ "120% attainment", or for a signed KPI (NPS, growth) the gap: "-18.0 pts vs target"."""
-    from amtools.core.i18n import fmt_gap, fmt_percent
+    from amtools.core.i18n import fmt_percent
+    from amtools.kpi.format import fmt_gap
 
     if kpi.signed:
         return fmt_gap(kpi.id, row["value"], row["target"], lang)
@@ -338,7 +339,7 @@ def _attainment_text(kpi: Any, row: Mapping[str, Any], lang: str) -> str:
 
 
 def _reason(row: Mapping[str, Any], kind: str, lang: str, currency: str) -> str:
-    from amtools.core.i18n import fmt_kpi_value
+    from amtools.kpi.format import fmt_kpi_value
     from amtools.kpi.registry import KPIS
 
     kpi = KPIS[row["kpi"]]

@@ -1,7 +1,7 @@
 """Loading CRM data from files, databases and memory into a typed :class:`Dataset`, and saving it.
 
 Rules at the loading boundary (each violation is an :class:`~amtools.core.errors.AmtoolsError`
-or an error :class:`~amtools.core.errors.Problem` naming the file or table, column, rows and fix):
+or an error :class:`~amtools.core.problems.Problem` naming the file or table, column, rows and fix):
 
 - CSV files are read with every field as text and never with a column as the index; a row
   with more or fewer fields than the header is not loaded and reported by line number
@@ -41,7 +41,8 @@ import pandas as pd
 
 from amtools.core import paths as config
 from amtools.core.dataset import PANDAS_DTYPES, Dataset
-from amtools.core.errors import DataValidationError, Problem, SourceError
+from amtools.core.errors import SourceError
+from amtools.core.problems import DataValidationError, Problem
 from amtools.core.schema import DATE_WINDOW, REQUIRED_TABLES, TABLES, Column
 from amtools.core.textsafe import inert_frame
 from amtools.core.vocab import DEFAULT_CURRENCY

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from amtools.core.errors import MappingError, ParameterError, Problem
+from amtools.core.errors import MappingError, ParameterError
 from amtools.core.paths import PARAMS_DIR
+from amtools.core.problems import Problem
 from amtools.core.schema import TABLES
 from amtools.core.settings import params_dirs, params_path, read_params
 

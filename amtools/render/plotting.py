@@ -20,6 +20,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from amtools.core import i18n
 from amtools.core.errors import ParameterError
+from amtools.kpi.format import fmt_kpi_value, kpi_name
 
 __all__ = [
     "SEGMENT_COLORS",
@@ -234,7 +235,7 @@ def _metric_name(metric: str, lang: str) -> str:
     from amtools.kpi.registry import KPIS
 
     if metric in KPIS:
-        return i18n.kpi_name(metric, lang)
+        return kpi_name(metric, lang)
     return _t_or(f"metric.{metric}", lang, metric)
 
 
@@ -676,9 +677,7 @@ def segment_comparison(
                 text = _compact(v, lang)
             else:
                 text = (
-                    i18n.fmt_kpi_value(metric, v, lang)
-                    if metric in _registry()
-                    else _compact(v, lang)
+                    fmt_kpi_value(metric, v, lang) if metric in _registry() else _compact(v, lang)
                 )
             y = 0.0 if np.isnan(v) else v
             ax.text(

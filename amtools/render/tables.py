@@ -18,6 +18,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from amtools.core import i18n
+from amtools.kpi.format import fmt_gap, fmt_kpi_value, kpi_name
 
 __all__ = [
     "CSS",
@@ -277,7 +278,7 @@ def sparkline(values: Sequence[float]) -> str:
 def kpi_label(kpi_id: str, lang: str) -> str:
     """A KPI's name, or a ``metric.*`` string for derived metrics (clients per manager)."""
     try:
-        return i18n.kpi_name(kpi_id, lang)
+        return kpi_name(kpi_id, lang)
     except KeyError:
         return _t_or(f"metric.{kpi_id}", lang, kpi_id)
 
@@ -303,7 +304,7 @@ def _value(kpi_id: str, value: Any, lang: str, currency: str) -> str:
     if _missing(value):
         return i18n.MISSING
     if kpi_id in KPIS:
-        return i18n.fmt_kpi_value(kpi_id, value, lang, currency)
+        return fmt_kpi_value(kpi_id, value, lang, currency)
     return i18n.fmt_number(value, lang, digits=0 if abs(float(value)) >= 10 else 1)
 
 
@@ -329,7 +330,7 @@ def _signed(kpi_id: str) -> bool:
 
 def _gap_text(kpi_id: str, value: Any, target: Any, lang: str) -> str:
     """Gap to target of a signed KPI: percentage points (ratios) or points."""
-    return i18n.fmt_gap(kpi_id, value, target, lang)
+    return fmt_gap(kpi_id, value, target, lang)
 
 
 def _gap_class(kpi_id: str, value: Any, target: Any) -> str:
@@ -1828,8 +1829,8 @@ def revenue_history(dataset: Any, period: str) -> pd.DataFrame:
     >>> revenue_history(ctx.dataset, ctx.period).columns[:3].tolist()  # doctest: +SKIP
     ['unique_id', 'level', 'ds']
     """
-    from amtools.core.errors import DataValidationError
     from amtools.core.periods import parse_period
+    from amtools.core.problems import DataValidationError
     from amtools.forecast import monthly_series
 
     end = parse_period(period).end_time.normalize()

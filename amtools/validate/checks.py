@@ -12,7 +12,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from amtools.core.dataset import PANDAS_DTYPES, Dataset
-from amtools.core.errors import Problem
+from amtools.core.problems import Problem
 from amtools.core.schema import REQUIRED_TABLES, TABLES, Table
 from amtools.loading.io import _coerce_column, _out_of_bounds, _unparseable, example_ids
 

@@ -16,7 +16,8 @@ import pandas as pd
 from amtools import __version__
 from amtools.core.vocab import DEFAULT_CURRENCY
 from amtools.core.dataset import Dataset
-from amtools.core.errors import AmtoolsError, DataValidationError, ParameterError, Problem
+from amtools.core.errors import AmtoolsError, ParameterError
+from amtools.core.problems import DataValidationError, Problem
 from amtools.core.i18n import check_lang
 from amtools.core.messages import Message, render
 from amtools.core.periods import FREQS, parse_period, period_freq, period_label
@@ -133,14 +134,14 @@ class RunContext:
         return fmt_currency(x, self.lang, self.currency, **kw)
 
     def fmt_kpi_value(self, kpi_id: str, value: Any) -> str:
-        """:func:`amtools.core.i18n.fmt_kpi_value` in the context's language and currency."""
-        from amtools.core.i18n import fmt_kpi_value
+        """:func:`amtools.kpi.format.fmt_kpi_value` in the context's language and currency."""
+        from amtools.kpi.format import fmt_kpi_value
 
         return fmt_kpi_value(kpi_id, value, self.lang, self.currency)
 
     def kpi_name(self, kpi_id: str) -> str:
-        """:func:`amtools.core.i18n.kpi_name` in the context's language."""
-        from amtools.core.i18n import kpi_name
+        """:func:`amtools.kpi.format.kpi_name` in the context's language."""
+        from amtools.kpi.format import kpi_name
 
         return kpi_name(kpi_id, self.lang)
 
@@ -380,7 +381,7 @@ def note_text(note: Message | str, lang: str) -> str:
 
 
 def _text_of(value: Any, lang: str) -> Any:
-    """A data-quality finding (:class:`~amtools.core.errors.Problem`) in ``lang``; else as is."""
+    """A data-quality finding (:class:`~amtools.core.problems.Problem`) in ``lang``; else as is."""
     return value.text(lang) if isinstance(value, Problem) else value
 
 
