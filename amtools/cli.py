@@ -266,8 +266,8 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "--targets",
         default=None,
         metavar="FILE|history",
-        help="targets for this source: a YAML file in the format of params/targets.yaml, or "
-        "'history' (derived from the source's own history); default: params/targets.yaml",
+        help="targets for this source: a YAML file in the format of params/policy/targets.yaml, or "
+        "'history' (derived from the source's own history); default: params/policy/targets.yaml",
     )
     run.add_argument(
         "--out", type=Path, default=REPORTS_DIR, help=f"reports folder (default {REPORTS_DIR})"

@@ -364,7 +364,7 @@ def main() -> None:
     parser.add_argument(
         "--models",
         default="",
-        help="comma-separated amtools models (default: params/forecast_models.yaml)",
+        help="comma-separated amtools models (default: params/policy/forecast.yaml)",
     )
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--skip-m3", action="store_true")

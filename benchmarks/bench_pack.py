@@ -91,8 +91,8 @@ def bench(n_managers: int, workers: int, naive_limit: int | None) -> dict[str, o
     context = work / "run" / period / "_context"
 
     common = {"context": str(context), "period": period, "lang": "en"}
-    team_params = {k: str(v) for k, v in read_params("team_review").items()}
-    manager_params = {k: str(v) for k, v in read_params("manager_review").items()}
+    team_params = {k: str(v) for k, v in read_params("reports/team_review").items()}
+    manager_params = {k: str(v) for k, v in read_params("reports/manager_review").items()}
     reports = [(ROOT / "notebooks" / "team_review.ipynb", "team_review", {**common, **team_params})]
     reports += [
         (

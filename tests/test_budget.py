@@ -623,7 +623,7 @@ def test_policy_errors_name_the_key_and_fix(policy: dict, match: str) -> None:
 
 
 def test_shipped_params_file_matches_defaults() -> None:
-    assert resolve_policy(read_params("budget")) == resolve_policy({})
+    assert resolve_policy(read_params("policy/budget")) == resolve_policy({})
     assert resolve_policy(None)["default_salary"] == 90_000.0
 
 

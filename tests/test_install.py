@@ -146,9 +146,9 @@ def test_installed_amtools_reads_packaged_defaults_and_project_overrides(
     venv: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "project"
-    (project / "params").mkdir(parents=True)
-    (project / "params" / "targets.yaml").write_text(
-        (ROOT / "params" / "targets.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    (project / "params" / "policy").mkdir(parents=True)
+    (project / "params" / "policy" / "targets.yaml").write_text(
+        (ROOT / "params" / "policy" / "targets.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
     code = (
         "import amtools, amtools.core.paths as c\n"
@@ -156,8 +156,8 @@ def test_installed_amtools_reads_packaged_defaults_and_project_overrides(
         "from amtools import kpi\n"
         "print(amtools.__file__)\n"
         "print(c.PARAMS_DIR, c.NOTEBOOKS_DIR, c.PROJECT_ROOT, sep='\\n')\n"
-        "print(params_path('targets'))\n"
-        "print(params_path('kpi_profiles'))\n"
+        "print(params_path('policy/targets'))\n"
+        "print(params_path('policy/kpi_profiles'))\n"
         f"ds = amtools.load({str(FIXTURES / 'superstore')!r}, mapping='superstore')\n"
         "card = kpi.scorecard(kpi.compute(ds, freq='Q'), ds.managers)\n"
         "print(len(card))\n"
@@ -172,7 +172,7 @@ def test_installed_amtools_reads_packaged_defaults_and_project_overrides(
         Path(notebooks).name == "_notebooks" and (Path(notebooks) / "team_review.ipynb").is_file()
     )
     assert Path(root).resolve() == project.resolve()  # data/ and reports/ go to the project
-    assert Path(targets).resolve() == (project / "params" / "targets.yaml").resolve()
+    assert Path(targets).resolve() == (project / "params" / "policy" / "targets.yaml").resolve()
     assert Path(profiles).resolve().is_relative_to(site_dir)  # per file: the rest is packaged
     assert int(rows) > 0
 
@@ -219,27 +219,49 @@ def test_params_lookup_order_is_per_file(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("AMTOOLS_ROOT", raising=False)
     project, root, override = tmp_path / "project", tmp_path / "root", tmp_path / "override"
     for folder in (project / "params", root / "params", override):
-        folder.mkdir(parents=True)
-    (project / "params" / "targets.yaml").write_text("from: project\n")
-    (root / "params" / "targets.yaml").write_text("from: root\n")
-    (root / "params" / "kpi.yaml").write_text("from: root\n")
-    (override / "targets.yaml").write_text("from: override\n")
+        (folder / "policy").mkdir(parents=True)
+    (project / "params" / "policy" / "targets.yaml").write_text("from: project\n")
+    (root / "params" / "policy" / "targets.yaml").write_text("from: root\n")
+    (root / "params" / "policy" / "kpi.yaml").write_text("from: root\n")
+    (override / "policy" / "targets.yaml").write_text("from: override\n")
     monkeypatch.chdir(project)
     assert [d.resolve() for d in params_dirs()] == [
         (project / "params").resolve(),
         DEFAULT_PARAMS_DIR.resolve(),
     ]
-    assert read_params("targets") == {"from": "project"}  # the working directory's params/
-    assert params_path("kpi_profiles") == DEFAULT_PARAMS_DIR / "kpi_profiles.yaml"  # per file
+    assert read_params("policy/targets") == {"from": "project"}  # the working directory's params/
+    assert (
+        params_path("policy/kpi_profiles") == DEFAULT_PARAMS_DIR / "policy" / "kpi_profiles.yaml"
+    )  # per file
     assert params_path("mappings/superstore") == DEFAULT_PARAMS_DIR / "mappings" / "superstore.yaml"
     monkeypatch.setenv("AMTOOLS_ROOT", str(root))
-    assert read_params("targets") == {"from": "project"}  # cwd before AMTOOLS_ROOT
-    assert read_params("kpi") == {"from": "root"}
+    assert read_params("policy/targets") == {"from": "project"}  # cwd before AMTOOLS_ROOT
+    assert read_params("policy/kpi") == {"from": "root"}
     with use_params_dir(override):
-        assert read_params("targets") == {"from": "override"}  # --params / AMTOOLS_PARAMS first
-        assert read_params("kpi") == {"from": "root"}
+        assert read_params("policy/targets") == {
+            "from": "override"
+        }  # --params / AMTOOLS_PARAMS first
+        assert read_params("policy/kpi") == {"from": "root"}
     assert "AMTOOLS_PARAMS" not in os.environ  # restored
-    assert read_params("targets") == {"from": "project"}
+    assert read_params("policy/targets") == {"from": "project"}
+
+
+def test_a_project_file_under_its_old_flat_name_is_named_with_where_to_move_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amtools.core.errors import ParameterError
+    from amtools.core.settings import read_params
+
+    monkeypatch.delenv("AMTOOLS_PARAMS", raising=False)
+    monkeypatch.delenv("AMTOOLS_ROOT", raising=False)
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "forecast_models.yaml").write_text("models: [naive]\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ParameterError) as caught:
+        read_params("policy/forecast")
+    text = str(caught.value)
+    assert "forecast_models.yaml" in text and str(Path("params", "policy", "forecast.yaml")) in text
+    assert read_params("policy/kpi")  # a file the project does not override: the shipped one
 
 
 def test_missing_parameter_file_names_where_it_was_looked_for(

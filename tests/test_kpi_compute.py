@@ -905,7 +905,7 @@ def test_params_file_and_overrides(tiny: Dataset) -> None:
     from amtools.kpi.compute import kpi_params
 
     prm = kpi_params()
-    # params/kpi.yaml: 24 h SLA, year-ago comparison
+    # params/policy/kpi.yaml: 24 h SLA, year-ago comparison
     assert prm["sla_hours"] == 24 and prm["comparison"] == "year_ago"
     # min_samples merges per KPI: conversion needs 3 closed deals now, M1 Q1 has 4
     k = compute(tiny, "Q", PERIODS, params={"min_samples": {"conversion_rate": 3}})

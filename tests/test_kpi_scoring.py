@@ -365,7 +365,7 @@ def test_low_coverage_keeps_score_but_is_not_ranked(card):
 def test_shipped_min_coverage_unranks_the_demo_leaver():
     # M005 left mid-history in the demo (active False); in its last quarter too few KPIs have
     # data, so it must not be ranked (it used to be ranked last with 23 % coverage).
-    profiles = read_params("kpi_profiles")
+    profiles = read_params("policy/kpi_profiles")
     assert 0 < profiles["scoring"]["min_coverage"] <= 1
     sc = pd.DataFrame(
         {
@@ -573,12 +573,12 @@ def test_bad_inputs_raise_amtools_errors():
 # --------------------------------------------------------------------------- shipped YAML
 @pytest.fixture(scope="module")
 def shipped_profiles() -> dict:
-    return read_params("kpi_profiles")
+    return read_params("policy/kpi_profiles")
 
 
 @pytest.fixture(scope="module")
 def shipped_targets() -> dict:
-    return read_params("targets")
+    return read_params("policy/targets")
 
 
 def test_profiles_sum_to_one_cover_all_groups_and_follow_the_seed(shipped_profiles):
@@ -668,5 +668,5 @@ def test_demo_scores_are_consistent_and_spread():
     table_rows = card["target_source"] == "data"
     assert table_rows.any() and (card.loc[table_rows, "kpi"] == "sales_volume").all()
     assert (card.loc[table_rows, "target_level"] == "table").all()
-    # targets=None is params/targets.yaml, the demo company's: labelled "demo"
+    # targets=None is params/policy/targets.yaml, the demo company's: labelled "demo"
     assert set(card["target_source"]) == {"data", "demo", "none"}

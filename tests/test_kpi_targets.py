@@ -53,7 +53,7 @@ def test_demo_targets_apply_to_the_demo_only(demo: Dataset, foreign: Dataset, kp
 
 
 def test_without_targets_scores_rest_on_percentiles(foreign: Dataset, kpis) -> None:
-    with_targets = scorecard(kpis, foreign.managers)  # params/targets.yaml ("demo")
+    with_targets = scorecard(kpis, foreign.managers)  # params/policy/targets.yaml ("demo")
     without = scorecard(kpis, foreign.managers, targets=resolve_targets(foreign))
     ok = without["status"] == "ok"
     # kpi_score = the percentile alone where there is one
@@ -140,7 +140,7 @@ def test_history_default_in_the_scorecard(tmp_path, foreign: Dataset, kpis) -> N
     assert row["target_source"] == "history" and row["target_level"] == "history"
     # the first year has no history: no target
     assert (card.loc[card["period"] == "2025Q2", "target_source"] == "none").all()
-    # "history" given directly, growth from params/kpi.yaml (history_growth)
+    # "history" given directly, growth from params/policy/kpi.yaml (history_growth)
     direct = resolve_targets(foreign, {"targets": "history", "kpi": {"history_growth": 0.07}})
     assert direct.history and direct.growth == 0.07
 

@@ -88,7 +88,7 @@ def plan_of(plan: pd.DataFrame, manager_id: str, kind: str = "development") -> p
 
 # --------------------------------------------------------------------------- catalogue
 def test_shipped_catalogue_is_consistent():
-    raw = read_params("training_catalog")
+    raw = read_params("policy/training_catalog")
     cat = load_catalog(raw)  # checks ids, fields, unique course ids
     # every KPI of the registry maps to at least one skill, for both segments it applies to
     for kpi_id, kpi in KPIS.items():

@@ -73,7 +73,7 @@ def test_notebook_is_thin_and_stripped(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_params_file_sets_only_declared_names(path: Path) -> None:
-    params = PARAMS_DIR / f"{path.stem}.yaml"
+    params = PARAMS_DIR / "reports" / f"{path.stem}.yaml"
     assert params.is_file(), f"{params} is missing"
     values = yaml.safe_load(params.read_text(encoding="utf-8")) or {}
     first = _code_cells(nbformat.read(path, 4))[0].source

@@ -107,12 +107,20 @@ def test_every_package_on_disk_is_listed_for_the_wheel() -> None:
     # params/ and notebooks/ stay at the repository root and ship inside the package.
     assert setuptools["package-dir"]["amtools._params"] == "params"
     assert setuptools["package-dir"]["amtools._notebooks"] == "notebooks"
-    assert {"amtools._params", "amtools._params.mappings", "amtools._notebooks"} <= listed
+    assert {
+        "amtools._params",
+        "amtools._params.mappings",
+        "amtools._params.policy",
+        "amtools._params.reports",
+        "amtools._notebooks",
+    } <= listed
     data = setuptools["package-data"]
     assert "*.yaml" in data["amtools._params"] and "*.yaml" in data["amtools._params.mappings"]
     assert "*.ipynb" in data["amtools._notebooks"]
     subfolders = {p.name for p in (ROOT / "params").iterdir() if p.is_dir()}
-    assert subfolders <= {"mappings"}, f"package params/ sub-folders too: {sorted(subfolders)}"
+    assert subfolders <= {"mappings", "policy", "reports"}, (
+        f"package params/ sub-folders too: {sorted(subfolders)}"
+    )
 
 
 def test_make_test_lowest_pins_the_lower_bounds_of_pyproject() -> None:

@@ -83,7 +83,7 @@ def test_checker_flags_english_and_passes_identifiers() -> None:
     ]
     ok = (
         "<p>Маржа недоступна: нужен столбец deals.cost или cost_of_sales.default_ratio в "
-        "params/budget.yaml; цели через --targets FILE; MASE, sMAPE, B2B, NPS (CSI)</p>"
+        "params/policy/budget.yaml; цели через --targets FILE; MASE, sMAPE, B2B, NPS (CSI)</p>"
     )
     assert english_runs(ok) == []
     assert english_runs('<img alt="Revenue by quarter and segment">') == [

@@ -169,13 +169,13 @@ def test_context_forecast_covers_the_budget_year_with_model_options():
     assert ctx.params["forecast_horizon"] == 15
     assert ctx.forecast.forecast["ds"].max() == pd.Timestamp("2027-12-01")
     assert ctx.budget.fiscal_year == 2027
-    # Model options come from params/forecast_models.yaml overridden key by key; the
+    # Model options come from params/policy/forecast.yaml overridden key by key; the
     # reconciliation is "auto" (the file's, and the default).
     options = ctx.params["forecast_models"]
     assert options["models"] == ["seasonal_naive", "naive"] and options["folds"] == 1
-    assert options["reconcile"] == read_params("forecast_models")["reconcile"] == "auto"
+    assert options["reconcile"] == read_params("policy/forecast")["reconcile"] == "auto"
     assert ctx.forecast.settings["reconcile"] == "auto"
-    assert "forecast" not in ctx.params  # the notebook's params/forecast.yaml is not read
+    assert "forecast" not in ctx.params  # the notebook's params/reports/forecast.yaml is not read
 
 
 def test_unknown_forecast_model_option_is_an_error():

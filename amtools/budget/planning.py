@@ -82,7 +82,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     "currency": None,
     "amounts_currency": "RUB",
 }
-"""Built-in policy; ``params/budget.yaml`` documents every key and ships the same values."""
+"""Built-in policy; ``params/policy/budget.yaml`` documents every key and ships the same values."""
 
 _METHODS = ("top_down", "bottom_up")
 _LEVELS = ("manager", "team", "segment", "company")
@@ -93,7 +93,7 @@ _MARKETING_KINDS = {
     "fixed": ("amount",),
 }
 _SEGMENTS = ("B2B", "B2C")
-_SOURCE = "budget policy (params/budget.yaml)"
+_SOURCE = "budget policy (params/policy/budget.yaml)"
 
 
 @dataclass
@@ -280,7 +280,7 @@ def resolve_policy(policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
 
     Parameters
     ----------
-    policy : a (partial) policy mapping; ``None`` reads ``params/budget.yaml``
+    policy : a (partial) policy mapping; ``None`` reads ``params/policy/budget.yaml``
         (or uses :data:`DEFAULT_POLICY` when the project has no params folder); when that
         file nests the policy under a top-level ``policy:`` key, that mapping is used.
         Scenarios given here are added to (or replace by name) the default ones;
@@ -298,7 +298,7 @@ def resolve_policy(policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
     'top_down'
     """
     if policy is None:
-        policy = read_params("budget") if params_path("budget").is_file() else {}
+        policy = read_params("policy/budget") if params_path("policy/budget").is_file() else {}
         # The file may also carry the budget report's parameters, with the policy nested.
         if isinstance(policy.get("policy"), Mapping):
             policy = policy["policy"]
@@ -638,7 +638,7 @@ def _forecast_frame(forecast: Any, columns: tuple[str, ...] = SCENARIO_COLUMNS) 
             f"the forecast frame lacks column(s) {missing}",
             len(frame),
             fix="pass the ForecastResult of amtools.forecast.forecast(..., levels=(80, 95)) "
-            "or base the scenarios (params/budget.yaml scenarios) on columns it has",
+            "or base the scenarios (params/policy/budget.yaml scenarios) on columns it has",
         )
     out = frame[needed].copy()
     for col in SCENARIO_COLUMNS:
@@ -1072,7 +1072,7 @@ def _salaries(managers: pd.DataFrame, pol: dict[str, Any], notes: list[Message])
                 "monthly base salary is empty and no default_salary is set",
                 int(missing.sum()),
                 tuple(active.loc[missing, "manager_id"].astype(str).head(5)),
-                fix="fill managers.base_salary or set default_salary in params/budget.yaml",
+                fix="fill managers.base_salary or set default_salary in params/policy/budget.yaml",
             )
         notes.append(
             Message(
@@ -1214,7 +1214,7 @@ def plan(
         [unique_id, level, ds, yhat, lo_80, hi_80, lo_95, hi_95].
     dataset : the Dataset (managers required; deals for cost of sales; clients for
         per-client marketing).
-    policy : mapping of policy keys (see ``params/budget.yaml``); ``None`` reads that file.
+    policy : mapping of policy keys (see ``params/policy/budget.yaml``); ``None`` reads that file.
     scores : optional frame [manager_id, period, score 0..100] (``amtools.kpi.scoring.scores``).
     fiscal_year : fiscal-year label (the calendar year it ends in); default the first fiscal
         year that starts on or after the first forecast month.

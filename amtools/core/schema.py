@@ -365,7 +365,7 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "targets",
-            "KPI targets per manager and period (optional; otherwise params/targets.yaml).",
+            "KPI targets per manager and period (optional; otherwise params/policy/targets.yaml).",
             (
                 _c("manager_id", "id", "Manager.", references="managers.manager_id", **_REQ),
                 _c("period", "text", "Period label: 2026Q3, 2026-07 or 2026.", **_REQ),

@@ -21,7 +21,7 @@ from amtools.forecast.series import hierarchy_of, series_level
 __all__ = ["DEFAULT_MODELS", "ForecastResult", "forecast", "backtest_plan"]
 
 DEFAULT_MODELS: tuple[str, ...] = ("seasonal_naive", "naive", "ets", "arima", "theta", "combo")
-"""Models tried per series when ``models`` is not given (and params/forecast_models.yaml is absent)."""
+"""Models tried per series when ``models`` is not given (and params/policy/forecast.yaml is absent)."""
 
 INTERMITTENT_SHARE = 0.4
 """Series with more than this share of zero months are treated as intermittent."""
@@ -400,14 +400,14 @@ def _resolve_models(models: Iterable[str] | None) -> list[str]:
     if models is None:
         from amtools.core.settings import params_path, read_params
 
-        # params/forecast_models.yaml is optional; when present, errors in it are reported.
-        if params_path("forecast_models").is_file():
-            names = read_params("forecast_models").get("models") or list(DEFAULT_MODELS)
+        # params/policy/forecast.yaml is optional; when present, errors in it are reported.
+        if params_path("policy/forecast").is_file():
+            names = read_params("policy/forecast").get("models") or list(DEFAULT_MODELS)
         else:
             names = list(DEFAULT_MODELS)
         if isinstance(names, str) or not all(isinstance(n, str) for n in names):
             raise ParameterError(
-                f"params/forecast_models.yaml: models must be a list of model names, got {names!r}"
+                f"params/policy/forecast.yaml: models must be a list of model names, got {names!r}"
             )
     else:
         names = [models] if isinstance(models, str) else list(models)
@@ -543,7 +543,7 @@ def forecast(
     series : long frame ``unique_id, ds, y`` (``level`` optional), e.g. from
         :func:`~amtools.forecast.monthly_series`; monthly, no gaps, same end for a hierarchy.
     h : forecast horizon in months.
-    models : registry names (default: ``params/forecast_models.yaml`` ``models`` or
+    models : registry names (default: ``params/policy/forecast.yaml`` ``models`` or
         :data:`DEFAULT_MODELS`).
     folds : rolling-origin folds; ``step`` months apart.
     levels : interval coverages in percent; columns ``lo_<level>``/``hi_<level>``.

@@ -42,14 +42,14 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "churn_inactive_months": None,
     "history_growth": 0.05,
 }
-"""Built-in defaults; ``params/kpi.yaml`` and the ``params`` argument override them."""
+"""Built-in defaults; ``params/policy/kpi.yaml`` and the ``params`` argument override them."""
 
 _COMPARISONS = ("year_ago", "previous")
 _PARALLEL_MIN_ROWS = 200_000
 
 
 def kpi_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Merge built-in defaults, ``params/kpi.yaml`` and ``params`` (user overrides win).
+    """Merge built-in defaults, ``params/policy/kpi.yaml`` and ``params`` (user overrides win).
 
     Example
     -------
@@ -58,7 +58,7 @@ def kpi_params(params: dict[str, Any] | None = None) -> dict[str, Any]:
     """
     merged = {**DEFAULT_PARAMS, "min_samples": {}}
     try:
-        from_file = read_params("kpi")
+        from_file = read_params("policy/kpi")
     except ParameterError:
         from_file = {}
     for layer in (from_file, params or {}):
@@ -933,7 +933,7 @@ def compute(
     level : ``"manager"``, ``"team"``, ``"segment"`` or ``"company"``. Roll-ups pool the
         underlying events (numerators and denominators are summed, medians taken over
         all pooled values) — never an average of manager ratios.
-    params : overrides of ``params/kpi.yaml`` (sla_hours, budget_tolerance, comparison,
+    params : overrides of ``params/policy/kpi.yaml`` (sla_hours, budget_tolerance, comparison,
         nps_min_responses, meeting_types, promoter_min, detractor_max, confidence, min_samples).
 
     Returns

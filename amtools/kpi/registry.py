@@ -48,7 +48,7 @@ class KPI:
     formula_en, formula_ru : the definition in words.
     tables : data-model tables the KPI needs; absent -> ``not_available``.
     min_sample : below this sample size the value is flagged ``insufficient_data``
-        (``params/kpi.yaml`` ``min_samples`` may override it).
+        (``params/policy/kpi.yaml`` ``min_samples`` may override it).
     segments : segments the KPI applies to (``("B2B",)`` for B2B-only KPIs).
     interval : confidence-interval method: ``None``, ``"wilson"``, ``"nps"``, ``"t"``, ``"bootstrap"``.
     columns : optional columns (``"table.column"``) the KPI needs besides the required ones.

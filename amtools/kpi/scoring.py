@@ -101,7 +101,7 @@ SCORECARD_COLUMNS = [
 of :data:`amtools.kpi.REASONS`, with its arguments in ``reason_args``), ``target_source``
 (where the row's target comes from: "data" (the dataset's targets table), "params" (a file
 or mapping given to the run), "mapping" (the file named by the data mapping), "demo"
-(params/targets.yaml, demo only), "history" (same period a year earlier) or "none"),
+(params/policy/targets.yaml, demo only), "history" (same period a year earlier) or "none"),
 ``max_points`` (the points a scored KPI could earn after renormalisation:
 ``contribution / max_points = kpi_score / 100``; they add up to 100 per manager and
 period), ``inferred`` (the value rests on the inferred churn rule) and ``target_level``
@@ -176,14 +176,14 @@ def scoring_settings(profiles: Mapping[str, Any] | None = None) -> dict[str, Any
 
     Parameters
     ----------
-    profiles : the mapping of ``params/kpi_profiles.yaml`` (read when ``None``).
+    profiles : the mapping of ``params/policy/kpi_profiles.yaml`` (read when ``None``).
 
     Example
     -------
     >>> scoring_settings({"scoring": {"attainment_cap": 1.5}})["attainment_cap"]
     1.5
     """
-    profiles = read_params("kpi_profiles") if profiles is None else profiles
+    profiles = read_params("policy/kpi_profiles") if profiles is None else profiles
     raw = profiles.get("scoring") or {}
     unknown = sorted(set(raw) - set(_DEFAULT_SETTINGS))
     if unknown:
@@ -225,7 +225,7 @@ def profile_weights(profiles: Mapping[str, Any] | None = None) -> pd.DataFrame:
 
     Parameters
     ----------
-    profiles : the mapping of ``params/kpi_profiles.yaml`` (read when ``None``):
+    profiles : the mapping of ``params/policy/kpi_profiles.yaml`` (read when ``None``):
         ``{segment: {"weights": {kpi_id: weight, ...}}, "scoring": {...}}``.
 
     Returns
@@ -243,7 +243,7 @@ def profile_weights(profiles: Mapping[str, Any] | None = None) -> pd.DataFrame:
     >>> float(w["weight"].sum())
     1.0
     """
-    profiles = read_params("kpi_profiles") if profiles is None else profiles
+    profiles = read_params("policy/kpi_profiles") if profiles is None else profiles
     registry = _registry()
     rows = []
     for segment, spec in profiles.items():
@@ -440,7 +440,7 @@ def resolve_targets(
     ----------
     kpis : manager-level KPI frame (manager_id, period, kpi, ...).
     managers : the managers table (manager_id, segment, team).
-    targets : mapping of ``params/targets.yaml`` (read when ``None``).
+    targets : mapping of ``params/policy/targets.yaml`` (read when ``None``).
     targets_table : the optional ``targets`` table of the dataset.
 
     Returns
@@ -458,7 +458,7 @@ def resolve_targets(
     >>> resolve_targets(k, m, targets=t)["target"].item()
     1000000.0
     """
-    targets = read_params("targets") if targets is None else targets
+    targets = read_params("policy/targets") if targets is None else targets
     unknown_keys = sorted(set(targets) - set(_TARGET_KEYS))
     if unknown_keys:
         raise ParameterError(
@@ -671,10 +671,10 @@ def scorecard(
     managers : the managers table (manager_id, segment, team).
     targets : the :class:`amtools.kpi.targets.Targets` of
         :func:`amtools.kpi.targets.resolve_targets` (the per-source resolver: use it for any
-        dataset that is not the demo), or a mapping in the ``params/targets.yaml`` format
-        (labelled "params"), or ``None``: ``params/targets.yaml``, the demo company's
+        dataset that is not the demo), or a mapping in the ``params/policy/targets.yaml`` format
+        (labelled "params"), or ``None``: ``params/policy/targets.yaml``, the demo company's
         targets (labelled "demo").
-    profiles : mapping of ``params/kpi_profiles.yaml`` (read when ``None``): segment weights and
+    profiles : mapping of ``params/policy/kpi_profiles.yaml`` (read when ``None``): segment weights and
         the ``scoring`` settings.
     targets_table : the dataset's optional ``targets`` table; its rows win over the YAML.
 
@@ -706,7 +706,7 @@ def scorecard(
     [40.0, 75.0, 100.0]
     """
     _check_kpi_frame(kpis)
-    profiles = read_params("kpi_profiles") if profiles is None else profiles
+    profiles = read_params("policy/kpi_profiles") if profiles is None else profiles
     settings = scoring_settings(profiles)
     weights = profile_weights(profiles)
 
@@ -776,10 +776,10 @@ def scorecard(
         if spec.table is not None:
             targets_table = spec.table
     else:
-        # a plain mapping (or None: params/targets.yaml, the demo company's targets)
+        # a plain mapping (or None: params/policy/targets.yaml, the demo company's targets)
         spec = Targets(
             source="params" if targets is not None else "demo",
-            mapping=dict(read_params("targets") if targets is None else targets),
+            mapping=dict(read_params("policy/targets") if targets is None else targets),
             mapping_source="params" if targets is not None else "demo",
         )
     if spec.history:
@@ -864,10 +864,10 @@ def scores(scorecard: pd.DataFrame, profiles: Mapping[str, Any] | None = None) -
     Parameters
     ----------
     scorecard : output of :func:`scorecard`.
-    profiles : optional mapping of ``params/kpi_profiles.yaml`` whose segment weights form the
+    profiles : optional mapping of ``params/policy/kpi_profiles.yaml`` whose segment weights form the
         coverage denominator; by default the weights of the manager's scorecard rows are used
         (the KPI frame of :func:`amtools.kpi.compute` has a row for every KPI). Its
-        ``scoring.min_coverage`` (default 0.5; read from ``params/kpi_profiles.yaml`` when
+        ``scoring.min_coverage`` (default 0.5; read from ``params/policy/kpi_profiles.yaml`` when
         ``profiles`` is ``None``) is the coverage a score needs to be ranked.
 
     Returns

@@ -1,6 +1,6 @@
 """Where a source's KPI targets come from: one resolver, one order, one label per target.
 
-Targets belong to a source. ``params/targets.yaml`` describes the demo company and applies
+Targets belong to a source. ``params/policy/targets.yaml`` describes the demo company and applies
 to the demo dataset only; any other source brings its own targets (a ``targets`` table, a
 file given to the run, a file named by its mapping), asks for history-based defaults, or has
 none — then scores rest on the comparison with peers alone and the scorecard says so
@@ -47,11 +47,11 @@ class Targets:
     Attributes
     ----------
     source : the highest-precedence source in use, one of :data:`TARGET_SOURCES`.
-    mapping : targets in the ``params/targets.yaml`` format (None when history or none).
+    mapping : targets in the ``params/policy/targets.yaml`` format (None when history or none).
     mapping_source : label of ``mapping`` ("params", "mapping" or "demo"), or None.
     table : the dataset's ``targets`` table (its rows win, cell by cell), or None.
     history : targets are derived from the same period a year earlier.
-    growth : growth applied by the history default (``params/kpi.yaml`` ``history_growth``).
+    growth : growth applied by the history default (``params/policy/kpi.yaml`` ``history_growth``).
     file : the YAML file the mapping was read from, when there was one.
     """
 
@@ -91,7 +91,7 @@ def _read_yaml(path: str | Path, where: str) -> dict[str, Any]:
     if not p.is_file():
         raise ParameterError(
             f"{where}: targets file {str(p)!r} does not exist; give the path of a YAML file in "
-            "the params/targets.yaml format (or `targets: history`)"
+            "the params/policy/targets.yaml format (or `targets: history`)"
         )
     return read_params(p)  # the one reader of parameter files: YAML errors named there
 
@@ -114,7 +114,7 @@ def _spec(value: Any, label: str, where: str, growth: float, table: pd.DataFrame
         value = {"targets": _HISTORY}
     if not isinstance(value, Mapping):
         raise ParameterError(
-            f"{where} must be a mapping in the params/targets.yaml format, the path of such a "
+            f"{where} must be a mapping in the params/policy/targets.yaml format, the path of such a "
             f"file, or 'history'; got {type(value).__name__}"
         )
     value = dict(value)
@@ -151,16 +151,16 @@ def resolve_targets(dataset: Dataset, params: Mapping[str, Any] | None = None) -
     1. a ``targets`` table in the data (manager_id, period, kpi, target) — its rows win cell
        by cell over whatever fills the rest;
     2. ``params["targets"]`` given explicitly (``amtools run --targets FILE``): a mapping in
-       the ``params/targets.yaml`` format, the path of such a file, or ``"history"``;
+       the ``params/policy/targets.yaml`` format, the path of such a file, or ``"history"``;
     3. ``dataset.meta["targets_file"]``: a YAML file named by the mapping's ``targets:`` key;
-    4. ``params/targets.yaml`` — only for the demo dataset (:func:`is_demo`): it describes
+    4. ``params/policy/targets.yaml`` — only for the demo dataset (:func:`is_demo`): it describes
        the demo company;
     5. none: scores rest on peer percentiles alone.
 
     ``"history"`` (or a file holding ``targets: history``, optionally with ``growth: 0.1``)
     asks for history-based defaults: the value in the same period a year earlier, times
     ``1 + growth`` for volume KPIs (see :func:`history_targets`); growth defaults to
-    ``params/kpi.yaml`` ``history_growth``.
+    ``params/policy/kpi.yaml`` ``history_growth``.
 
     Parameters
     ----------
@@ -196,11 +196,11 @@ def resolve_targets(dataset: Dataset, params: Mapping[str, Any] | None = None) -
         from amtools.core.settings import read_params
 
         try:
-            demo = read_params("targets")
+            demo = read_params("policy/targets")
         except ParameterError:
             demo = None
         if demo:
-            return _spec(demo, "demo", "params/targets.yaml", growth, table)
+            return _spec(demo, "demo", "params/policy/targets.yaml", growth, table)
     return Targets(source="data" if table is not None else "none", table=table, growth=growth)
 
 

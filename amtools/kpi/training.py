@@ -100,11 +100,11 @@ class Catalog:
 
 
 def load_catalog(catalog: Mapping[str, Any] | None = None) -> Catalog:
-    """Parse and check a training catalogue mapping (``params/training_catalog.yaml``).
+    """Parse and check a training catalogue mapping (``params/policy/training_catalog.yaml``).
 
     Parameters
     ----------
-    catalog : the mapping; read from ``params/training_catalog.yaml`` when ``None``.
+    catalog : the mapping; read from ``params/policy/training_catalog.yaml`` when ``None``.
 
     Raises
     ------
@@ -120,7 +120,7 @@ def load_catalog(catalog: Mapping[str, Any] | None = None) -> Catalog:
     """
     from amtools.kpi.registry import KPIS
 
-    raw = read_params("training_catalog") if catalog is None else catalog
+    raw = read_params("policy/training_catalog") if catalog is None else catalog
     where = "training_catalog.yaml"
     skills: dict[str, Skill] = {}
     seen_courses: set[str] = set()
@@ -403,7 +403,7 @@ def training_plan(
     ----------
     scorecard : output of :func:`amtools.kpi.scoring.scorecard`.
     trainings : the dataset's optional ``trainings`` table (manager_id, course, date, completed).
-    catalog : mapping of ``params/training_catalog.yaml`` (read when ``None``).
+    catalog : mapping of ``params/policy/training_catalog.yaml`` (read when ``None``).
     period : period label; default the latest period of the scorecard.
     max_items : at most this many development rows and this many strength rows per manager.
     currency : currency code for amounts quoted in the reasons.

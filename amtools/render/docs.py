@@ -85,11 +85,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("team_review", "retention and churn", "`clients.churned_date`", "not available"),
     Section("team_review", "deals lost to competitors", "`deals.competitor`, `deals.lost_reason`", "one line saying what is missing"),
     Section("manager_review", "scorecard, trends, position among peers, strengths and development areas", "the measured KPIs (above)", "only measured KPIs are scored"),
-    Section("manager_review", "training plan", "`params/training_catalog.yaml` (shipped); `trainings` for skills already mastered", "courses for the weak KPIs, nothing marked as mastered"),
+    Section("manager_review", "training plan", "`params/policy/training_catalog.yaml` (shipped); `trainings` for skills already mastered", "courses for the weak KPIs, nothing marked as mastered"),
     Section("forecast", "fan charts, model choice and backtest", "won deals with `deals.closed_date` (their monthly history)", "-"),
     Section("forecast", "pipeline view", "open deals with `deals.expected_close_date` (and `deals.probability`, else the segment's win rate)", "open deals without an expected close date are left out, with a warning"),
     Section("budget", "revenue plan, quotas, scenarios", "the forecast", "-"),
-    Section("budget", "payroll", "`managers.base_salary`, `managers.active`", "the default salary of `params/budget.yaml` when the data is in its `amounts_currency` (RUB), else payroll not available; every manager active"),
+    Section("budget", "payroll", "`managers.base_salary`, `managers.active`", "the default salary of `params/policy/budget.yaml` when the data is in its `amounts_currency` (RUB), else payroll not available; every manager active"),
     Section("budget", "margin", "`deals.cost`", "margin not available"),
 )  # fmt: skip
 """Report sections and what they need. Declared here, not derived: reports have no registry."""

@@ -233,13 +233,13 @@ def _history(period: pd.Period, freq: str, history_quarters: int) -> list[str]:
 
 
 def _read_param(name: str, params: dict[str, Any]) -> Any:
-    """A parameter set from ``params`` (a dict override) or ``params/<name>.yaml`` (or None)."""
+    """A parameter set from ``params`` (a dict override) or ``params/policy/<name>.yaml`` (or None)."""
     if name in params:
         return params[name]
     from amtools.core.settings import read_params
 
     try:
-        return read_params(name)
+        return read_params(f"policy/{name}")
     except ParameterError:
         return None
 
@@ -490,11 +490,11 @@ def _compute_scores(
 
 
 FORECAST_OPTIONS = ("models", "folds", "levels", "reconcile", "season_length")
-"""Keys of params/forecast_models.yaml passed to :func:`amtools.forecast.forecast`."""
+"""Keys of params/policy/forecast.yaml passed to :func:`amtools.forecast.forecast`."""
 
 
 def _forecast_options(params: dict[str, Any]) -> dict[str, Any]:
-    """Model options from params/forecast_models.yaml merged with ``params["forecast_models"]``.
+    """Model options from params/policy/forecast.yaml merged with ``params["forecast_models"]``.
 
     Unknown keys are an error (a misspelt option must not be silently ignored); the
     reconciliation defaults to ``"auto"`` (the method that backtests best).
@@ -502,8 +502,8 @@ def _forecast_options(params: dict[str, Any]) -> dict[str, Any]:
     from amtools.core.settings import params_path, read_params
 
     options: dict[str, Any] = {"reconcile": "auto"}
-    if params_path("forecast_models").is_file():
-        options.update(read_params("forecast_models") or {})
+    if params_path("policy/forecast").is_file():
+        options.update(read_params("policy/forecast") or {})
     override = params.get("forecast_models") or {}
     if not isinstance(override, dict):
         raise ParameterError(
@@ -513,7 +513,7 @@ def _forecast_options(params: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(options) - set(FORECAST_OPTIONS))
     if unknown:
         raise ParameterError(
-            f"params/forecast_models.yaml: unknown option(s) {', '.join(unknown)}; "
+            f"params/policy/forecast.yaml: unknown option(s) {', '.join(unknown)}; "
             f"use {', '.join(FORECAST_OPTIONS)}"
         )
     return {k: v for k, v in options.items() if v is not None}
@@ -559,8 +559,8 @@ def _compute_plans(
     fys = int((policy or {}).get("fiscal_year_start", 1))
     horizon = max(horizon, budgeting.required_horizon(end, fys))
     used["budget"] = policy
-    # Model options come from params/forecast_models.yaml (params["forecast_models"]
-    # overrides it key by key); params/forecast.yaml is the forecast notebook's display
+    # Model options come from params/policy/forecast.yaml (params["forecast_models"]
+    # overrides it key by key); params/reports/forecast.yaml is the forecast notebook's display
     # parameters and is never read as model options.
     options = _forecast_options(params)
     used["forecast_models"] = options

@@ -39,8 +39,8 @@ class ReportKind:
 
     @property
     def params_name(self) -> str:
-        """Stem of the notebook's parameters file in ``params/``."""
-        return self.notebook.rsplit(".", 1)[0]
+        """Name of the notebook's parameters file under ``params/`` (``reports/<notebook>``)."""
+        return "reports/" + self.notebook.rsplit(".", 1)[0]
 
 
 REPORTS: dict[str, ReportKind] = {}

@@ -84,13 +84,13 @@ class ParamRange:
 
 
 PARAMETER_RANGES: dict[str, ParamRange] = {
-    # notebooks/manager_review.ipynb, params/manager_review.yaml: "quarters shown in the trends, 4 to 8"
+    # notebooks/manager_review.ipynb, params/reports/manager_review.yaml: "quarters shown in the trends, 4 to 8"
     "trend_quarters": ParamRange(4, 8, integer=True),
-    # notebooks/team_review.ipynb, params/team_review.yaml
+    # notebooks/team_review.ipynb, params/reports/team_review.yaml
     "heatmap_value": ParamRange(choices=("percentile", "attainment")),
     "alert_drop": ParamRange(0, 100),  # points of the 0-100 score
     "alert_below": ParamRange(0, 1),  # a share of the target
-    # notebooks/forecast.ipynb, params/forecast.yaml
+    # notebooks/forecast.ipynb, params/reports/forecast.yaml
     "max_managers": ParamRange(1, None, integer=True),
     "history_months": ParamRange(1, None, integer=True),
     # every notebook

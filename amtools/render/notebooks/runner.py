@@ -737,7 +737,7 @@ def _blocked(ctx: Any, job: Job) -> str | None:
 
 
 def _read_targets(targets: Any) -> Any:
-    """``--targets``: a YAML file (as params/targets.yaml), ``"history"``, or a mapping."""
+    """``--targets``: a YAML file (as params/policy/targets.yaml), ``"history"``, or a mapping."""
     from amtools.core.settings import read_params
 
     if targets is None or isinstance(targets, dict):
@@ -747,7 +747,7 @@ def _read_targets(targets: Any) -> Any:
     path = Path(str(targets))
     if not path.is_file():
         raise ParameterError(
-            f"targets file {path} not found; pass a YAML file like params/targets.yaml "
+            f"targets file {path} not found; pass a YAML file like params/policy/targets.yaml "
             "or the word 'history'"
         )
     return read_params(path)
@@ -803,7 +803,7 @@ def run(
     timeout : seconds a single notebook cell may run.
     progress : progress bar (``None``: only on a terminal; plain lines otherwise).
     context_params : overrides for :func:`~amtools.render.notebooks.context.build_context` ``params``.
-    targets : a targets YAML file (the format of params/targets.yaml), a mapping, or
+    targets : a targets YAML file (the format of params/policy/targets.yaml), a mapping, or
         ``"history"``; passed to the context as ``params["targets"]``.
     forecast_horizon : months to forecast; default 12 (extended to the budget's fiscal year)
         when a requested report needs the forecast, else 0 (not computed).
