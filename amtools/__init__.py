@@ -1,61 +1,24 @@
 """amtools: account-manager performance analytics.
 
-Load a CRM export, compute every KPI of the role for all managers and periods,
-forecast sales, plan budgets and render quarterly review packs.
+Load a CRM export, compute every KPI of the role for all managers and periods, forecast
+sales, plan budgets and render quarterly review packs. The package is one folder per stage
+of that flow (``core`` < ``validate`` < ``loading`` < ``kpi`` / ``demo`` < ``forecast`` <
+``budget`` < ``pipeline`` < ``render`` < ``cli``; see docs/ARCHITECTURE.md).
 
-Public entry points are imported lazily so that ``import amtools`` stays fast
-inside report kernels.
+Every name is imported on first use (``__init__.pyi`` lists them), so ``import amtools``
+stays fast inside report kernels.
+
+Example
+-------
+>>> import amtools
+>>> ds = amtools.make_demo(seed=0, n_managers=4)  # doctest: +SKIP
+>>> sorted(amtools.__all__)[:3]
+['AmtoolsError', 'DataValidationError', 'Dataset']
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+import lazy_loader as lazy
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "__version__",
-    "Dataset",
-    "loading",
-    "make_demo",
-    "AmtoolsError",
-    "DataValidationError",
-]
-
-_LAZY = {
-    "Dataset": ("amtools.core.dataset", "Dataset"),
-    "load": ("amtools.loading.io", "load"),
-    "make_demo": ("amtools.demo.generator", "make_demo"),
-    "AmtoolsError": ("amtools.core.errors", "AmtoolsError"),
-    "DataValidationError": ("amtools.core.problems", "DataValidationError"),
-}
-_SUBMODULES = {
-    "core",
-    "loading",
-    "validate",
-    "kpi",
-    "forecast",
-    "budget",
-    "pipeline",
-    "render",
-    "demo",
-}
-
-if TYPE_CHECKING:
-    from amtools.core.dataset import Dataset
-    from amtools.core.errors import AmtoolsError
-    from amtools.core.problems import DataValidationError
-    from amtools.demo.generator import make_demo
-    from amtools.loading.io import load  # noqa: F401
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"amtools.{name}")
-    raise AttributeError(f"module 'amtools' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)
+__all__ = [*__all__, "__version__"]

@@ -1,0 +1,12 @@
+from . import dataset as dataset
+from . import errors as errors
+from . import files as files
+from . import i18n as i18n
+from . import messages as messages
+from . import paths as paths
+from . import periods as periods
+from . import problems as problems
+from . import schema as schema
+from . import settings as settings
+from . import textsafe as textsafe
+from . import vocab as vocab
