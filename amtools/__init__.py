@@ -26,7 +26,7 @@ __all__ = [
 _LAZY = {
     "Dataset": ("amtools.core.dataset", "Dataset"),
     "load": ("amtools.loading.io", "load"),
-    "make_demo": ("amtools.demo.generator", "make_demo"),
+    "make_demo": ("amtools.demo", "make_demo"),
     "AmtoolsError": ("amtools.core.errors", "AmtoolsError"),
     "DataValidationError": ("amtools.core.problems", "DataValidationError"),
 }
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from amtools.core.dataset import Dataset
     from amtools.core.errors import AmtoolsError
     from amtools.core.problems import DataValidationError
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
     from amtools.loading.io import load  # noqa: F401
 
 
