@@ -29,7 +29,23 @@ __all__ = ["activities", "requests"]
 
 
 def activities(w: World) -> pd.DataFrame:
-    """Activities: regular touches of active clients, plus touches while a lead is worked on."""
+    """Activities: regular touches of active clients, plus touches while a lead is worked on.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> from amtools.demo.clients import clients_frame, draw_clients
+    >>> draw_clients(w)
+    >>> _ = clients_frame(w)
+    >>> from amtools.demo.deals import deals
+    >>> _ = deals(w)
+    >>> activities(w).columns.tolist()
+    ['activity_id', 'manager_id', 'client_id', 'type', 'date']
+    """
     rng, d = w.rng, w.d
     boost = np.exp(0.3 * w.trait("activity"))[w.c_mgr]
     c1, day1 = w.client_events("touch_rate", boost=boost)
@@ -67,7 +83,21 @@ def activities(w: World) -> pd.DataFrame:
 
 
 def requests(w: World) -> pd.DataFrame:
-    """Service requests with first response and resolution times (the latest still open)."""
+    """Service requests with first response and resolution times (the latest still open).
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> from amtools.demo.clients import clients_frame, draw_clients
+    >>> draw_clients(w)
+    >>> _ = clients_frame(w)
+    >>> requests(w).columns[:3].tolist()
+    ['request_id', 'client_id', 'manager_id']
+    """
     rng = w.rng
     client, day = w.client_events("request_rate")
     order = np.argsort(day, kind="stable")

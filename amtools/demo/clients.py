@@ -34,6 +34,17 @@ def draw_clients(w: World) -> None:
 
     Records are the portfolio held when the history starts, then one per new-business lead
     (lost and open leads stay prospects without an acquisition day).
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> draw_clients(w)
+    >>> w.nc == len(w.c_mgr) == len(w.c_acq)
+    True
     """
     rates = _manager_rates(w)
     lm, close, created, l_b2b, referred, won = _draw_leads(w, rates)
@@ -200,7 +211,19 @@ def _draw_preferences(w: World) -> None:
 
 
 def clients_frame(w: World) -> pd.DataFrame:
-    """The ``clients`` table: ids (set as ``w.cid``), names, industry, region, life-cycle days."""
+    """The ``clients`` table: ids (set as ``w.cid``), names, industry, region, life-cycle days.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> draw_clients(w)
+    >>> bool(clients_frame(w)["segment"].isin(["B2B", "B2C"]).all())
+    True
+    """
     rng, nc = w.rng, w.nc
     w.cid = Labels(make_ids("C", nc, 5))
     b2b = w.c_b2b
@@ -227,7 +250,21 @@ def clients_frame(w: World) -> pd.DataFrame:
 
 
 def contracts(w: World) -> pd.DataFrame:
-    """Annual contracts; fully determined by the life cycle :func:`draw_clients` drew (no draws)."""
+    """Annual contracts; fully determined by the life cycle :func:`draw_clients` drew (no draws).
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> from amtools.demo.clients import clients_frame, draw_clients
+    >>> draw_clients(w)
+    >>> _ = clients_frame(w)
+    >>> contracts(w).columns.tolist()
+    ['contract_id', 'client_id', 'manager_id', 'start_date', 'end_date', 'renewed']
+    """
     cl = np.flatnonzero(w.c_contract)
     acq, k0, ren = w.c_acq[cl], w.c_k0[cl], w.c_renewals[cl]
     # First chain: from the contract running at the history start until the non-renewal.
@@ -266,7 +303,21 @@ def contracts(w: World) -> pd.DataFrame:
 
 
 def contacts(w: World) -> pd.DataFrame:
-    """Contacts inside B2B clients: a few at acquisition, more added over time."""
+    """Contacts inside B2B clients: a few at acquisition, more added over time.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> from amtools.demo.clients import clients_frame, draw_clients
+    >>> draw_clients(w)
+    >>> _ = clients_frame(w)
+    >>> contacts(w).columns.tolist()
+    ['contact_id', 'client_id', 'added_date', 'role']
+    """
     rng = w.rng
     b2b = np.flatnonzero(w.c_b2b & ~np.isnan(w.c_acq))
     n0 = 1 + rng.poisson(1.2, len(b2b))

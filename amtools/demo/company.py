@@ -23,7 +23,15 @@ __all__ = ["managers"]
 
 
 def managers(w: World) -> pd.DataFrame:
-    """The ``managers`` table; sets the managers' segment, team, traits, hire/leave days and successor on ``w``."""
+    """The ``managers`` table; sets the managers' segment, team, traits, hire/leave days and successor on ``w``.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.world import World
+    >>> managers(World(0, 4, dt.date(2026, 11, 26), 1, 0.2))["manager_id"].tolist()
+    ['M001', 'M002', 'M003', 'M004']
+    """
     rng, n = w.rng, w.n
     n_b2b = n // 2
     w.b2b = np.arange(n) < n_b2b

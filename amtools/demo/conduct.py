@@ -23,7 +23,18 @@ __all__ = ["internal_reports", "compliance", "product_ideas"]
 
 
 def internal_reports(w: World) -> pd.DataFrame:
-    """Internal reports: weekly (B2C) or monthly (B2B), on time and good with ``discipline``."""
+    """Internal reports: weekly (B2C) or monthly (B2B), on time and good with ``discipline``.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> internal_reports(w).columns.tolist()
+    ['manager_id', 'due_date', 'submitted_date', 'quality']
+    """
     rng = w.rng
     rows_m, rows_due = [], []
     for m in range(w.n):
@@ -58,7 +69,18 @@ def internal_reports(w: World) -> pd.DataFrame:
 
 
 def compliance(w: World) -> pd.DataFrame:
-    """Monthly compliance checks; violations are rare and rarer with ``discipline``."""
+    """Monthly compliance checks; violations are rare and rarer with ``discipline``.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> compliance(w).columns.tolist()
+    ['manager_id', 'date', 'violation']
+    """
     rng = w.rng
     emp = w.employed[:, : w.n_hist]
     mgr, t = np.nonzero(emp)
@@ -81,7 +103,18 @@ def compliance(w: World) -> pd.DataFrame:
 
 
 def product_ideas(w: World) -> pd.DataFrame:
-    """Product ideas, more and more often accepted with ``initiative``; recent ones still under review."""
+    """Product ideas, more and more often accepted with ``initiative``; recent ones still under review.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> product_ideas(w).columns.tolist()
+    ['manager_id', 'date', 'accepted']
+    """
     rng = w.rng
     rate = 0.18 * np.exp(0.6 * w.trait("initiative"))
     mgr, t = poisson_events(rng, rate[:, None] * w.employed[:, : w.n_hist])

@@ -40,7 +40,21 @@ __all__ = ["deals", "proposals", "projects"]
 
 
 def deals(w: World) -> pd.DataFrame:
-    """The ``deals`` table: every lead, win-back and repeat-business opportunity, by creation day."""
+    """The ``deals`` table: every lead, win-back and repeat-business opportunity, by creation day.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> from amtools.demo.clients import clients_frame, draw_clients
+    >>> draw_clients(w)
+    >>> _ = clients_frame(w)
+    >>> sorted(deals(w)["stage"].unique())
+    ['lost', 'open', 'won']
+    """
     ec, e_close, e_created, e_won = _repeat_business(w)
     wc, w_close, w_created = _win_backs(w)
     lead = w.lead
@@ -213,7 +227,23 @@ def _lost_outcomes(
 
 
 def proposals(w: World) -> pd.DataFrame:
-    """Commercial proposals: most B2B and some B2C deals get one, sent while the deal is open."""
+    """Commercial proposals: most B2B and some B2C deals get one, sent while the deal is open.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> from amtools.demo.clients import clients_frame, draw_clients
+    >>> draw_clients(w)
+    >>> _ = clients_frame(w)
+    >>> from amtools.demo.deals import deals
+    >>> _ = deals(w)
+    >>> bool(proposals(w)["outcome"].isin(["won", "lost", "pending"]).all())
+    True
+    """
     rng, d = w.rng, w.d
     nd = len(d["client"])
     has = rng.random(nd) < np.where(d["b2b"], 0.9, 0.3)
@@ -238,7 +268,23 @@ def proposals(w: World) -> pd.DataFrame:
 
 
 def projects(w: World) -> pd.DataFrame:
-    """Implementation projects of won project-type deals; on time and on budget with ``delivery``."""
+    """Implementation projects of won project-type deals; on time and on budget with ``delivery``.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> from amtools.demo.clients import clients_frame, draw_clients
+    >>> draw_clients(w)
+    >>> _ = clients_frame(w)
+    >>> from amtools.demo.deals import deals
+    >>> _ = deals(w)
+    >>> projects(w).columns[:3].tolist()
+    ['project_id', 'client_id', 'manager_id']
+    """
     rng, d = w.rng, w.d
     names = np.array(list(PRODUCTS))
     candidate = (d["stage"] == "won") & np.isin(names[d["product"]], PROJECT_PRODUCTS)

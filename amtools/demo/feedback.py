@@ -28,7 +28,21 @@ __all__ = ["surveys"]
 
 
 def surveys(w: World) -> pd.DataFrame:
-    """Surveys: better service (retention, responsiveness) scores higher; clients about to leave are the detractors."""
+    """Surveys: better service (retention, responsiveness) scores higher; clients about to leave are the detractors.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> from amtools.demo.clients import clients_frame, draw_clients
+    >>> draw_clients(w)
+    >>> _ = clients_frame(w)
+    >>> bool(surveys(w)["csi"].between(1, 5).all())
+    True
+    """
     rng = w.rng
     client, day = w.client_events("survey_rate")
     order = np.argsort(day, kind="stable")

@@ -24,7 +24,13 @@ __all__ = ["make_ids", "Labels", "build_frame", "str_or_na"]
 
 
 def make_ids(prefix: str, n: int, width: int) -> pa.Array:
-    """``prefix`` + zero-padded 1..n as an Arrow string array, built without a Python loop."""
+    """``prefix`` + zero-padded 1..n as an Arrow string array, built without a Python loop.
+
+    Example
+    -------
+    >>> make_ids("D", 2, 7).to_pylist()
+    ['D0000001', 'D0000002']
+    """
     width = max(width, len(str(n)))
     # Digits come four at a time from a lookup table of "0000".."9999".
     chunks = -(-width // 4)
@@ -49,7 +55,13 @@ def _arrow_strings() -> bool:
 
 
 class Labels:
-    """String labels (ids) addressed by integer codes, in the cheapest form for ``build_frame``."""
+    """String labels (ids) addressed by integer codes, in the cheapest form for ``build_frame``.
+
+    Example
+    -------
+    >>> Labels(make_ids("M", 3, 3)).list
+    ['M001', 'M002', 'M003']
+    """
 
     def __init__(self, values: pa.Array) -> None:
         self.values = values
@@ -68,7 +80,14 @@ class Labels:
 
 
 def build_frame(name: str, data: Mapping[str, Any]) -> pd.DataFrame:
-    """Build table ``name`` with the data model's column order and pandas dtypes."""
+    """Build table ``name`` with the data model's column order and pandas dtypes.
+
+    Example
+    -------
+    >>> data = {"manager_id": ["M001"], "date": [20_000.0], "violation": [0.0]}
+    >>> build_frame("compliance", data).dtypes.astype(str).tolist()
+    ['string', 'datetime64[ns]', 'boolean']
+    """
     spec = TABLES[name]
     cols: dict[str, Any] = {}
     for col in spec.columns:
@@ -109,7 +128,13 @@ def _string_array(values: pa.Array | np.ndarray) -> pd.api.extensions.ExtensionA
 
 
 def str_or_na(values: np.ndarray | pa.Array, mask: np.ndarray) -> np.ndarray | pa.Array:
-    """``values`` with missing values where ``mask`` is False."""
+    """``values`` with missing values where ``mask`` is False.
+
+    Example
+    -------
+    >>> str_or_na(np.array(["a", "b"], dtype=object), np.array([True, False])).tolist()
+    ['a', None]
+    """
     mask = np.asarray(mask, dtype=bool)
     if isinstance(values, pa.Array):
         return pc.if_else(pa.array(mask), values, pa.scalar(None, pa.string()))

@@ -93,7 +93,13 @@ def _patronymic(father: str, female: bool) -> str:
 
 
 def person_names(rng: np.random.Generator, n: int, unique: bool) -> np.ndarray:
-    """Russian full names "Фамилия Имя Отчество" (Cyrillic), about half of them female."""
+    """Russian full names "Фамилия Имя Отчество" (Cyrillic), about half of them female.
+
+    Example
+    -------
+    >>> person_names(np.random.default_rng(0), 1, unique=True)[0].count(" ")
+    2
+    """
     female = rng.random(n) < 0.5
     sizes = (len(_MALE_SURNAMES), min(len(_MALE_FIRST), len(_FEMALE_FIRST)), len(_FATHER_NAMES))
     if unique:
@@ -117,6 +123,13 @@ def person_names(rng: np.random.Generator, n: int, unique: bool) -> np.ndarray:
 
 
 def company_names(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Company names in Russian legal forms: ``ООО «Волга-Строй»``.
+
+    Example
+    -------
+    >>> "«" in company_names(np.random.default_rng(0), 1)[0]
+    True
+    """
     forms = np.array(_COMPANY_FORMS)[rng.integers(0, len(_COMPANY_FORMS), n)]
     roots = np.array(_COMPANY_ROOTS)[rng.integers(0, len(_COMPANY_ROOTS), n)]
     sufs = np.array(_COMPANY_SUFFIXES)[rng.integers(0, len(_COMPANY_SUFFIXES), n)]

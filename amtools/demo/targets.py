@@ -21,7 +21,21 @@ __all__ = ["targets"]
 
 
 def targets(w: World, deals: pd.DataFrame, managers: pd.DataFrame) -> pd.DataFrame:
-    """Quarterly sales quotas: 10 % above the same quarter of the previous year."""
+    """Quarterly sales quotas: 10 % above the same quarter of the previous year.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.clients import clients_frame, draw_clients
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.deals import deals
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 2, 0.2)
+    >>> m = managers(w)
+    >>> draw_clients(w)
+    >>> _ = clients_frame(w)
+    >>> targets(w, deals(w), m).columns.tolist()
+    ['manager_id', 'period', 'kpi', 'target']
+    """
     won = deals[deals["stage"] == "won"]
     quarter = won["closed_date"].dt.to_period("Q")
     actual = won.groupby([won["manager_id"], quarter])["amount"].sum()

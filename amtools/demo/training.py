@@ -24,7 +24,18 @@ __all__ = ["trainings"]
 
 
 def trainings(w: World) -> pd.DataFrame:
-    """Trainings from :data:`~amtools.demo.catalog.COURSES`, chosen by the segment's focus and the manager's weak traits."""
+    """Trainings from :data:`~amtools.demo.catalog.COURSES`, chosen by the segment's focus and the manager's weak traits.
+
+    Example
+    -------
+    >>> import datetime as dt
+    >>> from amtools.demo.company import managers
+    >>> from amtools.demo.world import World
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 0.2)
+    >>> _ = managers(w)
+    >>> trainings(w).columns.tolist()
+    ['manager_id', 'course', 'skill', 'date', 'hours', 'completed']
+    """
     rng = w.rng
     # Skill -> the trait a course in it is meant to improve (weak managers get sent more).
     skill_trait = {

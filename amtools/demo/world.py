@@ -31,12 +31,24 @@ __all__ = ["World", "sigmoid", "logit", "poisson_events", "choice_rows"]
 
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray:
-    """The logistic function, elementwise."""
+    """The logistic function, elementwise.
+
+    Example
+    -------
+    >>> float(sigmoid(0.0))
+    0.5
+    """
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
 def logit(p: float) -> float:
-    """Log-odds of the probability ``p``."""
+    """Log-odds of the probability ``p``.
+
+    Example
+    -------
+    >>> logit(0.5)
+    0.0
+    """
     return float(np.log(p / (1.0 - p)))
 
 
@@ -45,6 +57,12 @@ def poisson_events(rng: np.random.Generator, rates: np.ndarray) -> tuple[np.ndar
 
     Equivalent to a Poisson draw per cell, but draws one count per row and places the events
     by the row's cumulative rates (much faster for wide, sparse matrices).
+
+    Example
+    -------
+    >>> rows, cols = poisson_events(np.random.default_rng(0), np.array([[0.0, 3.0]]))
+    >>> set(cols.tolist()) <= {1}
+    True
     """
     rates = np.asarray(rates, dtype=float)
     n_cols = rates.shape[1]
@@ -61,7 +79,13 @@ def poisson_events(rng: np.random.Generator, rates: np.ndarray) -> tuple[np.ndar
 
 
 def choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    """One categorical draw per row of the (n, k) probability matrix ``probs``."""
+    """One categorical draw per row of the (n, k) probability matrix ``probs``.
+
+    Example
+    -------
+    >>> choice_rows(np.random.default_rng(0), np.array([[0.0, 1.0], [1.0, 0.0]])).tolist()
+    [1, 0]
+    """
     cum = np.cumsum(probs, axis=1)
     cum /= cum[:, -1:]
     u = rng.random(len(probs))[:, None]
@@ -69,7 +93,14 @@ def choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
 
 
 class World:
-    """Holds the calendar, the managers' latent traits and the clients while tables are built."""
+    """Holds the calendar, the managers' latent traits and the clients while tables are built.
+
+    Example
+    -------
+    >>> w = World(0, 4, dt.date(2026, 11, 26), 1, 1.0)
+    >>> w.n_months, len(w.mstart)
+    (18, 18)
+    """
 
     # Managers (set by company.managers): segment, team, traits, hire/leave days, successor.
     b2b: np.ndarray
