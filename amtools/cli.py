@@ -30,7 +30,7 @@ def _summary_text(ds: Dataset) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
     from amtools.loading.io import export_csv, export_excel, save_duckdb
 
     started = time.perf_counter()

@@ -248,7 +248,7 @@ def _models(args: argparse.Namespace) -> list[str] | None:
 def demo_case(
     args: argparse.Namespace,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str, object]:
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     dataset = make_demo(seed=args.seed, years=args.years, end=args.end)
     series = monthly_series(dataset, "revenue")

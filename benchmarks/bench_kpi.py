@@ -97,7 +97,7 @@ def _tile(
 
 
 def build(n_deals: int, tile_events: bool, seed: int = 0):
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     ds = make_demo(seed=seed, n_managers=N_MANAGERS, years=3, end=END)
     end = pd.Timestamp(ds.meta["period_end"])

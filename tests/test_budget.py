@@ -769,7 +769,7 @@ def test_plan_vs_actual_year_to_date(fc: pd.DataFrame) -> None:
 
 @pytest.fixture(scope="module")
 def demo():
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
     from amtools.forecast import forecast, monthly_series
 
     ds = make_demo(seed=0, n_managers=6, end="2026-10-15")  # history to 2026-09-30

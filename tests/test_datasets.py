@@ -1,19 +1,33 @@
-"""Tests of the seeded demo dataset (amtools.demo.generator.make_demo)."""
+"""Tests of the seeded demo dataset (amtools.demo: make_demo and its DuckDB cache, load_demo)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from amtools.core.dataset import PANDAS_DTYPES
+from amtools.core.dataset import PANDAS_DTYPES, Dataset
 from amtools.core.errors import ParameterError
 from amtools.core.periods import last_complete_quarter
 from amtools.core.schema import TABLES
-from amtools.demo.generator import COMPETITORS, COURSES, LOST_REASONS, PRODUCTS, SKILLS, make_demo
+from amtools.demo import (
+    COMPETITORS,
+    COURSES,
+    LOST_REASONS,
+    PRODUCTS,
+    SKILLS,
+    cache,
+    load_demo,
+    make_demo,
+)
+from amtools.loading.io import save_duckdb
 
 END = "2026-11-26"  # last complete quarter: 2026Q3 -> history 2023-10-01 .. 2026-09-30
 START = pd.Timestamp("2023-10-01")
@@ -485,10 +499,10 @@ def test_tiny_companies_still_have_both_segments():
 
 
 def test_event_sampler_matches_the_cell_rates():
-    from amtools.demo.generator import _events
+    from amtools.demo.world import poisson_events
 
     rates = np.array([[0.0, 2.0, 0.0], [0.5, 0.5, 0.5], [0.0, 0.0, 0.0]])
-    rows, cols = _events(np.random.default_rng(0), np.tile(rates, (5000, 1)))
+    rows, cols = poisson_events(np.random.default_rng(0), np.tile(rates, (5000, 1)))
     mean = np.bincount((rows % 3) * 3 + cols, minlength=9).reshape(3, 3) / 5000
     # each cell's mean count is its rate; zero-rate cells and rows never get events
     np.testing.assert_allclose(mean, rates, atol=0.05)
@@ -502,3 +516,96 @@ def test_larger_companies_hand_accounts_to_staying_teammates():
     assert set(ds.clients["manager_id"]) <= active
     open_deals = ds.deals[ds.deals["stage"] == "open"]
     assert set(open_deals["manager_id"]) <= active
+
+
+# -- the DuckDB cache (load_demo) ------------------------------------------------------------
+
+
+def _tiny_demo() -> Dataset:
+    """Two managers, two clients, two deals: a stand-in for make_demo in the cache tests."""
+    managers = pd.DataFrame(
+        {
+            "manager_id": ["M001", "M002"],
+            "name": ["Анна Иванова", "Bob Lee"],
+            "segment": ["B2B", "B2C"],
+        }
+    )
+    clients = pd.DataFrame(
+        {"client_id": ["C1", "C2"], "manager_id": ["M001", "M002"], "segment": ["B2B", "B2C"]}
+    )
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["D1", "D2"],
+            "client_id": ["C1", "C2"],
+            "manager_id": ["M001", "M002"],
+            "stage": ["won", "lost"],
+            "amount": [1234.5, 0.0],
+            "created_date": pd.to_datetime(["2024-01-05", "2024-02-01"]),
+            "closed_date": pd.to_datetime(["2024-02-10", "2024-03-01"]),
+        }
+    )
+    return Dataset({"managers": managers, "clients": clients, "deals": deals}, source="tiny")
+
+
+def test_load_demo_builds_once_then_reads_the_file(tmp_path, monkeypatch):
+    calls = []
+    quarter_end = last_complete_quarter().end_time.normalize()
+
+    def fake_make_demo(**kwargs):
+        calls.append(kwargs)
+        ds = _tiny_demo()
+        ds.meta.update(period_end=quarter_end, currency="RUB")
+        return ds
+
+    monkeypatch.setattr(cache, "make_demo", fake_make_demo)
+    path = tmp_path / "demo.duckdb"
+    first = cache.load_demo(path, seed=3)
+    assert path.exists() and calls == [{"seed": 3}]
+    assert first.meta["period_end"] == quarter_end
+    again = cache.load_demo(path, seed=3)
+    assert calls == [{"seed": 3}]  # read from the file, not rebuilt
+    assert first.names == again.names
+    for name in first.names:
+        pd.testing.assert_frame_equal(first[name], again[name])
+    cache.load_demo(path, seed=4)  # other arguments: rebuilt
+    cache.load_demo(path, seed=4, rebuild=True)
+    assert calls == [{"seed": 3}, {"seed": 4}, {"seed": 4}]
+    # A file built before the last quarter completed is stale: rebuilt.
+    stale = _tiny_demo()
+    stale.meta.update(period_end=quarter_end - pd.offsets.QuarterEnd(), demo_kwargs="{}")
+    save_duckdb(stale, path)
+    cache.load_demo(path)
+    assert calls[-1] == {} and len(calls) == 4
+    cache.load_demo(path)
+    assert len(calls) == 4  # current again: read from the file
+    # A changed generator makes the file stale too.
+    monkeypatch.setattr(cache, "generator_digest", lambda: "changed")
+    cache.load_demo(path)
+    assert len(calls) == 5
+
+
+def test_load_demo_with_the_real_generator(tmp_path):
+    ds = load_demo(tmp_path / "demo.duckdb", seed=1, n_managers=3, years=1, scale=0.1)
+    assert {"managers", "clients", "deals"} <= set(ds.names)
+    assert ds.deals["amount"].dtype == "float64"
+    assert ds.meta["generator"] == "amtools.demo.generator.make_demo"
+
+
+def test_generator_digest_hashes_every_module_of_the_demo_package():
+    folder = Path(cache.__file__).parent
+    modules = sorted(folder.glob("*.py"))
+    assert {"build.py", "clients.py", "deals.py", "cache.py"} <= {m.name for m in modules}
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(module.read_bytes())
+    assert cache.generator_digest() == digest.hexdigest()[:12]
+
+
+def test_the_package_front_is_lazy():
+    code = (
+        "import sys, amtools.demo as d; "
+        "loaded = sorted(m for m in sys.modules if m.startswith('amtools.')); "
+        "assert loaded == ['amtools.demo'], loaded; "
+        "assert {'make_demo', 'load_demo', 'PRODUCTS'} <= set(d.__all__)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -31,7 +31,7 @@ EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", r
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     ds = make_demo(seed=5, n_managers=4, years=2, scale=0.3, end="2026-09-30")
     managers = ds["managers"].copy()

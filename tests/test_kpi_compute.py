@@ -868,7 +868,7 @@ def test_client_shared_by_two_managers_counts_once_each(tiny: Dataset) -> None:
 
 
 def test_demo_data_every_kpi_has_a_value_or_a_reason() -> None:
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     ds = make_demo(seed=1, n_managers=6, end="2026-10-01", years=2)
     k = compute(ds, "Q")

@@ -20,7 +20,7 @@ CORE = ("managers", "clients", "deals")
 
 @pytest.fixture(scope="module")
 def demo() -> Dataset:
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     ds = make_demo(n_managers=6, years=2, seed=3, end="2026-07-15")
     return Dataset({n: ds[n] for n in ds.names if n != "targets"}, source="test")

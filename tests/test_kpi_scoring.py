@@ -640,7 +640,7 @@ def test_scorecard_with_shipped_params_reads_them_by_default():
 
 # --------------------------------------------------------------------------- demo data
 def test_demo_scores_are_consistent_and_spread():
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
     from amtools.kpi import compute
 
     ds = make_demo(seed=2, n_managers=12, years=2, end="2026-10-15")

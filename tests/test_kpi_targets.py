@@ -17,7 +17,7 @@ PERIODS = ["2025Q2", "2025Q3", "2026Q2", "2026Q3"]
 
 @pytest.fixture(scope="module")
 def demo() -> Dataset:
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     return make_demo(n_managers=8, years=2, seed=5, end="2026-10-15")
 

@@ -298,7 +298,7 @@ def test_plan_from_scorecard_end_to_end():
 # --------------------------------------------------------------------------- demo data
 @pytest.fixture(scope="module")
 def demo_plan():
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
     from amtools.kpi import compute
 
     ds = make_demo(seed=1, n_managers=12, years=2, end="2026-10-15")

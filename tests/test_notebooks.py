@@ -84,7 +84,7 @@ def test_params_file_sets_only_declared_names(path: Path) -> None:
 # --------------------------------------------------------------------------- rendered packs
 @pytest.fixture(scope="session")
 def demo():
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     ds = make_demo(n_managers=6)
     managers = ds.managers.copy()

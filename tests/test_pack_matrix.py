@@ -52,7 +52,7 @@ REPORT_PAGES = ("index.html", "team_review.html", "forecast.html", "budget.html"
 
 
 def _demo() -> Dataset:
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     return make_demo(seed=0, n_managers=3, end="2026-11-26")
 

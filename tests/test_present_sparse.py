@@ -29,7 +29,7 @@ HOSTILE = ["$$\\int$$", "$x$ Smith", "=1+1", "@SUM(A1)"]
 
 def sparse_demo() -> Dataset:
     """The demo cut down to managers, clients and deals with few optional columns."""
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     ds = make_demo(n_managers=4)
     deals = ["deal_id", "client_id", "manager_id", "stage", "amount", "created_date"]

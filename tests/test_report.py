@@ -137,7 +137,7 @@ def test_default_period_from_meta_or_data():
 
 @pytest.fixture(scope="module")
 def demo_context():
-    from amtools.demo import generator as datasets
+    import amtools.demo as datasets
 
     ds = datasets.make_demo(seed=1, n_managers=3, years=1, scale=0.2, end="2026-11-26")
     return build_context(ds, forecast_horizon=0, lang="ru")
@@ -160,7 +160,7 @@ def test_build_context_computes_everything_once(demo_context):
 def test_context_forecast_covers_the_budget_year_with_model_options():
     # The defaults open_context("") uses (forecast_horizon=12): history ends 2026-09-30, the
     # budget's fiscal year is 2027, so the horizon grows to 15 months and a budget is built.
-    from amtools.demo import generator as datasets
+    import amtools.demo as datasets
 
     ds = datasets.make_demo(seed=1, n_managers=3, years=2, scale=0.2, end="2026-11-26")
     fast = {"models": ["seasonal_naive", "naive"], "folds": 1}
@@ -179,7 +179,7 @@ def test_context_forecast_covers_the_budget_year_with_model_options():
 
 
 def test_unknown_forecast_model_option_is_an_error():
-    from amtools.demo import generator as datasets
+    import amtools.demo as datasets
 
     ds = datasets.make_demo(seed=1, n_managers=2, years=1, scale=0.2, end="2026-11-26")
     with pytest.raises(ParameterError, match="unknown option.*horizon"):

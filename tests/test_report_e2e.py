@@ -13,7 +13,7 @@ EXTERNAL = re.compile(r"""(?:src|href|action|data)\s*=\s*["']?\s*(?:https?:)?//"
 
 @pytest.fixture(scope="module")
 def demo():
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     return make_demo(seed=0, n_managers=6, end="2026-11-26")
 

@@ -65,7 +65,7 @@ def _write_notebook(path: Path, params: str, body: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def dataset():
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     ds = make_demo(seed=2, n_managers=3, years=1, scale=0.2, end="2026-11-26")
     managers = ds.managers.copy()

@@ -43,7 +43,7 @@ def _notebook(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     return make_demo(seed=3, n_managers=3, years=1, scale=0.2, end="2026-11-26")
 

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.notebook, pytest.mark.skipif(sys.platform != "linux", 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
     from amtools.loading import io
 
     root = tmp_path_factory.mktemp("signals")

@@ -1229,7 +1229,7 @@ def plan(
 
     Example
     -------
-    >>> from amtools.demo.generator import make_demo  # doctest: +SKIP
+    >>> from amtools.demo import make_demo  # doctest: +SKIP
     >>> from amtools.forecast import monthly_series, forecast  # doctest: +SKIP
     >>> ds = make_demo(n_managers=6)  # doctest: +SKIP
     >>> h = required_horizon(ds.meta["period_end"])  # doctest: +SKIP

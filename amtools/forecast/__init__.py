@@ -2,7 +2,7 @@
 
 Example
 -------
->>> from amtools.demo.generator import make_demo  # doctest: +SKIP
+>>> from amtools.demo import make_demo  # doctest: +SKIP
 >>> from amtools.forecast import monthly_series, forecast
 >>> ds = make_demo(seed=0)  # doctest: +SKIP
 >>> result = forecast(monthly_series(ds, "revenue"), h=12)  # doctest: +SKIP

@@ -110,7 +110,7 @@ def monthly_series(
 
     Example
     -------
-    >>> from amtools.demo.generator import make_demo  # doctest: +SKIP
+    >>> from amtools.demo import make_demo  # doctest: +SKIP
     >>> s = monthly_series(make_demo(seed=0), "revenue")  # doctest: +SKIP
     >>> s.query("unique_id == 'company'").tail(3)  # doctest: +SKIP
     """

@@ -945,7 +945,7 @@ def compute(
 
     Example
     -------
-    >>> from amtools.demo.generator import make_demo  # doctest: +SKIP
+    >>> from amtools.demo import make_demo  # doctest: +SKIP
     >>> k = compute(make_demo(n_managers=5), freq="Q")  # doctest: +SKIP
     >>> k.query("kpi == 'conversion_rate'").head()  # doctest: +SKIP
     """
@@ -975,7 +975,7 @@ def compute_levels(
 
     Example
     -------
-    >>> from amtools.demo.generator import make_demo  # doctest: +SKIP
+    >>> from amtools.demo import make_demo  # doctest: +SKIP
     >>> tables = compute_levels(make_demo(n_managers=5), "Q")  # doctest: +SKIP
     >>> tables["company"].query("kpi == 'conversion_rate'")  # doctest: +SKIP
     """

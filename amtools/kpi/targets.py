@@ -173,7 +173,7 @@ def resolve_targets(dataset: Dataset, params: Mapping[str, Any] | None = None) -
 
     Example
     -------
-    >>> from amtools.demo.generator import make_demo  # doctest: +SKIP
+    >>> from amtools.demo import make_demo  # doctest: +SKIP
     >>> resolve_targets(make_demo(n_managers=4)).source  # doctest: +SKIP
     'data'
     >>> resolve_targets(other_dataset, {"targets": "history"}).source  # doctest: +SKIP

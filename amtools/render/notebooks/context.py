@@ -281,7 +281,7 @@ def build_context(
 
     Example
     -------
-    >>> from amtools.demo.generator import make_demo
+    >>> from amtools.demo import make_demo
     >>> ctx = build_context(make_demo(n_managers=6), lang="ru")  # doctest: +SKIP
     >>> ctx.period  # doctest: +SKIP
     '2026Q3'
@@ -763,7 +763,7 @@ def open_context(context: str | Path = "", *, period: str = "", lang: str = "en"
         with _CACHE_LOCK:
             ctx = _CACHE.get(key)
             if ctx is None:
-                from amtools.loading.io import load_demo
+                from amtools.demo import load_demo
 
                 log.info("no context given: building one from the demo dataset")
                 ctx = build_context(load_demo(), period or None, lang=lang)

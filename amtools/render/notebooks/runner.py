@@ -91,10 +91,11 @@ def load_source(source: str | Path | Dataset | None = None, mapping: Any = None)
     -------
     >>> ds = load_source(None)  # doctest: +SKIP
     """
+    from amtools.demo import load_demo
     from amtools.loading import io
 
     if source is None:
-        return io.load_demo()
+        return load_demo()
     return io.load(source, mapping=mapping)
 
 
