@@ -25,7 +25,7 @@ __all__ = [
 
 _LAZY = {
     "Dataset": ("amtools.core.dataset", "Dataset"),
-    "load": ("amtools.loading.io", "load"),
+    "load": ("amtools.loading", "load"),
     "make_demo": ("amtools.demo.generator", "make_demo"),
     "AmtoolsError": ("amtools.core.errors", "AmtoolsError"),
     "DataValidationError": ("amtools.core.problems", "DataValidationError"),
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from amtools.core.errors import AmtoolsError
     from amtools.core.problems import DataValidationError
     from amtools.demo.generator import make_demo
-    from amtools.loading.io import load  # noqa: F401
+    from amtools.loading import load  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -119,7 +119,7 @@ def project(tmp_path):
 def pack(dataset, tmp_path_factory):
     """One `amtools run` through the CLI: two workers, M002's review fails on purpose."""
     from amtools.cli import main
-    from amtools.loading import io
+    from amtools import loading as io
 
     root = tmp_path_factory.mktemp("pack")
     project = _make_project(root)

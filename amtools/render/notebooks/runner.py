@@ -91,7 +91,7 @@ def load_source(source: str | Path | Dataset | None = None, mapping: Any = None)
     -------
     >>> ds = load_source(None)  # doctest: +SKIP
     """
-    from amtools.loading import io
+    from amtools import loading as io
 
     if source is None:
         return io.load_demo()
