@@ -68,7 +68,7 @@ def guess_encoding(raw: bytes, what: str) -> str:
     """
     if _looks_cp1251(raw):
         return "cp1251"
-    from charset_normalizer import from_bytes
+    from charset_normalizer import from_bytes  # heavy, and needed only for a rare legacy file
 
     best = from_bytes(raw[:400_000]).best()
     if best is None:

@@ -184,7 +184,7 @@ def _excel_source(path: Path, skip_rows: int = 0) -> RawSource:
 
 
 def _duckdb_source(path: Path) -> RawSource:
-    import duckdb
+    import duckdb  # optional heavy dependency, only for this format
 
     # One read-only connection, closed by load() when done: DuckDB caches open databases
     # per path within a process, and a lingering connection would keep serving a file
@@ -210,7 +210,7 @@ def _duckdb_source(path: Path) -> RawSource:
 
 
 def _sql_source(url: str) -> RawSource:
-    import sqlalchemy as sa
+    import sqlalchemy as sa  # optional heavy dependency, only for SQL sources
 
     try:
         engine = sa.create_engine(url)

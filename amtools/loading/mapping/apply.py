@@ -132,7 +132,7 @@ def apply_mapping(spec: MappingSpec, raw: RawSource, *, decimal: str | None = No
 
     Example
     -------
-    >>> from amtools.loading import read_source
+    >>> from amtools.loading import parse_mapping, read_source
     >>> src = read_source({"crm": pd.DataFrame({"Id": ["1"], "Stage": ["Won"]})})
     >>> spec = parse_mapping({"tables": {"deals": {"from": "crm", "columns": {"deal_id": "Id",
     ...     "stage": "Stage"}, "values": {"stage": {"Won": "won", "*": "open"}}}}})
