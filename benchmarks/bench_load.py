@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from amtools.core.errors import DataValidationError  # noqa: E402
-from amtools.loading.io import load  # noqa: E402
-from amtools.validate.checks import format_problems, validate  # noqa: E402
+from amtools.loading import load  # noqa: E402
+from amtools.validate import format_problems, validate  # noqa: E402
 
 SAMPLES = {
     "crm_sales_opportunities": "maven_crm",

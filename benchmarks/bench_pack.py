@@ -72,7 +72,7 @@ def _naive_script(reports: list[tuple[str, str, dict[str, str]]], out: Path) -> 
 def bench(n_managers: int, workers: int, naive_limit: int | None) -> dict[str, object]:
     from amtools.core.settings import read_params
     from amtools.demo import make_demo
-    from amtools.loading.io import save_duckdb
+    from amtools.loading import save_duckdb
 
     work = WORK / f"pack_{n_managers}"
     shutil.rmtree(work, ignore_errors=True)

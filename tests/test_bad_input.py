@@ -13,12 +13,14 @@ import pandas as pd
 import pytest
 
 import amtools
+from amtools import loading
+from amtools.core import parse
 from amtools.core.dataset import Dataset
 from amtools.core.errors import AmtoolsError, SourceError
 from amtools.core.i18n import catalog
 from amtools.core.problems import DataValidationError, Problem
 from amtools.core.schema import MONEY_MAX, data_model_markdown
-from amtools.loading import io
+from amtools.loading import reader
 from amtools.validate.checks import validate
 
 
@@ -151,7 +153,7 @@ def test_dates_outside_the_window_are_reported(
 
 
 def test_parse_dates_never_raises_out_of_bounds() -> None:
-    values, bad, _ = io.parse_dates(pd.Series(["9999-12-31", "0001-01-01", "2024-01-01"]))
+    values, bad, _ = parse.parse_dates(pd.Series(["9999-12-31", "0001-01-01", "2024-01-01"]))
     assert bad.tolist() == [True, True, False]
     assert values.isna().tolist() == [True, True, False]
 
@@ -169,14 +171,14 @@ def test_time_zone_rule_utc_naive_mixing_allowed(export: Path) -> None:
 
 def test_time_zone_rule_for_tz_aware_frames() -> None:
     aware = pd.Series(pd.to_datetime(["2024-01-01 03:00"]).tz_localize("Europe/Moscow"))
-    values, bad, _ = io.parse_dates(aware, kind="datetime")
+    values, bad, _ = parse.parse_dates(aware, kind="datetime")
     assert values.tolist() == [pd.Timestamp("2024-01-01 00:00")] and not bad.any()
 
 
 def test_time_zone_rule_is_documented() -> None:
-    doc = io.parse_dates.__doc__ or ""
+    doc = parse.parse_dates.__doc__ or ""
     assert "UTC" in doc and "naive" in doc
-    assert "converted to UTC and the zone dropped" in " ".join((io.__doc__ or "").split())
+    assert "converted to UTC and the zone dropped" in " ".join((reader.__doc__ or "").split())
     assert "converted to UTC and the zone dropped" in data_model_markdown()
     docs = Path(__file__).parents[1] / "docs" / "data-model.md"
     assert "converted to UTC and the zone dropped" in docs.read_text(encoding="utf-8")
@@ -269,7 +271,7 @@ def test_case_colliding_column_names_are_an_error_naming_both(export: Path) -> N
         amtools.load(export)
     frame = small_tables()["managers"].assign(**{"Manager ID": ["x", "y"]})
     with pytest.raises(SourceError, match="'manager_id' and 'Manager ID'"):
-        io.coerce_table("managers", frame)
+        loading.coerce_table("managers", frame)
 
 
 def test_duplicate_excel_headers_are_an_error(tmp_path: Path) -> None:
@@ -396,10 +398,10 @@ def test_exports_write_formula_like_text_as_text(tmp_path: Path) -> None:
     managers = ds.managers.copy()
     managers["team"] = pd.array(["=1+1", "@SUM(A1)"], dtype="string")
     ds = Dataset({**ds.tables, "managers": managers})
-    folder = io.export_csv(ds, tmp_path / "csv")
+    folder = loading.export_csv(ds, tmp_path / "csv")
     text = (folder / "managers.csv").read_text()
     assert "'=1+1" in text and "'@SUM(A1)" in text
-    book = load_workbook(io.export_excel(ds, tmp_path / "crm.xlsx"))
+    book = load_workbook(loading.export_excel(ds, tmp_path / "crm.xlsx"))
     sheet = book["managers"]
     teams = [row[3] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert teams == ["'=1+1", "'@SUM(A1)"]

@@ -27,7 +27,7 @@ from amtools.demo import (
     load_demo,
     make_demo,
 )
-from amtools.loading.io import save_duckdb
+from amtools.loading import save_duckdb
 
 END = "2026-11-26"  # last complete quarter: 2026Q3 -> history 2023-10-01 .. 2026-09-30
 START = pd.Timestamp("2023-10-01")

@@ -1,19 +1,17 @@
-"""Tests for amtools.loading.io: every source format, CSV dialects, coercion, saving and the demo cache."""
+"""Tests for amtools.loading: every source format, CSV dialects, coercion, saving and the demo cache."""
 
 from __future__ import annotations
-
-import sys
-import types
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from amtools import loading
+from amtools.core import parse
 from amtools.core.dataset import PANDAS_DTYPES, Dataset
 from amtools.core.errors import SourceError
 from amtools.core.problems import DataValidationError
 from amtools.core.schema import TABLES
-from amtools.loading import io
 
 
 def tiny_dataset() -> Dataset:
@@ -68,7 +66,7 @@ def assert_typed_equal(left: Dataset, right: Dataset) -> None:
                 PANDAS_DTYPES[kind] == "string" and isinstance(got[column].dtype, pd.StringDtype)
             ), (name, column, got[column].dtype)
         pd.testing.assert_frame_equal(
-            got.reset_index(drop=True), io.load({name: expected}, validate=False)[name]
+            got.reset_index(drop=True), loading.load({name: expected}, validate=False)[name]
         )
 
 
@@ -77,9 +75,9 @@ def assert_typed_equal(left: Dataset, right: Dataset) -> None:
 # ---------------------------------------------------------------------------------------
 def test_csv_roundtrip_keeps_values_and_dtypes(tmp_path):
     ds = tiny_dataset()
-    folder = io.export_csv(ds, tmp_path / "csv")
+    folder = loading.export_csv(ds, tmp_path / "csv")
     assert sorted(p.name for p in folder.iterdir()) == ["clients.csv", "deals.csv", "managers.csv"]
-    loaded = io.load(folder)
+    loaded = loading.load(folder)
     assert_typed_equal(ds, loaded)
     assert loaded.deals["amount"].tolist() == [1234.5, 0.0, 99.99, 500.0]
     assert loaded.clients["name"].tolist() == ["ООО Ромашка", "Acme; Inc", 'Quote "Q"']
@@ -89,15 +87,15 @@ def test_csv_roundtrip_keeps_values_and_dtypes(tmp_path):
 def test_duckdb_roundtrip_keeps_metadata(tmp_path):
     ds = tiny_dataset()
     ds.meta.update(period_end=pd.Timestamp("2024-03-31"), currency="EUR")
-    path = io.save_duckdb(ds, tmp_path / "crm.duckdb")
-    loaded = io.load(path)
+    path = loading.save_duckdb(ds, tmp_path / "crm.duckdb")
+    loaded = loading.load(path)
     assert_typed_equal(ds, loaded)
     assert loaded.meta["period_end"] == pd.Timestamp("2024-03-31")
     assert loaded.meta["currency"] == "EUR"
     assert loaded.source.startswith("DuckDB database")
     # Saving again replaces the file atomically (no leftover temporary files).
-    io.save_duckdb(ds.replace(deals=ds.deals.head(2)), path)
-    assert len(io.load(path, validate=False).deals) == 2
+    loading.save_duckdb(ds.replace(deals=ds.deals.head(2)), path)
+    assert len(loading.load(path, validate=False).deals) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.duckdb"]
 
 
@@ -105,11 +103,11 @@ def test_excel_roundtrip_sheet_per_table_header_frozen(tmp_path):
     from openpyxl import load_workbook
 
     ds = tiny_dataset()
-    path = io.export_excel(ds, tmp_path / "crm.xlsx")
+    path = loading.export_excel(ds, tmp_path / "crm.xlsx")
     book = load_workbook(path)
     assert book.sheetnames == ["managers", "clients", "deals"]
     assert all(book[s].freeze_panes == "A2" for s in book.sheetnames)
-    loaded = io.load(path)
+    loaded = loading.load(path)
     assert_typed_equal(ds, loaded)
     assert loaded.source.startswith("Excel workbook")
 
@@ -120,8 +118,8 @@ def test_parquet_folder_and_single_file(tmp_path):
     folder.mkdir()
     for name, df in ds.tables.items():
         df.to_parquet(folder / f"{name}.parquet")
-    assert_typed_equal(ds, io.load(folder))
-    single = io.load(folder / "deals.parquet", validate=False)
+    assert_typed_equal(ds, loading.load(folder))
+    single = loading.load(folder / "deals.parquet", validate=False)
     assert single.names == ["deals"]
     assert single.deals["deal_id"].tolist() == ["D1", "D2", "D3", "D4"]
 
@@ -139,22 +137,22 @@ def test_sqlalchemy_url_and_sqlite_file(tmp_path):
             )
             text.astype(object).where(text.notna(), None).to_sql(name, conn, index=False)
         conn.execute("CREATE TABLE audit_log (x INTEGER)")
-    by_url = io.load(f"sqlite:///{db}")
+    by_url = loading.load(f"sqlite:///{db}")
     assert_typed_equal(ds, by_url)
     assert by_url.source.startswith("SQL database sqlite:///")
     assert any(
         p.check == "unmatched_table" and "audit_log" in p.message for p in by_url.meta["problems"]
     )
-    by_path = io.load(db)
+    by_path = loading.load(db)
     assert by_path.source.startswith("SQLite database")
     assert by_path.managers["active"].tolist()[0] is True
 
 
 def test_in_memory_dataset_and_dict(tmp_path):
     ds = tiny_dataset()
-    assert_typed_equal(ds, io.load(ds))
+    assert_typed_equal(ds, loading.load(ds))
     raw = {name: df.astype(str) for name, df in ds.tables.items()}  # everything as text
-    loaded = io.load(raw, validate=False)
+    loaded = loading.load(raw, validate=False)
     assert loaded.deals["amount"].dtype == "float64"
     assert loaded.deals["closed_date"].iloc[0] == pd.Timestamp("2024-02-10")
     assert loaded.source.startswith("in-memory tables")
@@ -162,7 +160,7 @@ def test_in_memory_dataset_and_dict(tmp_path):
 
 def test_url_credentials_are_masked():
     with pytest.raises(SourceError) as err:
-        io.load("postgresql+nosuchdriver://ann:secret@db.example/crm")
+        loading.load("postgresql+nosuchdriver://ann:secret@db.example/crm")
     assert "secret" not in str(err.value)
     assert "ann:***@" in str(err.value)
 
@@ -189,7 +187,7 @@ def write_core(folder, deals_text: str, *, encoding: str, managers_line="М1;И�
 
 def test_cp1251_semicolon_decimal_comma_nbsp_thousands_detected(tmp_path):
     write_core(tmp_path, RUSSIAN_DEALS, encoding="cp1251")
-    ds = io.load(tmp_path)
+    ds = loading.load(tmp_path)
     # 1 234 567,89 with NBSP groups; 12 000,5 with a plain space; 950.
     assert ds.deals["amount"].tolist() == [1234567.89, 12000.5, 950.0]
     assert ds.deals["discount"].iloc[0] == pytest.approx(0.15)
@@ -200,7 +198,7 @@ def test_cp1251_semicolon_decimal_comma_nbsp_thousands_detected(tmp_path):
 
 def test_utf8_bom_header_is_clean_and_narrow_nbsp_groups(tmp_path):
     write_core(tmp_path, RUSSIAN_DEALS.replace("12 000,5", "12\u202f000,5"), encoding="utf-8-sig")
-    ds = io.load(tmp_path)
+    ds = loading.load(tmp_path)
     assert list(ds.deals.columns)[0] == "deal_id"
     assert ds.deals["amount"].tolist() == [1234567.89, 12000.5, 950.0]
     assert ds.managers["manager_id"].tolist() == ["М1"]
@@ -211,10 +209,10 @@ def test_explicit_encoding_sep_decimal(tmp_path):
     folder = tmp_path / "x"
     folder.mkdir()
     (folder / "deals.csv").write_bytes(text.encode("cp1251"))
-    ds = io.load(folder, validate=False, encoding="cp1251", sep="|", decimal=",")
+    ds = loading.load(folder, validate=False, encoding="cp1251", sep="|", decimal=",")
     assert ds.deals["amount"].tolist() == [1234567.89, 12000.5, 950.0]
     with pytest.raises(SourceError, match="encoding"):
-        io.load(folder, validate=False, encoding="utf-8")
+        loading.load(folder, validate=False, encoding="utf-8")
 
 
 @pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
@@ -222,7 +220,7 @@ def test_delimiter_detection(tmp_path, sep):
     rows = [["manager_id", "name", "segment"], ["m1", "Ann, Jr.", "B2B"], ["m2", "Bo", "B2C"]]
     lines = [sep.join(f'"{v}"' if sep in v else v for v in r) for r in rows]
     (tmp_path / "managers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ds = io.load(tmp_path, validate=False)
+    ds = loading.load(tmp_path, validate=False)
     assert ds.managers["name"].tolist() == ["Ann, Jr.", "Bo"]
 
 
@@ -230,7 +228,7 @@ def test_blank_rows_and_trailing_delimiters_are_not_data(tmp_path):
     (tmp_path / "managers.csv").write_text(
         "manager_id;name;segment;\nm1;Ann;B2B;\n;;;\n\nm2;Bo;B2C;\n", encoding="utf-8"
     )
-    ds = io.load(tmp_path, validate=False)
+    ds = loading.load(tmp_path, validate=False)
     assert ds.managers["manager_id"].tolist() == ["m1", "m2"]
     assert ds.meta["problems"] == []  # no "Unnamed: 3" extra column reported
 
@@ -239,7 +237,7 @@ def test_header_names_are_normalised_and_extra_columns_reported(tmp_path):
     (tmp_path / "Managers.csv").write_text(
         "Manager ID,Name,Segment,Favourite colour\nm1,Ann,B2B,red\n", encoding="utf-8"
     )
-    ds = io.load(tmp_path, validate=False)
+    ds = loading.load(tmp_path, validate=False)
     assert list(ds.managers.columns) == ["manager_id", "name", "segment"]
     extra = [p for p in ds.meta["problems"] if p.check == "extra_columns"]
     assert extra and extra[0].severity == "warning" and "Favourite colour" in extra[0].message
@@ -248,13 +246,13 @@ def test_header_names_are_normalised_and_extra_columns_reported(tmp_path):
 def test_unmatched_files_are_warnings_and_absent_tables_absent(tmp_path):
     write_core(tmp_path, RUSSIAN_DEALS, encoding="utf-8")
     (tmp_path / "products.csv").write_text("product,price\nA,1\n", encoding="utf-8")
-    ds = io.load(tmp_path)
+    ds = loading.load(tmp_path)
     assert "surveys" not in ds and ds.get("surveys") is None
     (warning,) = [p for p in ds.meta["problems"] if p.check == "unmatched_table"]
     assert warning.severity == "warning" and "products" in warning.message
     (tmp_path / "notes.docx").write_bytes(b"x")
     (tmp_path / "deals.parquet").write_bytes(b"x")  # a second file for deals: not read
-    ds = io.load(tmp_path)
+    ds = loading.load(tmp_path)
     (ignored,) = [p for p in ds.meta["problems"] if p.check == "ignored_files"]
     assert ignored.severity == "warning"
     assert "deals.parquet" in ignored.message and "notes.docx" in ignored.message
@@ -264,7 +262,7 @@ def test_unparseable_values_are_errors_never_silent_nan(tmp_path):
     bad = RUSSIAN_DEALS.replace("12.04.2025", "32.13.2025").replace("950", "девятьсот")
     write_core(tmp_path, bad, encoding="utf-8")
     with pytest.raises(DataValidationError) as err:
-        io.load(tmp_path)
+        loading.load(tmp_path)
     by_check = {p.check: p for p in err.value.problems}
     date = by_check["unparseable_date"]
     assert (date.table, date.column, date.count, date.examples) == (
@@ -278,23 +276,23 @@ def test_unparseable_values_are_errors_never_silent_nan(tmp_path):
     assert (number.column, number.count, number.examples) == ("amount", 1, ("Д-3",))
     assert "decimal" in number.fix
     # validate=False loads anyway and keeps the problems for the caller (amtools validate).
-    ds = io.load(tmp_path, validate=False)
+    ds = loading.load(tmp_path, validate=False)
     assert {p.check for p in ds.meta["problems"]} >= {"unparseable_date", "unparseable_number"}
     assert ds.deals["amount"].isna().sum() == 1
 
 
 def test_missing_and_unknown_sources(tmp_path):
     with pytest.raises(SourceError, match="does not exist"):
-        io.load(tmp_path / "nope")
+        loading.load(tmp_path / "nope")
     (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04junk")
     with pytest.raises(SourceError, match="unknown data source format"):
-        io.load(tmp_path / "notes.docx")
+        loading.load(tmp_path / "notes.docx")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(SourceError, match="no .csv"):
-        io.load(empty)
+        loading.load(empty)
     with pytest.raises(SourceError, match="cannot load a int"):
-        io.load(42)
+        loading.load(42)
 
 
 # ---------------------------------------------------------------------------------------
@@ -317,34 +315,34 @@ def test_missing_and_unknown_sources(tmp_path):
     ],
 )
 def test_parse_numbers_formats(text, expected):
-    values, bad = io.parse_numbers(pd.Series([text]))
+    values, bad = parse.parse_numbers(pd.Series([text]))
     assert values.iloc[0] == pytest.approx(expected)
     assert not bad.any()
 
 
 def test_parse_numbers_ambiguous_thousands_use_the_hint():
     # "1,234" is 1234 (comma groups) or 1.234 (decimal comma): the file decides.
-    assert io.parse_numbers(pd.Series(["1,234"]))[0].iloc[0] == 1234.0
-    assert io.parse_numbers(pd.Series(["1,234"]), hint=",")[0].iloc[0] == pytest.approx(1.234)
+    assert parse.parse_numbers(pd.Series(["1,234"]))[0].iloc[0] == 1234.0
+    assert parse.parse_numbers(pd.Series(["1,234"]), hint=",")[0].iloc[0] == pytest.approx(1.234)
     # A column with one unambiguous value settles the others: "2,5" -> decimal comma.
-    values, _ = io.parse_numbers(pd.Series(["1,234", "2,5"]))
+    values, _ = parse.parse_numbers(pd.Series(["1,234", "2,5"]))
     assert values.tolist() == [pytest.approx(1.234), 2.5]
 
 
 def test_parse_dates_layouts():
-    values, bad, note = io.parse_dates(
+    values, bad, note = parse.parse_dates(
         pd.Series(["05.03.2025 14:30", "06.03.2025", ""]), kind="datetime"
     )
     assert values.tolist()[:2] == [pd.Timestamp("2025-03-05 14:30"), pd.Timestamp("2025-03-06")]
     assert not bad.any() and note is None
-    us, _, note = io.parse_dates(pd.Series(["12/31/2025", "01/02/2026"]))
+    us, _, note = parse.parse_dates(pd.Series(["12/31/2025", "01/02/2026"]))
     assert us.tolist() == [pd.Timestamp("2025-12-31"), pd.Timestamp("2026-01-02")] and note is None
-    _, _, note = io.parse_dates(pd.Series(["01/02/2026", "03/04/2026"]))
+    _, _, note = parse.parse_dates(pd.Series(["01/02/2026", "03/04/2026"]))
     assert note and "ambiguous" in note
-    mixed, bad, _ = io.parse_dates(pd.Series(["31.12.2025", "2026-01-05", "5.1.2026"]))
+    mixed, bad, _ = parse.parse_dates(pd.Series(["31.12.2025", "2026-01-05", "5.1.2026"]))
     assert mixed.tolist() == [pd.Timestamp(d) for d in ("2025-12-31", "2026-01-05", "2026-01-05")]
     assert not bad.any()
-    fixed, _, _ = io.parse_dates(pd.Series(["2026-01-02 23:59"]), kind="date")
+    fixed, _, _ = parse.parse_dates(pd.Series(["2026-01-02 23:59"]), kind="date")
     assert fixed.iloc[0] == pd.Timestamp("2026-01-02")
 
 
@@ -356,55 +354,7 @@ def test_bool_values_in_russian_and_english():
             "violation": ["да", "нет", "Yes", "0", "может быть"],
         }
     )
-    out, problems = io.coerce_table("compliance", raw)
+    out, problems = loading.coerce_table("compliance", raw)
     assert out["violation"].tolist()[:4] == [True, False, True, False]
     assert out["violation"].isna().iloc[4]
     assert problems[0].check == "unparseable_bool" and problems[0].examples == ("row 5",)
-
-
-# ---------------------------------------------------------------------------------------
-# Demo cache
-# ---------------------------------------------------------------------------------------
-def test_load_demo_builds_once_then_reads_the_file(tmp_path, monkeypatch):
-    from amtools.core.periods import last_complete_quarter
-
-    calls = []
-    quarter_end = last_complete_quarter().end_time.normalize()
-
-    def fake_make_demo(**kwargs):
-        calls.append(kwargs)
-        ds = tiny_dataset()
-        ds.meta.update(period_end=quarter_end, currency="RUB")
-        return ds
-
-    module = types.ModuleType("amtools.demo.generator")
-    module.make_demo = fake_make_demo  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "amtools.demo.generator", module)
-    path = tmp_path / "demo.duckdb"
-    first = io.load_demo(path, seed=3)
-    assert path.exists() and calls == [{"seed": 3}]
-    assert first.meta["period_end"] == quarter_end
-    again = io.load_demo(path, seed=3)
-    assert calls == [{"seed": 3}]  # read from the file, not rebuilt
-    assert_typed_equal(first, again)
-    io.load_demo(path, seed=4)  # other arguments: rebuilt
-    io.load_demo(path, seed=4, rebuild=True)
-    assert calls == [{"seed": 3}, {"seed": 4}, {"seed": 4}]
-    # A file built before the last quarter completed is stale: rebuilt.
-    stale = tiny_dataset()
-    stale.meta.update(period_end=quarter_end - pd.offsets.QuarterEnd(), demo_kwargs="{}")
-    io.save_duckdb(stale, path)
-    io.load_demo(path)
-    assert calls[-1] == {} and len(calls) == 4
-    io.load_demo(path)
-    assert len(calls) == 4  # current again: read from the file
-    # A changed generator makes the file stale too.
-    monkeypatch.setattr(io, "_generator_digest", lambda: "changed")
-    io.load_demo(path)
-    assert len(calls) == 5
-
-
-def test_load_demo_with_the_real_generator(tmp_path):
-    ds = io.load_demo(tmp_path / "demo.duckdb", seed=1, n_managers=3, years=1, scale=0.1)
-    assert {"managers", "clients", "deals"} <= set(ds.names)
-    assert ds.deals["amount"].dtype == "float64"

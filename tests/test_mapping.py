@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from amtools import loading
 from amtools.core.errors import MappingError
 from amtools.core.problems import DataValidationError
-from amtools.loading import io
 from amtools.loading.mapping import (
     friendly_date_format,
     make_id,
@@ -35,7 +35,7 @@ def test_presets_are_listed():
 
 
 def test_maven_preset_loads_the_fixture_with_its_dirty_bits():
-    ds = io.load(FIXTURES / "maven_crm", mapping="maven_crm")
+    ds = loading.load(FIXTURES / "maven_crm", mapping="maven_crm")
     assert (len(ds.managers), len(ds.clients), len(ds.deals)) == (19, 19, 31)
     # 13 Won, 6 Lost, 7 Engaging + 5 Prospecting -> open.
     assert ds.deals["stage"].value_counts().to_dict() == {"won": 13, "open": 12, "lost": 6}
@@ -62,7 +62,7 @@ def test_maven_preset_loads_the_fixture_with_its_dirty_bits():
 
 
 def test_superstore_preset_preserves_the_sales_total():
-    ds = io.load(FIXTURES / "superstore", mapping="superstore")
+    ds = loading.load(FIXTURES / "superstore", mapping="superstore")
     # 36 order lines of 14 orders by 11 customers (SOURCE.md).
     assert (len(ds.managers), len(ds.clients), len(ds.deals)) == (4, 11, 14)
     # Sum of the 36 Sales values, added by hand with Decimal: 13,297.4415.
@@ -144,7 +144,7 @@ def test_russian_export_worked_example(tmp_path):
     (tmp_path / "сделки.csv").write_bytes(RUSSIAN_EXPORT.encode("cp1251"))
     mapping = tmp_path / "my_crm.yaml"
     mapping.write_text(RUSSIAN_MAPPING, encoding="utf-8")
-    ds = io.load(tmp_path, mapping=mapping, validate=False)
+    ds = loading.load(tmp_path, mapping=mapping, validate=False)
     deals = ds.deals.set_index("deal_id")
     assert deals["stage"].tolist() == ["won", "lost", "open", "open"]
     assert deals["amount"].tolist()[:3] == [1250000.0, 80000.0, 300000.5]
@@ -159,7 +159,7 @@ def test_russian_export_worked_example(tmp_path):
     assert clients.loc["ооо-ромашка", "acquired_date"] == pd.Timestamp("2025-02-03")
     assert clients.loc["ооо-ромашка", "name"] == "ООО Ромашка"
     assert clients.loc["ип-сидоров", "manager_id"] == "иван-петров"
-    ds = io.load(tmp_path, mapping=mapping)  # validates: warnings only
+    ds = loading.load(tmp_path, mapping=mapping)  # validates: warnings only
     found = problems_by_check(ds)
     assert found["group_without_key"].examples == ("row 4",)
     assert found["open_without_client"].examples == ("2025-004",)
@@ -203,7 +203,7 @@ tables:
     values: {renewed: {Yes: true, No: false}}
 """
     )
-    ds = io.load({"crm": crm, **native_tables()}, mapping=spec, validate=False)
+    ds = loading.load({"crm": crm, **native_tables()}, mapping=spec, validate=False)
     # matching ignores case and surrounding spaces; "*" catches every other value
     assert ds.deals["stage"].tolist() == ["won", "lost", "open"]
     assert ds.deals["amount"].tolist() == [10.0] * 3
@@ -217,7 +217,7 @@ def test_unmapped_values_pass_through_to_validation():
         constants={"client_id": "c1", "manager_id": "m1", "amount": 1},
     )
     with pytest.raises(DataValidationError) as err:
-        io.load({"crm": crm, **native_tables()}, mapping=spec)
+        loading.load({"crm": crm, **native_tables()}, mapping=spec)
     (problem,) = err.value.errors
     assert (problem.check, problem.column, problem.examples) == ("unknown_value", "stage", ("1",))
     assert "'Negotiation'" in problem.message and "values:" in problem.fix
@@ -244,7 +244,7 @@ def test_global_ids_apply_to_reference_columns():
             }
         },
     }
-    ds = io.load({"crm": crm}, mapping=spec, validate=False)
+    ds = loading.load({"crm": crm}, mapping=spec, validate=False)
     assert ds.clients["client_id"].tolist() == ["acme-ltd", "beta"]
     assert ds.clients["referred_by"].tolist()[1] == "acme-ltd"
     assert ds.clients["manager_id"].nunique() == 1
@@ -308,7 +308,7 @@ def test_join_compute_group_by_aggregate():
             }
         }
     }
-    ds = io.load({"lines": lines, "reps": reps}, mapping=spec, validate=False, decimal=",")
+    ds = loading.load({"lines": lines, "reps": reps}, mapping=spec, validate=False, decimal=",")
     deals = ds.deals.set_index("deal_id")
     # o1: 10.5*2 + 2*1 = 23; discount (21*0.1 + 2*0.3) / 23 = 2.7 / 23
     assert deals.loc["o1", "amount"] == pytest.approx(23.0)
@@ -326,8 +326,8 @@ def test_join_problems():
     )
     spec["tables"]["deals"]["from"] = "lines"
     with pytest.raises(MappingError, match="several rows for Region = 'N'"):
-        io.load({"lines": lines, "reps": reps}, mapping=spec, validate=False)
-    ds = io.load({"lines": lines, "reps": reps.head(1)}, mapping=spec, validate=False)
+        loading.load({"lines": lines, "reps": reps}, mapping=spec, validate=False)
+    ds = loading.load({"lines": lines, "reps": reps.head(1)}, mapping=spec, validate=False)
     warning = problems_by_check(ds)["join_unmatched"]
     assert warning.severity == "warning" and "'X'" in warning.message
     assert warning.examples == ("row 2",)
@@ -341,7 +341,7 @@ def test_unparseable_numbers_in_aggregation_are_reported():
         columns={"deal_id": "Order", "amount": "Sales"},
     )
     spec["tables"]["deals"]["from"] = "lines"
-    ds = io.load({"lines": lines}, mapping=spec, validate=False)
+    ds = loading.load({"lines": lines}, mapping=spec, validate=False)
     problem = problems_by_check(ds)["unparseable_number"]
     assert (problem.table, problem.column, problem.count, problem.examples) == (
         "deals",
@@ -379,7 +379,7 @@ def test_native_tables_pass_through_and_optional_missing_source_is_a_warning():
             "surveys": {"from": "nps_export"},
         }
     }
-    ds = io.load({"crm": crm, **native_tables()}, mapping=spec)
+    ds = loading.load({"crm": crm, **native_tables()}, mapping=spec)
     assert ds.names == ["managers", "clients", "deals"]
     assert problems_by_check(ds)["missing_source"].table == "surveys"
 
@@ -444,12 +444,12 @@ def test_missing_source_columns_and_tables_list_what_exists():
     crm = pd.DataFrame({"Deal ID": ["1"], "Stage": ["won"]})
     spec = core(columns={"deal_id": "Deal Id", "stage": "Stage"})
     with pytest.raises(MappingError) as err:
-        io.load({"crm": crm}, mapping=spec)
+        loading.load({"crm": crm}, mapping=spec)
     text = str(err.value)
     assert "tables.deals.columns.deal_id" in text and "'Deal Id' not found in crm" in text
     assert "did you mean 'Deal ID'" in text and "columns there: Deal ID, Stage" in text
     with pytest.raises(MappingError, match="source table 'crm' not found.*available: other"):
-        io.load({"other": crm}, mapping=spec)
+        loading.load({"other": crm}, mapping=spec)
 
 
 def test_mapping_yaml_file_with_read_options(tmp_path):
@@ -460,7 +460,7 @@ def test_mapping_yaml_file_with_read_options(tmp_path):
         "tables:\n  deals:\n    from: export\n    columns: {deal_id: Id, amount: Sum}\n",
         encoding="utf-8",
     )
-    ds = io.load(tmp_path, mapping=str(path), validate=False)
+    ds = loading.load(tmp_path, mapping=str(path), validate=False)
     assert ds.deals["amount"].tolist() == [1234.5]
     assert ds.meta["mapping"] == "m"
     assert ds.source.endswith("mapping m")
@@ -492,7 +492,7 @@ def test_excel_workbook_with_mapping_and_numeric_codes(tmp_path):
             }
         }
     }
-    ds = io.load(path, mapping=spec, validate=False)
+    ds = loading.load(path, mapping=spec, validate=False)
     assert ds.deals["deal_id"].tolist() == ["101", "102"]  # numeric ids become text
     assert ds.deals["stage"].tolist() == ["won", "open"]  # 2.0 in the sheet matches key 2
     assert ds.deals["closed_date"].tolist() == [
@@ -507,7 +507,7 @@ def test_skip_rows_for_report_style_exports(tmp_path):
     (tmp_path / "deals.csv").write_text(
         "Отчёт по сделкам\nза март 2025\ndeal_id;amount\nd1;1 000,5\n", encoding="utf-8"
     )
-    ds = io.load(
+    ds = loading.load(
         tmp_path, mapping={"read": {"skip_rows": 2}, "tables": {"deals": {}}}, validate=False
     )
     assert ds.deals["amount"].tolist() == [1000.5]
@@ -522,8 +522,8 @@ def test_preset_files_beside_data_model_tables_are_named_with_their_preset(tmp_p
 
     folder = tmp_path / "both"
     shutil.copytree(FIXTURES / "superstore", folder)
-    io.export_csv(io.load(FIXTURES / "superstore"), folder)
-    ds = io.load(folder)
+    loading.export_csv(loading.load(FIXTURES / "superstore"), folder)
+    ds = loading.load(folder)
     assert "mapping" not in ds.meta
     (hint,) = [p for p in ds.meta["problems"] if p.check == "unmatched_table"]
     assert "mapping='superstore'" in hint.fix
@@ -565,5 +565,5 @@ def test_a_folder_loads_without_mapping_by_its_own_or_a_matching_preset(tmp_path
     shutil.copytree(fixtures / "maven_crm", plain)
     for f in plain.glob("*.csv"):
         f.unlink()
-    amtools.loading.io.export_csv(amtools.load(fixtures / "maven_crm"), plain)
+    amtools.loading.export_csv(amtools.load(fixtures / "maven_crm"), plain)
     assert "mapping" not in amtools.load(plain).meta  # data-model names: no mapping applied

@@ -118,8 +118,8 @@ def project(tmp_path):
 @pytest.fixture(scope="module")
 def pack(dataset, tmp_path_factory):
     """One `amtools run` through the CLI: two workers, M002's review fails on purpose."""
+    from amtools import loading as io
     from amtools.cli import main
-    from amtools.loading import io
 
     root = tmp_path_factory.mktemp("pack")
     project = _make_project(root)

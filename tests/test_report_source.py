@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from amtools.demo import make_demo
-from amtools.loading.io import export_csv, export_excel, load, save_duckdb
+from amtools.loading import export_csv, export_excel, load, save_duckdb
 from amtools.render.export import display_source
 
 

@@ -136,7 +136,7 @@ def test_a_failing_stage_fails_only_the_reports_using_it(dataset, project, monke
 
 @pytest.mark.notebook
 def test_cli_exit_1_and_index_when_a_stage_fails(dataset, project, monkeypatch, capsys) -> None:
-    from amtools.loading import io
+    from amtools import loading as io
 
     source = io.save_duckdb(dataset, project["out"].parent / "crm.duckdb")
 
@@ -182,7 +182,7 @@ def test_read_only_or_full_out_is_refused_before_work(tmp_path, monkeypatch) -> 
 def test_disk_full_mid_run_is_one_line_and_publishes_nothing(
     dataset, project, monkeypatch, capsys
 ) -> None:
-    from amtools.loading import io
+    from amtools import loading as io
 
     source = io.save_duckdb(dataset, project["out"].parent / "crm.duckdb")
 

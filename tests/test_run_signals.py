@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.notebook, pytest.mark.skipif(sys.platform != "linux", 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
+    from amtools import loading as io
     from amtools.demo import make_demo
-    from amtools.loading import io
 
     root = tmp_path_factory.mktemp("signals")
     ds = make_demo(seed=1, n_managers=4, years=1, scale=0.2, end="2026-11-26")

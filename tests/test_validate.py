@@ -1,4 +1,4 @@
-"""Tests for amtools.validate.checks: every bad-input class, severities, messages and the report."""
+"""Tests for amtools.validate: every bad-input class, severities, messages and the report."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from amtools import loading
 from amtools.core.dataset import Dataset
 from amtools.core.problems import DataValidationError, Problem
 from amtools.core.schema import TABLES
-from amtools.loading import io
 from amtools.validate.checks import CHECKS, format_problems, pandera_schema, validate
 
 
@@ -47,7 +47,7 @@ def dataset(**changes: pd.DataFrame | None) -> Dataset:
             tables.pop(name)
         else:
             tables[name] = df
-    return io.load(tables, validate=False)
+    return loading.load(tables, validate=False)
 
 
 def with_column(table: str, column: str, values) -> pd.DataFrame:
@@ -327,11 +327,11 @@ def test_load_raises_with_every_problem_and_keeps_warnings_otherwise():
         stage=["won", "lost", "Открыта"], client_id=["C1", "C2", None]
     )
     with pytest.raises(DataValidationError) as err:
-        io.load(tables)
+        loading.load(tables)
     assert [p.check for p in err.value.errors] == ["unknown_value"]
     assert "deals.stage" in str(err.value) and "Открыта" in str(err.value)
     tables["deals"] = tables["deals"].assign(stage=["won", "lost", "open"])
-    ds = io.load(tables)
+    ds = loading.load(tables)
     assert [p.check for p in ds.meta["problems"]] == ["open_without_client"]
 
 

@@ -23,7 +23,7 @@ from amtools.core.dataset import Dataset
 from amtools.core.errors import SourceError
 from amtools.core.periods import last_complete_quarter
 from amtools.demo.build import make_demo
-from amtools.loading.io import load, save_duckdb
+from amtools.loading import load, save_duckdb
 
 __all__ = ["load_demo", "generator_digest", "is_current"]
 

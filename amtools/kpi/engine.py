@@ -52,7 +52,7 @@ def as_datetime(df: pd.DataFrame, table: str, column: str) -> np.ndarray:
                         "bad_date",
                         f"cannot read dates: {exc}",
                         int(s.notna().sum()),
-                        fix=f"load the data with amtools.loading.io.load or give {table}.{column} ISO dates",
+                        fix=f"load the data with amtools.load or give {table}.{column} ISO dates",
                     )
                 ]
             ) from None

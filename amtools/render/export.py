@@ -68,7 +68,7 @@ class ReportHeader:
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]+:)[^/\s]*@")
 
 
-# How amtools.loading.io describes its sources, so the description can be shown in the report's language.
+# How amtools.loading describes its sources, so the description can be shown in the report's language.
 _SOURCE_FORMS = [
     (re.compile(r"^Excel workbook (?P<path>.+) \((?P<n>\d+) sheets\)"), "source.excel"),
     (re.compile(r"^DuckDB database (?P<path>.+?)(?=, mapping |$)"), "source.duckdb"),

@@ -12,9 +12,15 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from amtools.core.dataset import PANDAS_DTYPES, Dataset
+from amtools.core.parse import (
+    coerce_column,
+    example_ids,
+    out_of_bounds_problem,
+    unparseable_problem,
+)
+from amtools.core.periods import parse_period
 from amtools.core.problems import Problem
 from amtools.core.schema import REQUIRED_TABLES, TABLES, Table
-from amtools.loading.io import _coerce_column, _out_of_bounds, _unparseable, example_ids
 
 __all__ = ["validate", "format_problems", "pandera_schema", "CHECKS"]
 
@@ -175,12 +181,12 @@ def _typed(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
         ):
             columns[col.name] = series
             continue
-        values, bad, _, outside = _coerce_column(col, series, None, None, None)
+        values, bad, _, outside = coerce_column(col, series, None, None, None)
         columns[col.name] = values
         if outside.any():
-            problems.append(_out_of_bounds(name, col, df, series, outside, ""))
+            problems.append(out_of_bounds_problem(name, col, df, series, outside, ""))
         if bad.any():
-            found = _unparseable(name, col, df, series, bad, "", None)
+            found = unparseable_problem(name, col, df, series, bad, "", None)
             problems.append(
                 Problem(
                     found.table,
@@ -571,8 +577,6 @@ def _usage_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
 
 def _target_checks(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     """targets: period labels must parse; KPI ids must exist in the KPI registry."""
-    from amtools.core.periods import parse_period
-
     targets = tables.get("targets")
     problems: list[Problem] = []
     if targets is None:

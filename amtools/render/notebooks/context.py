@@ -718,7 +718,7 @@ def open_context(context: str | Path = "", *, period: str = "", lang: str = "en"
     Parameters
     ----------
     context : folder of a context saved by the runner; empty -> build one from the demo
-        dataset (``amtools.loading.io.load_demo()``), for working in JupyterLab.
+        dataset (``amtools.demo.load_demo()``), for working in JupyterLab.
     period : the reporting period; empty -> the context's (or the data's last complete) one.
     lang : "en" or "ru".
 

@@ -92,7 +92,7 @@ def load_source(source: str | Path | Dataset | None = None, mapping: Any = None)
     >>> ds = load_source(None)  # doctest: +SKIP
     """
     from amtools.demo import load_demo
-    from amtools.loading import io
+    from amtools import loading as io
 
     if source is None:
         return load_demo()
@@ -789,7 +789,7 @@ def run(
 
     Parameters
     ----------
-    source : data source for :func:`amtools.loading.io.load`, a Dataset, or ``None`` for the demo data.
+    source : data source for :func:`amtools.load`, a Dataset, or ``None`` for the demo data.
     mapping : column mapping for the source.
     period : "2026Q3"; default the last complete quarter in the data.
     reports : report kinds (default: team_review, forecast, budget, manager_review).

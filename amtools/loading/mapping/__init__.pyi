@@ -1,0 +1,16 @@
+from . import apply as apply
+from . import resolve as resolve
+from . import spec as spec
+from .apply import MappedTables as MappedTables
+from .apply import apply_mapping as apply_mapping
+from .apply import make_id as make_id
+from .resolve import MAPPINGS_DIR as MAPPINGS_DIR
+from .resolve import matching_preset as matching_preset
+from .resolve import presets as presets
+from .resolve import resolve_mapping as resolve_mapping
+from .spec import AGGREGATIONS as AGGREGATIONS
+from .spec import ID_METHODS as ID_METHODS
+from .spec import MappingSpec as MappingSpec
+from .spec import TableMapping as TableMapping
+from .spec import friendly_date_format as friendly_date_format
+from .spec import parse_mapping as parse_mapping
