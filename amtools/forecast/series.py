@@ -11,13 +11,23 @@ import pandas as pd
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError
 from amtools.core.problems import DataValidationError, Problem
+from amtools.core.vocab import LEVELS as FINEST_FIRST
+from amtools.core.vocab import NO_TEAM
 
-__all__ = ["LEVELS", "monthly_series", "hierarchy_of", "series_level"]
+__all__ = ["LEVELS", "BOTTOM", "monthly_series", "hierarchy_of", "series_level", "check_series"]
 
-LEVELS = ("company", "segment", "team", "manager")
-"""Hierarchy levels, top to bottom; ``unique_id`` is ``"<level>/<key>"`` (``"company"`` alone)."""
+LEVELS: tuple[str, ...] = tuple(reversed(FINEST_FIRST))
+"""Hierarchy levels, top to bottom (:data:`amtools.core.vocab.LEVELS` reversed);
+``unique_id`` is ``"<level>/<key>"`` (``"company"`` alone).
 
-_NO_TEAM = "(no team)"
+Example
+-------
+>>> LEVELS
+('company', 'segment', 'team', 'manager')
+"""
+
+BOTTOM: str = FINEST_FIRST[0]
+"""The bottom level of the hierarchy (managers): the series reconciliation adds up."""
 
 
 def series_level(unique_id: str) -> str:
@@ -78,6 +88,71 @@ def hierarchy_of(series: pd.DataFrame) -> pd.DataFrame:
             {c: pd.Series(dtype="string") for c in ("unique_id", "segment", "team")}
         )
     return pd.DataFrame(stored, columns=["unique_id", "segment", "team"]).astype("string")
+
+
+def check_series(series: pd.DataFrame) -> pd.DataFrame:
+    """The forecast input as ``unique_id, level, ds, y``, sorted; refuses gaps and bad values.
+
+    ``ds`` is moved to month starts; ``level`` is taken from the frame when present, else
+    from the ``unique_id`` (:func:`series_level`).
+
+    Raises
+    ------
+    ParameterError
+        Missing columns, non-dates, missing or non-numeric ``y``, duplicate or skipped months.
+
+    Example
+    -------
+    >>> s = pd.DataFrame({"unique_id": "company", "ds": ["2025-01-15", "2025-02-03"], "y": [1, 2]})
+    >>> check_series(s)["ds"].dt.strftime("%Y-%m-%d").tolist()
+    ['2025-01-01', '2025-02-01']
+    """
+    missing = [c for c in ("unique_id", "ds", "y") if c not in series.columns]
+    if missing:
+        raise ParameterError(
+            f"series lacks column(s) {missing}; expected a long frame with unique_id, ds, y "
+            "(build one with amtools.forecast.monthly_series)"
+        )
+    frame = series[["unique_id", "ds", "y"]].copy()
+    frame["unique_id"] = frame["unique_id"].astype("string")
+    try:
+        frame["ds"] = (
+            pd.to_datetime(frame["ds"]).dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
+        )
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"series.ds must hold dates (monthly); {exc}") from None
+    frame["y"] = pd.to_numeric(frame["y"], errors="coerce").astype("float64")
+    bad = frame["y"].isna()
+    if bad.any():
+        rows = frame.loc[bad, ["unique_id", "ds"]].head(5).astype(str).agg(" ".join, axis=1)
+        raise ParameterError(
+            f"series.y has {int(bad.sum())} missing/non-numeric value(s) (e.g. {', '.join(rows)}); "
+            "months without sales must be 0"
+        )
+    dup = frame.duplicated(["unique_id", "ds"])
+    if dup.any():
+        rows = frame.loc[dup, ["unique_id", "ds"]].head(5).astype(str).agg(" ".join, axis=1)
+        raise ParameterError(
+            f"series has duplicate months (e.g. {', '.join(rows)}); aggregate them first"
+        )
+    frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    months = frame["ds"].dt.year * 12 + frame["ds"].dt.month
+    gaps = months.groupby(frame["unique_id"]).diff().fillna(1) != 1
+    if gaps.any():
+        uids = frame.loc[gaps, "unique_id"].unique()[:5]
+        raise ParameterError(
+            f"series {', '.join(map(str, uids))} skip months; fill missing months with y = 0"
+        )
+    if "level" in series.columns:
+        levels = series[["unique_id", "level"]].drop_duplicates("unique_id")
+        levels = levels.assign(unique_id=levels["unique_id"].astype("string"))
+        frame = frame.merge(levels, on="unique_id", how="left")
+        frame["level"] = (
+            frame["level"].astype("string").fillna(frame["unique_id"].map(series_level))
+        )
+    else:
+        frame["level"] = frame["unique_id"].map(series_level).astype("string")
+    return frame[["unique_id", "level", "ds", "y"]]
 
 
 def monthly_series(
@@ -215,9 +290,9 @@ def monthly_series(
     info["manager_id"] = info["manager_id"].astype("string")
     info["segment"] = info["segment"].astype("string")
     info["team"] = (
-        managers["team"].astype("string").fillna(_NO_TEAM)
+        managers["team"].astype("string").fillna(NO_TEAM)
         if "team" in managers
-        else pd.Series(_NO_TEAM, index=managers.index, dtype="string")
+        else pd.Series(NO_TEAM, index=managers.index, dtype="string")
     )
     has_team_level = "team" in managers and managers["team"].notna().any()
 
