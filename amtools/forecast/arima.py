@@ -39,7 +39,7 @@ def _seasonal_strength(y: np.ndarray, m: int) -> float:
 
 
 def _needs_difference(x: np.ndarray) -> bool:
-    from statsmodels.tsa.stattools import kpss
+    from statsmodels.tsa.stattools import kpss  # heavy: on first use
 
     if len(x) < 8 or np.ptp(x) == 0:
         return False
@@ -50,6 +50,33 @@ def _needs_difference(x: np.ndarray) -> bool:
         except Exception:  # noqa: BLE001
             return False
     return bool(pvalue < 0.05)
+
+
+def _orders(y: np.ndarray, m: int, spec: Any) -> tuple[int, int, list[tuple[int, int, int]], Any]:
+    """Differencing, candidate (p, q, seasonal q) orders and start parameters of a fit.
+
+    With ``spec`` (a backtest fold) the full-history choice and its parameters; without,
+    differencing by tests and the small candidate set.
+    """
+    n = len(y)
+    if spec is not None:
+        d, seasonal_d, candidates = spec[0], spec[1], [spec[2]]
+        start = spec[3] if len(spec) > 3 else None
+        if seasonal_d and n < 2 * m + 2:
+            seasonal_d, candidates, start = 0, [(spec[2][0], spec[2][1], 0)], None
+        return d, seasonal_d, candidates, start
+    seasonal_d = int(m > 1 and n >= 2 * m + 2 and _seasonal_strength(y, m) > 0.64)
+    x = y[m:] - y[:-m] if seasonal_d else y
+    d = int(_needs_difference(x))
+    if seasonal_d:
+        # A seasonal MA term makes the state 13+ wide and each fit ~4x slower: only the
+        # airline-type (0,d,1)(0,1,1) model gets one, and only with 4+ seasons of data.
+        candidates = [(0, 0, 0), (1, 0, 0), (0, 1, 0)]
+        if n >= 4 * m:
+            candidates.append((0, 1, 1))
+    else:
+        candidates = [(p, q, 0) for p, q in ((0, 0), (1, 0), (0, 1))]
+    return d, seasonal_d, candidates, None
 
 
 def arima(
@@ -75,7 +102,7 @@ def arima(
     >>> out.note  # doctest: +SKIP
     'ARIMA(0,1,1) with drift by AICc of 4'
     """
-    from statsmodels.tsa.statespace.sarimax import SARIMAX
+    from statsmodels.tsa.statespace.sarimax import SARIMAX  # heavy: imported when first used
 
     y = np.asarray(y, dtype="float64")
     n = len(y)
@@ -84,24 +111,7 @@ def arima(
         out = naive(y, h, levels=levels)
         out.note, out.fallback = f"ARIMA needs >= 6 months, has {n}: naive instead", True
         return out
-    if spec is not None:
-        d, seasonal_d, candidates = spec[0], spec[1], [spec[2]]
-        start = spec[3] if len(spec) > 3 else None
-        if seasonal_d and n < 2 * m + 2:
-            seasonal_d, candidates, start = 0, [(spec[2][0], spec[2][1], 0)], None
-    else:
-        seasonal_d = int(m > 1 and n >= 2 * m + 2 and _seasonal_strength(y, m) > 0.64)
-        x = y[m:] - y[:-m] if seasonal_d else y
-        d = int(_needs_difference(x))
-        if seasonal_d:
-            # A seasonal MA term makes the state 13+ wide and each fit ~4x slower: only the
-            # airline-type (0,d,1)(0,1,1) model gets one, and only with 4+ seasons of data.
-            candidates = [(0, 0, 0), (1, 0, 0), (0, 1, 0)]
-            if n >= 4 * m:
-                candidates.append((0, 1, 1))
-        else:
-            candidates = [(p, q, 0) for p, q in ((0, 0), (1, 0), (0, 1))]
-        start = None
+    d, seasonal_d, candidates, start = _orders(y, m, spec)
     trend = "c" if d + seasonal_d <= 1 else "n"
     fits = []
     errors = []
@@ -205,7 +215,7 @@ def _undifference(
     else:
         mean = out_x
     # Variance: psi weights of the integrated process from the ARMA psi weights.
-    from statsmodels.tsa.arima_process import arma2ma
+    from statsmodels.tsa.arima_process import arma2ma  # heavy: on first use
 
     params = res.params
     ar = np.r_[1, -np.asarray([params[k] for k in params.index if str(k).startswith("ar.L")])]

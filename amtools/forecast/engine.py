@@ -118,7 +118,7 @@ def _options(given: Mapping[str, Any], settings: ForecastSettings | None) -> For
 
 
 # ---------------------------------------------------------------------------- public entry
-def forecast(
+def forecast(  # long: the public entry documents every option; the steps are in their modules
     series: pd.DataFrame,
     h: int = 12,
     *,

@@ -239,7 +239,9 @@ def _ets_name(cfg: tuple[str, str | None, bool, str | None]) -> str:
 
 
 def _ets_model(y: np.ndarray, cfg: tuple[str, str | None, bool, str | None], m: int) -> Any:
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    from statsmodels.tsa.exponential_smoothing.ets import (
+        ETSModel,
+    )  # heavy: on first use
 
     err, trend, damped, season = cfg
     n = len(y)
@@ -444,7 +446,9 @@ def theta(
     >>> bool(out.mean[1] > out.mean[0])
     True
     """
-    from statsmodels.tsa.forecasting.theta import ThetaModel
+    from statsmodels.tsa.forecasting.theta import (
+        ThetaModel,
+    )  # heavy: on first use
 
     y = np.asarray(y, dtype="float64")
     n = len(y)
@@ -491,7 +495,9 @@ def _theta_fixed(model: Any, alpha: float) -> Any:
     (OLS slope ``b0`` of the deseasonalised data on time; SES started at the first value)
     with the SES filtered instead of fitted.
     """
-    from statsmodels.tsa.forecasting.theta import ThetaModelResults
+    from statsmodels.tsa.forecasting.theta import (
+        ThetaModelResults,
+    )  # heavy: on first use
 
     if model.deseasonalize and model.use_test:
         model._test_seasonality()

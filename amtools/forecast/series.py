@@ -191,6 +191,81 @@ def monthly_series(
     """
     if target not in ("revenue", "deals"):
         raise ParameterError(f"target must be 'revenue' or 'deals', got {target!r}")
+    managers, deals = _tables(dataset)
+
+    stage = deals["stage"].astype("string").str.lower()
+    won_mask = (stage == "won").fillna(False).to_numpy(dtype=bool)
+    won = (
+        deals.loc[won_mask, ["deal_id", "manager_id", "amount", "closed_date"]].copy()
+        if "deal_id" in deals
+        else deals.loc[won_mask, ["manager_id", "amount", "closed_date"]].copy()
+    )
+    won["closed_date"] = pd.to_datetime(won["closed_date"], errors="coerce")
+    undated = won["closed_date"].isna()
+    problems: list[str] = []
+    if undated.any():
+        ids = won.loc[undated, "deal_id"].astype(str).head(5).tolist() if "deal_id" in won else []
+        msg = (
+            f"deals: {int(undated.sum())} won deal(s) have no closed_date and are left out of the "
+            f"monthly series (e.g. {', '.join(ids)}); fill deals.closed_date to include them"
+        )
+        problems.append(msg)
+        warnings.warn(msg, stacklevel=2)
+        won = won.loc[~undated]
+
+    end_month = _resolve_end(dataset, won, end)
+    won = won.loc[won["closed_date"] < end_month + pd.offsets.MonthBegin(1)]
+    _check_won(won, managers, end_month)
+
+    won["ds"] = _month_start(won["closed_date"])
+    won["value"] = 1.0 if target == "deals" else won["amount"].astype("float64")
+    start = won["ds"].min()
+    months = pd.date_range(start, end_month, freq="MS").astype("datetime64[ns]")
+
+    info = managers[["manager_id", "segment"]].copy()
+    info["manager_id"] = info["manager_id"].astype("string")
+    info["segment"] = info["segment"].astype("string")
+    info["team"] = (
+        managers["team"].astype("string").fillna(NO_TEAM)
+        if "team" in managers
+        else pd.Series(NO_TEAM, index=managers.index, dtype="string")
+    )
+    has_team_level = "team" in managers and managers["team"].notna().any()
+
+    won["manager_id"] = won["manager_id"].astype("string")
+    per_manager = (
+        won.groupby(["manager_id", "ds"], observed=True)["value"].sum().unstack("manager_id")
+    )
+    per_manager = per_manager.reindex(index=months).fillna(0.0)
+    # Managers without any won deal still get a (zero) series: they are part of the team.
+    for mid in info["manager_id"]:
+        if mid not in per_manager.columns:
+            per_manager[mid] = 0.0
+    per_manager = per_manager[list(info["manager_id"])]
+
+    first_month = _manager_start(managers, deals, won, start)
+
+    seg_of = dict(zip(info["manager_id"], info["segment"], strict=True))
+    team_of = dict(zip(info["manager_id"], info["team"], strict=True))
+    blocks = _blocks(
+        per_manager, seg_of, team_of if has_team_level else None, first_month, start, end_month
+    )
+    out = pd.concat(blocks, ignore_index=True)
+    out["unique_id"] = out["unique_id"].astype("string")
+    out["level"] = out["level"].astype("string")
+    out["ds"] = out["ds"].astype("datetime64[ns]")
+    out.attrs["hierarchy"] = [
+        (f"{BOTTOM}/{m}", seg_of[m], team_of[m] if has_team_level else None)
+        for m in per_manager.columns
+        if (out["unique_id"] == f"{BOTTOM}/{m}").any()
+    ]
+    out.attrs["target"] = target
+    out.attrs["problems"] = problems
+    return out
+
+
+def _tables(dataset: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The managers and deals tables, refused without the columns the series need."""
     for name in ("managers", "deals"):
         if name not in dataset:
             raise DataValidationError(
@@ -222,29 +297,11 @@ def monthly_series(
                     )
                 ]
             )
+    return managers, deals
 
-    stage = deals["stage"].astype("string").str.lower()
-    won_mask = (stage == "won").fillna(False).to_numpy(dtype=bool)
-    won = (
-        deals.loc[won_mask, ["deal_id", "manager_id", "amount", "closed_date"]].copy()
-        if "deal_id" in deals
-        else deals.loc[won_mask, ["manager_id", "amount", "closed_date"]].copy()
-    )
-    won["closed_date"] = pd.to_datetime(won["closed_date"], errors="coerce")
-    undated = won["closed_date"].isna()
-    problems: list[str] = []
-    if undated.any():
-        ids = won.loc[undated, "deal_id"].astype(str).head(5).tolist() if "deal_id" in won else []
-        msg = (
-            f"deals: {int(undated.sum())} won deal(s) have no closed_date and are left out of the "
-            f"monthly series (e.g. {', '.join(ids)}); fill deals.closed_date to include them"
-        )
-        problems.append(msg)
-        warnings.warn(msg, stacklevel=2)
-        won = won.loc[~undated]
 
-    end_month = _resolve_end(dataset, won, end)
-    won = won.loc[won["closed_date"] < end_month + pd.offsets.MonthBegin(1)]
+def _check_won(won: pd.DataFrame, managers: pd.DataFrame, end_month: pd.Timestamp) -> None:
+    """Refuse an empty sales history and won deals of managers the managers table lacks."""
     if won.empty:
         raise DataValidationError(
             [
@@ -281,34 +338,17 @@ def monthly_series(
             ]
         )
 
-    won["ds"] = _month_start(won["closed_date"])
-    won["value"] = 1.0 if target == "deals" else won["amount"].astype("float64")
-    start = won["ds"].min()
-    months = pd.date_range(start, end_month, freq="MS").astype("datetime64[ns]")
 
-    info = managers[["manager_id", "segment"]].copy()
-    info["manager_id"] = info["manager_id"].astype("string")
-    info["segment"] = info["segment"].astype("string")
-    info["team"] = (
-        managers["team"].astype("string").fillna(NO_TEAM)
-        if "team" in managers
-        else pd.Series(NO_TEAM, index=managers.index, dtype="string")
-    )
-    has_team_level = "team" in managers and managers["team"].notna().any()
-
-    won["manager_id"] = won["manager_id"].astype("string")
-    per_manager = (
-        won.groupby(["manager_id", "ds"], observed=True)["value"].sum().unstack("manager_id")
-    )
-    per_manager = per_manager.reindex(index=months).fillna(0.0)
-    # Managers without any won deal still get a (zero) series: they are part of the team.
-    for mid in info["manager_id"]:
-        if mid not in per_manager.columns:
-            per_manager[mid] = 0.0
-    per_manager = per_manager[list(info["manager_id"])]
-
-    first_month = _manager_start(managers, deals, won, start)
-
+def _blocks(
+    per_manager: pd.DataFrame,
+    seg_of: dict[str, str],
+    team_of: dict[str, str] | None,
+    first_month: dict[str, pd.Timestamp],
+    start: pd.Timestamp,
+    end_month: pd.Timestamp,
+) -> list[pd.DataFrame]:
+    """One long frame per series: company, segments, teams (when ``team_of``), managers."""
+    company, segment_level, team_level, manager = LEVELS
     blocks: list[pd.DataFrame] = []
 
     def add(uid: str, level: str, values: pd.Series, since: pd.Timestamp = start) -> None:
@@ -324,16 +364,14 @@ def monthly_series(
             )
         )
 
-    add("company", "company", per_manager.sum(axis=1))
-    seg_of = dict(zip(info["manager_id"], info["segment"], strict=True))
-    team_of = dict(zip(info["manager_id"], info["team"], strict=True))
+    add(company, company, per_manager.sum(axis=1))
     for segment in sorted(set(seg_of.values())):
         cols = [m for m in per_manager.columns if seg_of[m] == segment]
-        add(f"segment/{segment}", "segment", per_manager[cols].sum(axis=1))
-    if has_team_level:
+        add(f"{segment_level}/{segment}", segment_level, per_manager[cols].sum(axis=1))
+    if team_of is not None:
         for team in sorted(set(team_of.values())):
             cols = [m for m in per_manager.columns if team_of[m] == team]
-            add(f"team/{team}", "team", per_manager[cols].sum(axis=1))
+            add(f"{team_level}/{team}", team_level, per_manager[cols].sum(axis=1))
     for mid in per_manager.columns:
         since = max(start, first_month.get(mid, start))
         # Revenue a manager booked before the recorded start still belongs to their series.
@@ -342,20 +380,8 @@ def monthly_series(
             since = min(since, booked.min())
         if since > end_month:
             continue
-        add(f"manager/{mid}", "manager", per_manager[mid], since)
-
-    out = pd.concat(blocks, ignore_index=True)
-    out["unique_id"] = out["unique_id"].astype("string")
-    out["level"] = out["level"].astype("string")
-    out["ds"] = out["ds"].astype("datetime64[ns]")
-    out.attrs["hierarchy"] = [
-        (f"manager/{m}", seg_of[m], team_of[m] if has_team_level else None)
-        for m in per_manager.columns
-        if (out["unique_id"] == f"manager/{m}").any()
-    ]
-    out.attrs["target"] = target
-    out.attrs["problems"] = problems
-    return out
+        add(f"{manager}/{mid}", manager, per_manager[mid], since)
+    return blocks
 
 
 def _manager_start(
