@@ -36,6 +36,15 @@ class Combination:
     how: str = "median"
 
     def combine(self, parts: Sequence[ModelForecast]) -> ModelForecast:
+        """The members' forecasts (in ``members`` order) combined into one.
+
+        Example
+        -------
+        >>> a = naive(np.array([1.0, 2.0]), 1, levels=(80,))
+        >>> b = naive(np.array([1.0, 4.0]), 1, levels=(80,))
+        >>> Combination(("x", "y"), how="mean").combine([a, b]).mean.tolist()
+        [3.0]
+        """
         agg = np.median if self.how == "median" else np.mean
         mean = agg(np.vstack([p.mean for p in parts]), axis=0)
         levels = set.intersection(*(set(p.lower) for p in parts))
