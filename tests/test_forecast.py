@@ -26,7 +26,8 @@ from amtools.forecast import (
     smape,
     summing_matrix,
 )
-from amtools.forecast.models import arima, croston, ets, naive, seasonal_naive, theta
+from amtools.forecast.arima import arima
+from amtools.forecast.models import croston, ets, naive, seasonal_naive, theta
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -457,7 +458,7 @@ def test_pipeline_view_by_hand() -> None:
 
 
 def test_run_best_prefers_the_prior_unless_clearly_beaten() -> None:
-    from amtools.forecast.engine import _run_best
+    from amtools.forecast.selection import run_best as _run_best
 
     def res(ets_mase: float, combo_mase: float) -> dict:
         return {

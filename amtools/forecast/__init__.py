@@ -1,5 +1,11 @@
 """Sales forecasting: monthly series, model registry, backtests, reconciliation, pipeline view.
 
+:func:`monthly_series` builds the company/segment/team/manager series of a dataset;
+:func:`forecast` backtests every model per series, chooses, calibrates and reconciles them
+(a :class:`ForecastResult`); :func:`pipeline_view` is the open-deal pipeline beside it.
+Models are named in a registry (:data:`MODELS`, :func:`register_model`); the default options
+are params/policy/forecast.yaml (:class:`amtools.core.settings.forecast.ForecastSettings`).
+
 Example
 -------
 >>> from amtools.demo import make_demo  # doctest: +SKIP
@@ -9,42 +15,6 @@ Example
 >>> result.forecast.query("unique_id == 'company'")  # doctest: +SKIP
 """
 
-from __future__ import annotations
+import lazy_loader as lazy
 
-from amtools.forecast.engine import DEFAULT_MODELS, ForecastResult, backtest_plan, forecast
-from amtools.forecast.metrics import coverage, mase, mase_scale, smape
-from amtools.forecast.models import (
-    COMPLEXITY,
-    MODELS,
-    Combination,
-    ModelForecast,
-    get_model,
-    register_model,
-)
-from amtools.forecast.pipeline import pipeline_view
-from amtools.forecast.reconcile import RECONCILERS, reconcile_matrix, summing_matrix
-from amtools.forecast.series import LEVELS, hierarchy_of, monthly_series
-
-__all__ = [
-    "monthly_series",
-    "hierarchy_of",
-    "LEVELS",
-    "forecast",
-    "ForecastResult",
-    "backtest_plan",
-    "DEFAULT_MODELS",
-    "MODELS",
-    "COMPLEXITY",
-    "Combination",
-    "ModelForecast",
-    "register_model",
-    "get_model",
-    "mase",
-    "mase_scale",
-    "smape",
-    "coverage",
-    "RECONCILERS",
-    "reconcile_matrix",
-    "summing_matrix",
-    "pipeline_view",
-]
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)

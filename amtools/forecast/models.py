@@ -1,4 +1,8 @@
-"""Forecast models behind a string-keyed registry: baselines, ETS, ARIMA, Theta, Croston, combination."""
+"""Forecast models: the forecast type, baselines, exponential smoothing (ETS) and Theta.
+
+ARIMA lives in :mod:`amtools.forecast.arima`; the registry that names every model (and the
+combinations of models) in :mod:`amtools.forecast.registry`.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +17,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from amtools.core.errors import ParameterError
-
 __all__ = [
     "ModelForecast",
     "ModelFn",
-    "Combination",
-    "MODELS",
-    "COMPLEXITY",
-    "register_model",
-    "get_model",
+    "normal_bounds",
+    "finite_ok",
+    "float_series",
     "seasonal_naive",
     "naive",
     "ets",
-    "arima",
     "theta",
     "croston",
     "zero",
@@ -68,48 +67,13 @@ class ModelFn(Protocol):
     ) -> ModelForecast: ...
 
 
-@dataclass(frozen=True)
-class Combination:
-    """A model that combines other models' forecasts (median of point forecasts and bounds).
-
-    The engine computes the members once and combines them, so a combination costs nothing
-    extra in backtests.
-    """
-
-    members: tuple[str, ...]
-    how: str = "median"
-
-    def combine(self, parts: Sequence[ModelForecast]) -> ModelForecast:
-        agg = np.median if self.how == "median" else np.mean
-        mean = agg(np.vstack([p.mean for p in parts]), axis=0)
-        levels = set.intersection(*(set(p.lower) for p in parts))
-        lower = {lv: agg(np.vstack([p.lower[lv] for p in parts]), axis=0) for lv in levels}
-        upper = {lv: agg(np.vstack([p.upper[lv] for p in parts]), axis=0) for lv in levels}
-        names = "/".join(self.members)
-        return ModelForecast(mean, lower, upper, spec=None, note=f"{self.how} of {names}")
-
-    def __call__(
-        self,
-        y: np.ndarray,
-        h: int,
-        *,
-        season_length: int = 12,
-        levels: Sequence[int] = (80, 95),
-        spec: Any = None,
-    ) -> ModelForecast:
-        parts = [
-            get_model(m)(y, h, season_length=season_length, levels=levels) for m in self.members
-        ]
-        return self.combine(parts)
-
-
 # ---------------------------------------------------------------------------- helpers
 @functools.lru_cache(maxsize=64)
 def _z(level: int) -> float:
     return float(stats.norm.ppf(0.5 + level / 200.0))
 
 
-def _normal_bounds(
+def normal_bounds(
     mean: np.ndarray, sd: np.ndarray, levels: Sequence[int]
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     lower = {lv: mean - _z(lv) * sd for lv in levels}
@@ -117,7 +81,7 @@ def _normal_bounds(
     return lower, upper
 
 
-def _finite_ok(mean: np.ndarray, y: np.ndarray, factor: float = 10.0) -> bool:
+def finite_ok(mean: np.ndarray, y: np.ndarray, factor: float = 10.0) -> bool:
     """Reject forecasts that are non-finite or explode beyond ``factor`` x the history's range."""
     if not np.all(np.isfinite(mean)):
         return False
@@ -125,7 +89,7 @@ def _finite_ok(mean: np.ndarray, y: np.ndarray, factor: float = 10.0) -> bool:
     return bool(np.max(np.abs(mean)) <= factor * scale)
 
 
-def _series(y: np.ndarray) -> pd.Series:
+def float_series(y: np.ndarray) -> pd.Series:
     return pd.Series(np.asarray(y, dtype="float64"))
 
 
@@ -150,7 +114,7 @@ def naive(
     diffs = np.diff(y)
     sigma = float(np.sqrt(np.mean(diffs**2))) if len(diffs) else float(np.abs(y[-1]) * 0.5)
     sd = sigma * np.sqrt(np.arange(1, h + 1))
-    lower, upper = _normal_bounds(mean, sd, levels)
+    lower, upper = normal_bounds(mean, sd, levels)
     return ModelForecast(mean, lower, upper, note="last value")
 
 
@@ -182,7 +146,7 @@ def seasonal_naive(
     sigma = float(np.sqrt(np.mean(resid**2)))
     k = np.floor(np.arange(h) / m) + 1
     sd = sigma * np.sqrt(k)
-    lower, upper = _normal_bounds(mean, sd, levels)
+    lower, upper = normal_bounds(mean, sd, levels)
     return ModelForecast(mean, lower, upper, note=f"same month one season ({m}) ago")
 
 
@@ -275,7 +239,9 @@ def _ets_name(cfg: tuple[str, str | None, bool, str | None]) -> str:
 
 
 def _ets_model(y: np.ndarray, cfg: tuple[str, str | None, bool, str | None], m: int) -> Any:
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    from statsmodels.tsa.exponential_smoothing.ets import (
+        ETSModel,
+    )  # heavy: on first use
 
     err, trend, damped, season = cfg
     n = len(y)
@@ -283,7 +249,7 @@ def _ets_model(y: np.ndarray, cfg: tuple[str, str | None, bool, str | None], m: 
     # instead of up to 18: ~20x faster, and AICc below still counts the states.
     heuristic = n >= 2 * m + 2 if season else n >= 10
     return ETSModel(
-        _series(y),
+        float_series(y),
         error=err,
         trend=trend,
         damped_trend=damped,
@@ -419,7 +385,7 @@ def ets(
                     continue
                 if cfg[0] == "add" and cfg[3] != "mul":
                     aicc, mean, sd = _ets_additive(y, cfg, m, model, params, h)
-                    lower, upper = _normal_bounds(mean, sd, levels)
+                    lower, upper = normal_bounds(mean, sd, levels)
                 else:
                     res = model.smooth(params)
                     aicc = float(res.aicc)
@@ -436,7 +402,7 @@ def ets(
         bounds = (*lower.values(), *upper.values())
         if not math.isfinite(aicc) or not all(np.all(np.isfinite(b)) for b in bounds):
             errors.append(f"{_ets_name(cfg)}: non-finite fit")
-        elif not _finite_ok(mean, y):
+        elif not finite_ok(mean, y):
             errors.append(f"{_ets_name(cfg)}: forecast explodes")
         else:
             fits.append((aicc, cfg, mean, lower, upper, params))
@@ -480,7 +446,9 @@ def theta(
     >>> bool(out.mean[1] > out.mean[0])
     True
     """
-    from statsmodels.tsa.forecasting.theta import ThetaModel
+    from statsmodels.tsa.forecasting.theta import (
+        ThetaModel,
+    )  # heavy: on first use
 
     y = np.asarray(y, dtype="float64")
     n = len(y)
@@ -494,7 +462,7 @@ def theta(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = ThetaModel(
-                _series(y),
+                float_series(y),
                 period=m if seasonal_ok else 1,
                 deseasonalize=seasonal_ok,
                 method="auto",
@@ -507,8 +475,8 @@ def theta(
             ses_alpha = float(res.params.iloc[1])
             sigma2 = _ses_sigma2(np.asarray(getattr(model, "_y", y), dtype="float64"), ses_alpha)
             sd = np.sqrt((1 + np.arange(h) * (1 + (ses_alpha - 1) ** 2)) * sigma2)
-            lower, upper = _normal_bounds(mean, sd, levels)
-        if not _finite_ok(mean, y):
+            lower, upper = normal_bounds(mean, sd, levels)
+        if not finite_ok(mean, y):
             raise FloatingPointError("forecast explodes")
     except Exception as exc:  # noqa: BLE001
         out = naive(y, h, levels=levels)
@@ -527,7 +495,9 @@ def _theta_fixed(model: Any, alpha: float) -> Any:
     (OLS slope ``b0`` of the deseasonalised data on time; SES started at the first value)
     with the SES filtered instead of fitted.
     """
-    from statsmodels.tsa.forecasting.theta import ThetaModelResults
+    from statsmodels.tsa.forecasting.theta import (
+        ThetaModelResults,
+    )  # heavy: on first use
 
     if model.deseasonalize and model.use_test:
         model._test_seasonality()
@@ -539,273 +509,3 @@ def _theta_fixed(model: Any, alpha: float) -> Any:
     for value in y:
         level = alpha * value + (1.0 - alpha) * level
     return ThetaModelResults(b0, alpha, None, level, seasonal, False, model)
-
-
-# ---------------------------------------------------------------------------- ARIMA
-def _seasonal_strength(y: np.ndarray, m: int) -> float:
-    """Seasonal strength 1 - var(remainder) / var(detrended) of a classical decomposition."""
-    n = len(y)
-    weights = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
-    trend = np.convolve(y, weights, mode="valid")
-    offset = (n - len(trend)) // 2
-    detrended = y[offset : offset + len(trend)] - trend
-    positions = (np.arange(len(detrended)) + offset) % m
-    means = np.array(
-        [detrended[positions == p].mean() if np.any(positions == p) else 0.0 for p in range(m)]
-    )
-    remainder = detrended - means[positions]
-    var_detrended = float(np.var(detrended))
-    if var_detrended <= 0:
-        return 0.0
-    return max(0.0, 1.0 - float(np.var(remainder)) / var_detrended)
-
-
-def _needs_difference(x: np.ndarray) -> bool:
-    from statsmodels.tsa.stattools import kpss
-
-    if len(x) < 8 or np.ptp(x) == 0:
-        return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            pvalue = kpss(x, regression="c", nlags="auto")[1]
-        except Exception:  # noqa: BLE001
-            return False
-    return bool(pvalue < 0.05)
-
-
-def arima(
-    y: np.ndarray,
-    h: int,
-    *,
-    season_length: int = 12,
-    levels: Sequence[int] = (80, 95),
-    spec: Any = None,
-) -> ModelForecast:
-    """Seasonal ARIMA (statsmodels ``SARIMAX``) with a small automatic order search.
-
-    Differencing is chosen by tests (a seasonal difference when the seasonal strength of a
-    classical decomposition exceeds 0.64 and two seasons exist; a first difference when KPSS
-    rejects stationarity), then (p, q) in {(0,0), (1,0), (0,1)} by AICc, plus the airline-type
-    seasonal MA model when seasonally differenced with four or more seasons of data.
-    With ``spec`` (a backtest fold) the chosen order is filtered with the full-history
-    parameters ``spec[3]`` instead of being re-estimated.
-
-    Example
-    -------
-    >>> out = arima(10 + np.arange(30.0) + np.sin(np.arange(30.0)), 3)  # doctest: +SKIP
-    >>> out.note  # doctest: +SKIP
-    'ARIMA(0,1,1) with drift by AICc of 4'
-    """
-    from statsmodels.tsa.statespace.sarimax import SARIMAX
-
-    y = np.asarray(y, dtype="float64")
-    n = len(y)
-    m = season_length
-    if n < 6:
-        out = naive(y, h, levels=levels)
-        out.note, out.fallback = f"ARIMA needs >= 6 months, has {n}: naive instead", True
-        return out
-    if spec is not None:
-        d, seasonal_d, candidates = spec[0], spec[1], [spec[2]]
-        start = spec[3] if len(spec) > 3 else None
-        if seasonal_d and n < 2 * m + 2:
-            seasonal_d, candidates, start = 0, [(spec[2][0], spec[2][1], 0)], None
-    else:
-        seasonal_d = int(m > 1 and n >= 2 * m + 2 and _seasonal_strength(y, m) > 0.64)
-        x = y[m:] - y[:-m] if seasonal_d else y
-        d = int(_needs_difference(x))
-        if seasonal_d:
-            # A seasonal MA term makes the state 13+ wide and each fit ~4x slower: only the
-            # airline-type (0,d,1)(0,1,1) model gets one, and only with 4+ seasons of data.
-            candidates = [(0, 0, 0), (1, 0, 0), (0, 1, 0)]
-            if n >= 4 * m:
-                candidates.append((0, 1, 1))
-        else:
-            candidates = [(p, q, 0) for p, q in ((0, 0), (1, 0), (0, 1))]
-        start = None
-    trend = "c" if d + seasonal_d <= 1 else "n"
-    fits = []
-    errors = []
-    for p, q, sq in candidates:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = SARIMAX(
-                    _series(y),
-                    order=(p, d, q),
-                    seasonal_order=(0, seasonal_d, sq, m) if seasonal_d else (0, 0, 0, 0),
-                    trend=trend,
-                    simple_differencing=True,
-                    concentrate_scale=True,
-                )
-                # Backtest folds reuse the full-history estimates: the fold's data are only
-                # filtered (no optimisation), which cut ARIMA's CPU by about half with the
-                # same holdout accuracy (benchmarks/results_forecast.md). Only the winner
-                # gets a results object (building one costs ~6 ms).
-                if start is not None and len(start) == len(model.start_params):
-                    params = np.asarray(start, dtype="float64")
-                else:
-                    params = np.asarray(
-                        model.fit(disp=False, maxiter=50, return_params=True), dtype="float64"
-                    )
-                loglik = float(model.loglike(params)) if len(candidates) > 1 else 0.0
-            k = len(params) + 1  # + the concentrated-out variance
-            nobs = int(model.nobs)
-            aicc = (
-                -2 * loglik
-                + 2 * k
-                + (2 * k * (k + 1) / (nobs - k - 1) if nobs - k - 1 > 0 else np.inf)
-            )
-            if not math.isfinite(aicc) or not np.all(np.isfinite(params)):
-                errors.append(f"({p},{d},{q}): non-finite fit")
-                continue
-            fits.append((aicc, (p, q, sq), (model, params)))
-        except Exception as exc:  # noqa: BLE001
-            errors.append(f"({p},{d},{q}): {type(exc).__name__}")
-    fits.sort(key=lambda f: f[0])
-    for _aicc, (p, q, sq), (model, params) in fits:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                # No parameter covariance (a numerical Hessian): only forecasts are needed.
-                res = model.filter(params, cov_type="none")
-                fc = res.get_forecast(h)
-                diffed = np.asarray(fc.predicted_mean, dtype="float64")
-                sd_diffed = np.sqrt(np.asarray(fc.var_pred_mean, dtype="float64"))
-            mean, sd = _undifference(y, diffed, sd_diffed, d, seasonal_d, m, res)
-            if not _finite_ok(mean, y) or not np.all(np.isfinite(sd)):
-                errors.append(f"({p},{d},{q}): forecast explodes")
-                continue
-        except Exception as exc:  # noqa: BLE001
-            errors.append(f"({p},{d},{q}): {type(exc).__name__}")
-            continue
-        lower, upper = _normal_bounds(mean, sd, levels)
-        seas = f"(0,{seasonal_d},{sq})[{m}]" if seasonal_d else ""
-        how = "refit" if spec is not None else f"by AICc of {len(candidates)}"
-        return ModelForecast(
-            mean,
-            lower,
-            upper,
-            spec=(d, seasonal_d, (p, q, sq), params),
-            note=f"ARIMA({p},{d},{q}){seas} {how}",
-        )
-    out = naive(y, h, levels=levels)
-    out.note = "ARIMA failed (" + "; ".join(errors[:3]) + "): naive instead"
-    out.fallback = True
-    return out
-
-
-def _undifference(
-    y: np.ndarray,
-    diffed: np.ndarray,
-    sd_diffed: np.ndarray,
-    d: int,
-    seasonal_d: int,
-    m: int,
-    res: Any,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Integrate a forecast made on differenced data back to levels, with psi-weight variances."""
-    h = len(diffed)
-    if d == 0 and seasonal_d == 0:
-        return diffed, sd_diffed
-    # Undo the differences on the point forecast.
-    hist = list(y)
-    base = np.asarray(y, dtype="float64")
-    x_hist = base
-    if seasonal_d:
-        x_hist = base[m:] - base[:-m]
-    out_x = np.asarray(diffed, dtype="float64")
-    if d:
-        prev = x_hist[-1]
-        out_x = prev + np.cumsum(out_x)
-    if seasonal_d:
-        ext = list(hist)
-        for i in range(h):
-            ext.append(ext[-m] + out_x[i])
-        mean = np.asarray(ext[len(hist) :])
-    else:
-        mean = out_x
-    # Variance: psi weights of the integrated process from the ARMA psi weights.
-    from statsmodels.tsa.arima_process import arma2ma
-
-    params = res.params
-    ar = np.r_[1, -np.asarray([params[k] for k in params.index if str(k).startswith("ar.L")])]
-    ma = np.r_[1, np.asarray([params[k] for k in params.index if str(k).startswith("ma.L")])]
-    sma = [params[k] for k in params.index if str(k).startswith("ma.S.L")]
-    if sma:
-        seasonal_ma = np.zeros(m + 1)
-        seasonal_ma[0] = 1
-        seasonal_ma[m] = sma[0]
-        ma = np.convolve(ma, seasonal_ma)
-    integ = np.array([1.0])
-    for _ in range(d):
-        integ = np.convolve(integ, [1.0, -1.0])
-    if seasonal_d:
-        sdiff = np.zeros(m + 1)
-        sdiff[0], sdiff[m] = 1.0, -1.0
-        integ = np.convolve(integ, sdiff)
-    psi = arma2ma(np.convolve(ar, integ), ma, lags=h)
-    sigma2 = float(res.scale) if hasattr(res, "scale") else float(sd_diffed[0] ** 2)
-    sd = np.sqrt(sigma2 * np.cumsum(psi**2))
-    return mean, sd
-
-
-# ---------------------------------------------------------------------------- registry
-MODELS: dict[str, ModelFn | Combination] = {}
-"""Model name -> callable (or :class:`Combination`). Extend with :func:`register_model`."""
-
-COMPLEXITY: dict[str, int] = {}
-"""Model name -> complexity rank; backtest ties go to the simpler (lower) model."""
-
-
-def register_model(name: str, fn: ModelFn | Combination, *, complexity: int = 50) -> None:
-    """Register a forecast model under ``name`` so parameters and YAML can select it.
-
-    Parameters
-    ----------
-    name : registry key, e.g. ``"my_model"``.
-    fn : a callable with the :class:`ModelFn` signature, or a :class:`Combination`.
-    complexity : rank used to break backtest ties (lower = simpler, preferred).
-
-    Example
-    -------
-    >>> register_model("drift_free_naive", naive, complexity=1)
-    >>> "drift_free_naive" in MODELS
-    True
-    >>> _ = MODELS.pop("drift_free_naive"), COMPLEXITY.pop("drift_free_naive")
-    """
-    if not callable(fn):
-        raise ParameterError(f"model {name!r} must be callable, got {type(fn).__name__}")
-    MODELS[name] = fn
-    COMPLEXITY[name] = complexity
-
-
-def get_model(name: str) -> ModelFn | Combination:
-    """Return the registered model ``name``; unknown names raise a clear ``ParameterError``.
-
-    Example
-    -------
-    >>> get_model("naive") is naive
-    True
-    """
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise ParameterError(
-            f"unknown forecast model {name!r}; registered models: {', '.join(MODELS)} "
-            "(add one with amtools.forecast.register_model)"
-        ) from None
-
-
-for _name, _fn, _rank in [
-    ("zero", zero, 0),
-    ("naive", naive, 1),
-    ("seasonal_naive", seasonal_naive, 2),
-    ("croston", croston, 3),
-    ("theta", theta, 10),
-    ("ets", ets, 20),
-    ("arima", arima, 30),
-]:
-    register_model(_name, _fn, complexity=_rank)
-register_model("combo", Combination(("ets", "arima", "theta")), complexity=40)

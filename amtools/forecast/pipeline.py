@@ -44,6 +44,53 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
     """
     if not 1 <= int(months) <= 24:
         raise ParameterError(f"months must be between 1 and 24, got {months}")
+    deals = _deals_table(dataset)
+    first = _asof(dataset, deals, asof).to_period("M") + 1
+    month_index = pd.period_range(first, periods=int(months), freq="M")
+    segment, segments = _segments(dataset, deals)
+
+    stage = deals["stage"].astype("string").str.lower()
+    won = (stage == "won").fillna(False).to_numpy(dtype=bool)
+    lost = (stage == "lost").fillna(False).to_numpy(dtype=bool)
+    is_open = (stage == "open").fillna(False).to_numpy(dtype=bool)
+
+    # Historical win rate per segment stands in for a missing probability.
+    win_rate = {}
+    for seg in segments:
+        seg_mask = (segment == seg).to_numpy()
+        closed = int((won & seg_mask).sum() + (lost & seg_mask).sum())
+        win_rate[seg] = float((won & seg_mask).sum() / closed) if closed else 0.0
+
+    open_deals = _open_deals(deals, is_open, segment)
+    undated = open_deals["expected"].isna()
+    n_undated = int(undated.sum())
+    if undated.any():
+        warnings.warn(
+            f"deals: {int(undated.sum())} open deal(s) have no expected_close_date and are left out "
+            "of the pipeline view; fill deals.expected_close_date to include them",
+            stacklevel=2,
+        )
+        open_deals = open_deals.loc[~undated]
+    open_deals["probability"] = open_deals["probability"].fillna(
+        open_deals["segment"].map(win_rate)
+    )
+    month = pd.PeriodIndex(open_deals["expected"], freq="M")
+    overdue = month < first
+    open_deals["month"] = pd.Series(month, index=open_deals.index).where(~overdue, first)
+    open_deals["overdue"] = overdue
+    open_deals["weighted"] = open_deals["amount"] * open_deals["probability"]
+
+    out = _by_month(open_deals, month_index, segments)
+    # Why deals are missing from the view, for the reports to say so in one line.
+    out.attrs["undated_open_deals"] = n_undated
+    out.attrs["missing_columns"] = [
+        c for c in ("expected_close_date", "probability") if c not in deals
+    ]
+    return out
+
+
+def _deals_table(dataset: Dataset) -> pd.DataFrame:
+    """The deals table, refused without its ``stage`` and ``amount`` columns."""
     if "deals" not in dataset:
         raise DataValidationError(
             [
@@ -73,7 +120,11 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
                     )
                 ]
             )
+    return deals
 
+
+def _asof(dataset: Dataset, deals: pd.DataFrame, asof: object) -> pd.Timestamp:
+    """The date the pipeline is read at: ``asof``, the period end, else the latest deal date."""
     if asof is None:
         asof = dataset.meta.get("period_end")
     if asof is None:
@@ -84,12 +135,13 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
         ]
         asof = max((d.max() for d in dates if d.notna().any()), default=pd.Timestamp.today())
     try:
-        asof_ts = pd.Timestamp(asof)  # type: ignore[arg-type]
+        return pd.Timestamp(asof)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ParameterError(f"asof={asof!r} is not a date; pass e.g. '2026-09-30'") from None
-    first = asof_ts.to_period("M") + 1
-    month_index = pd.period_range(first, periods=int(months), freq="M")
 
+
+def _segments(dataset: Dataset, deals: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+    """Each deal's segment (its manager's, ``"unknown"`` when not known) and all segments."""
     managers = dataset.get("managers")
     segment_of: dict[str, str] = {}
     if managers is not None and "segment" in managers:
@@ -106,20 +158,11 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
         else pd.Series(np.nan, index=deals.index)
     )
     segment = segment.astype("object").where(segment.notna(), "unknown").astype(str)
-    segments = sorted(set(segment_of.values()) | set(segment.unique()))
+    return segment, sorted(set(segment_of.values()) | set(segment.unique()))
 
-    stage = deals["stage"].astype("string").str.lower()
-    won = (stage == "won").fillna(False).to_numpy(dtype=bool)
-    lost = (stage == "lost").fillna(False).to_numpy(dtype=bool)
-    is_open = (stage == "open").fillna(False).to_numpy(dtype=bool)
 
-    # Historical win rate per segment stands in for a missing probability.
-    win_rate = {}
-    for seg in segments:
-        seg_mask = (segment == seg).to_numpy()
-        closed = int((won & seg_mask).sum() + (lost & seg_mask).sum())
-        win_rate[seg] = float((won & seg_mask).sum() / closed) if closed else 0.0
-
+def _open_deals(deals: pd.DataFrame, is_open: np.ndarray, segment: pd.Series) -> pd.DataFrame:
+    """The open deals' segment, amount, probability and expected close date (NaN/NaT if absent)."""
     n_open = int(is_open.sum())
     open_rows = deals.loc[is_open]
 
@@ -136,7 +179,7 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
         expected_values = expected.to_numpy(dtype="datetime64[ns]")
     else:
         expected_values = np.full(n_open, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
-    open_deals = pd.DataFrame(
+    return pd.DataFrame(
         {
             "segment": segment[is_open].to_numpy(),
             "amount": _floats("amount"),
@@ -144,24 +187,12 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
             "expected": pd.to_datetime(pd.Series(expected_values, dtype="datetime64[ns]")),
         }
     )
-    undated = open_deals["expected"].isna()
-    n_undated = int(undated.sum())
-    if undated.any():
-        warnings.warn(
-            f"deals: {int(undated.sum())} open deal(s) have no expected_close_date and are left out "
-            "of the pipeline view; fill deals.expected_close_date to include them",
-            stacklevel=2,
-        )
-        open_deals = open_deals.loc[~undated]
-    open_deals["probability"] = open_deals["probability"].fillna(
-        open_deals["segment"].map(win_rate)
-    )
-    month = pd.PeriodIndex(open_deals["expected"], freq="M")
-    overdue = month < first
-    open_deals["month"] = pd.Series(month, index=open_deals.index).where(~overdue, first)
-    open_deals["overdue"] = overdue
-    open_deals["weighted"] = open_deals["amount"] * open_deals["probability"]
 
+
+def _by_month(
+    open_deals: pd.DataFrame, month_index: pd.PeriodIndex, segments: list[str]
+) -> pd.DataFrame:
+    """One row per month and segment: weighted pipeline, open amount, deals, overdue deals."""
     rows = []
     for period in month_index:
         for seg in segments:
@@ -181,9 +212,4 @@ def pipeline_view(dataset: Dataset, *, months: int = 3, asof: object = None) -> 
     out["segment"] = out["segment"].astype("string")
     out["n_deals"] = out["n_deals"].astype("Int64")
     out["n_overdue"] = out["n_overdue"].astype("Int64")
-    # Why deals are missing from the view, for the reports to say so in one line.
-    out.attrs["undated_open_deals"] = n_undated
-    out.attrs["missing_columns"] = [
-        c for c in ("expected_close_date", "probability") if c not in deals
-    ]
     return out

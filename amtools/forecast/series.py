@@ -11,13 +11,23 @@ import pandas as pd
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError
 from amtools.core.problems import DataValidationError, Problem
+from amtools.core.vocab import LEVELS as FINEST_FIRST
+from amtools.core.vocab import NO_TEAM
 
-__all__ = ["LEVELS", "monthly_series", "hierarchy_of", "series_level"]
+__all__ = ["LEVELS", "BOTTOM", "monthly_series", "hierarchy_of", "series_level", "check_series"]
 
-LEVELS = ("company", "segment", "team", "manager")
-"""Hierarchy levels, top to bottom; ``unique_id`` is ``"<level>/<key>"`` (``"company"`` alone)."""
+LEVELS: tuple[str, ...] = tuple(reversed(FINEST_FIRST))
+"""Hierarchy levels, top to bottom (:data:`amtools.core.vocab.LEVELS` reversed);
+``unique_id`` is ``"<level>/<key>"`` (``"company"`` alone).
 
-_NO_TEAM = "(no team)"
+Example
+-------
+>>> LEVELS
+('company', 'segment', 'team', 'manager')
+"""
+
+BOTTOM: str = FINEST_FIRST[0]
+"""The bottom level of the hierarchy (managers): the series reconciliation adds up."""
 
 
 def series_level(unique_id: str) -> str:
@@ -80,6 +90,71 @@ def hierarchy_of(series: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(stored, columns=["unique_id", "segment", "team"]).astype("string")
 
 
+def check_series(series: pd.DataFrame) -> pd.DataFrame:
+    """The forecast input as ``unique_id, level, ds, y``, sorted; refuses gaps and bad values.
+
+    ``ds`` is moved to month starts; ``level`` is taken from the frame when present, else
+    from the ``unique_id`` (:func:`series_level`).
+
+    Raises
+    ------
+    ParameterError
+        Missing columns, non-dates, missing or non-numeric ``y``, duplicate or skipped months.
+
+    Example
+    -------
+    >>> s = pd.DataFrame({"unique_id": "company", "ds": ["2025-01-15", "2025-02-03"], "y": [1, 2]})
+    >>> check_series(s)["ds"].dt.strftime("%Y-%m-%d").tolist()
+    ['2025-01-01', '2025-02-01']
+    """
+    missing = [c for c in ("unique_id", "ds", "y") if c not in series.columns]
+    if missing:
+        raise ParameterError(
+            f"series lacks column(s) {missing}; expected a long frame with unique_id, ds, y "
+            "(build one with amtools.forecast.monthly_series)"
+        )
+    frame = series[["unique_id", "ds", "y"]].copy()
+    frame["unique_id"] = frame["unique_id"].astype("string")
+    try:
+        frame["ds"] = (
+            pd.to_datetime(frame["ds"]).dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
+        )
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"series.ds must hold dates (monthly); {exc}") from None
+    frame["y"] = pd.to_numeric(frame["y"], errors="coerce").astype("float64")
+    bad = frame["y"].isna()
+    if bad.any():
+        rows = frame.loc[bad, ["unique_id", "ds"]].head(5).astype(str).agg(" ".join, axis=1)
+        raise ParameterError(
+            f"series.y has {int(bad.sum())} missing/non-numeric value(s) (e.g. {', '.join(rows)}); "
+            "months without sales must be 0"
+        )
+    dup = frame.duplicated(["unique_id", "ds"])
+    if dup.any():
+        rows = frame.loc[dup, ["unique_id", "ds"]].head(5).astype(str).agg(" ".join, axis=1)
+        raise ParameterError(
+            f"series has duplicate months (e.g. {', '.join(rows)}); aggregate them first"
+        )
+    frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    months = frame["ds"].dt.year * 12 + frame["ds"].dt.month
+    gaps = months.groupby(frame["unique_id"]).diff().fillna(1) != 1
+    if gaps.any():
+        uids = frame.loc[gaps, "unique_id"].unique()[:5]
+        raise ParameterError(
+            f"series {', '.join(map(str, uids))} skip months; fill missing months with y = 0"
+        )
+    if "level" in series.columns:
+        levels = series[["unique_id", "level"]].drop_duplicates("unique_id")
+        levels = levels.assign(unique_id=levels["unique_id"].astype("string"))
+        frame = frame.merge(levels, on="unique_id", how="left")
+        frame["level"] = (
+            frame["level"].astype("string").fillna(frame["unique_id"].map(series_level))
+        )
+    else:
+        frame["level"] = frame["unique_id"].map(series_level).astype("string")
+    return frame[["unique_id", "level", "ds", "y"]]
+
+
 def monthly_series(
     dataset: Dataset,
     target: Literal["revenue", "deals"] = "revenue",
@@ -116,6 +191,81 @@ def monthly_series(
     """
     if target not in ("revenue", "deals"):
         raise ParameterError(f"target must be 'revenue' or 'deals', got {target!r}")
+    managers, deals = _tables(dataset)
+
+    stage = deals["stage"].astype("string").str.lower()
+    won_mask = (stage == "won").fillna(False).to_numpy(dtype=bool)
+    won = (
+        deals.loc[won_mask, ["deal_id", "manager_id", "amount", "closed_date"]].copy()
+        if "deal_id" in deals
+        else deals.loc[won_mask, ["manager_id", "amount", "closed_date"]].copy()
+    )
+    won["closed_date"] = pd.to_datetime(won["closed_date"], errors="coerce")
+    undated = won["closed_date"].isna()
+    problems: list[str] = []
+    if undated.any():
+        ids = won.loc[undated, "deal_id"].astype(str).head(5).tolist() if "deal_id" in won else []
+        msg = (
+            f"deals: {int(undated.sum())} won deal(s) have no closed_date and are left out of the "
+            f"monthly series (e.g. {', '.join(ids)}); fill deals.closed_date to include them"
+        )
+        problems.append(msg)
+        warnings.warn(msg, stacklevel=2)
+        won = won.loc[~undated]
+
+    end_month = _resolve_end(dataset, won, end)
+    won = won.loc[won["closed_date"] < end_month + pd.offsets.MonthBegin(1)]
+    _check_won(won, managers, end_month)
+
+    won["ds"] = _month_start(won["closed_date"])
+    won["value"] = 1.0 if target == "deals" else won["amount"].astype("float64")
+    start = won["ds"].min()
+    months = pd.date_range(start, end_month, freq="MS").astype("datetime64[ns]")
+
+    info = managers[["manager_id", "segment"]].copy()
+    info["manager_id"] = info["manager_id"].astype("string")
+    info["segment"] = info["segment"].astype("string")
+    info["team"] = (
+        managers["team"].astype("string").fillna(NO_TEAM)
+        if "team" in managers
+        else pd.Series(NO_TEAM, index=managers.index, dtype="string")
+    )
+    has_team_level = "team" in managers and managers["team"].notna().any()
+
+    won["manager_id"] = won["manager_id"].astype("string")
+    per_manager = (
+        won.groupby(["manager_id", "ds"], observed=True)["value"].sum().unstack("manager_id")
+    )
+    per_manager = per_manager.reindex(index=months).fillna(0.0)
+    # Managers without any won deal still get a (zero) series: they are part of the team.
+    for mid in info["manager_id"]:
+        if mid not in per_manager.columns:
+            per_manager[mid] = 0.0
+    per_manager = per_manager[list(info["manager_id"])]
+
+    first_month = _manager_start(managers, deals, won, start)
+
+    seg_of = dict(zip(info["manager_id"], info["segment"], strict=True))
+    team_of = dict(zip(info["manager_id"], info["team"], strict=True))
+    blocks = _blocks(
+        per_manager, seg_of, team_of if has_team_level else None, first_month, start, end_month
+    )
+    out = pd.concat(blocks, ignore_index=True)
+    out["unique_id"] = out["unique_id"].astype("string")
+    out["level"] = out["level"].astype("string")
+    out["ds"] = out["ds"].astype("datetime64[ns]")
+    out.attrs["hierarchy"] = [
+        (f"{BOTTOM}/{m}", seg_of[m], team_of[m] if has_team_level else None)
+        for m in per_manager.columns
+        if (out["unique_id"] == f"{BOTTOM}/{m}").any()
+    ]
+    out.attrs["target"] = target
+    out.attrs["problems"] = problems
+    return out
+
+
+def _tables(dataset: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The managers and deals tables, refused without the columns the series need."""
     for name in ("managers", "deals"):
         if name not in dataset:
             raise DataValidationError(
@@ -147,29 +297,11 @@ def monthly_series(
                     )
                 ]
             )
+    return managers, deals
 
-    stage = deals["stage"].astype("string").str.lower()
-    won_mask = (stage == "won").fillna(False).to_numpy(dtype=bool)
-    won = (
-        deals.loc[won_mask, ["deal_id", "manager_id", "amount", "closed_date"]].copy()
-        if "deal_id" in deals
-        else deals.loc[won_mask, ["manager_id", "amount", "closed_date"]].copy()
-    )
-    won["closed_date"] = pd.to_datetime(won["closed_date"], errors="coerce")
-    undated = won["closed_date"].isna()
-    problems: list[str] = []
-    if undated.any():
-        ids = won.loc[undated, "deal_id"].astype(str).head(5).tolist() if "deal_id" in won else []
-        msg = (
-            f"deals: {int(undated.sum())} won deal(s) have no closed_date and are left out of the "
-            f"monthly series (e.g. {', '.join(ids)}); fill deals.closed_date to include them"
-        )
-        problems.append(msg)
-        warnings.warn(msg, stacklevel=2)
-        won = won.loc[~undated]
 
-    end_month = _resolve_end(dataset, won, end)
-    won = won.loc[won["closed_date"] < end_month + pd.offsets.MonthBegin(1)]
+def _check_won(won: pd.DataFrame, managers: pd.DataFrame, end_month: pd.Timestamp) -> None:
+    """Refuse an empty sales history and won deals of managers the managers table lacks."""
     if won.empty:
         raise DataValidationError(
             [
@@ -206,34 +338,17 @@ def monthly_series(
             ]
         )
 
-    won["ds"] = _month_start(won["closed_date"])
-    won["value"] = 1.0 if target == "deals" else won["amount"].astype("float64")
-    start = won["ds"].min()
-    months = pd.date_range(start, end_month, freq="MS").astype("datetime64[ns]")
 
-    info = managers[["manager_id", "segment"]].copy()
-    info["manager_id"] = info["manager_id"].astype("string")
-    info["segment"] = info["segment"].astype("string")
-    info["team"] = (
-        managers["team"].astype("string").fillna(_NO_TEAM)
-        if "team" in managers
-        else pd.Series(_NO_TEAM, index=managers.index, dtype="string")
-    )
-    has_team_level = "team" in managers and managers["team"].notna().any()
-
-    won["manager_id"] = won["manager_id"].astype("string")
-    per_manager = (
-        won.groupby(["manager_id", "ds"], observed=True)["value"].sum().unstack("manager_id")
-    )
-    per_manager = per_manager.reindex(index=months).fillna(0.0)
-    # Managers without any won deal still get a (zero) series: they are part of the team.
-    for mid in info["manager_id"]:
-        if mid not in per_manager.columns:
-            per_manager[mid] = 0.0
-    per_manager = per_manager[list(info["manager_id"])]
-
-    first_month = _manager_start(managers, deals, won, start)
-
+def _blocks(
+    per_manager: pd.DataFrame,
+    seg_of: dict[str, str],
+    team_of: dict[str, str] | None,
+    first_month: dict[str, pd.Timestamp],
+    start: pd.Timestamp,
+    end_month: pd.Timestamp,
+) -> list[pd.DataFrame]:
+    """One long frame per series: company, segments, teams (when ``team_of``), managers."""
+    company, segment_level, team_level, manager = LEVELS
     blocks: list[pd.DataFrame] = []
 
     def add(uid: str, level: str, values: pd.Series, since: pd.Timestamp = start) -> None:
@@ -249,16 +364,14 @@ def monthly_series(
             )
         )
 
-    add("company", "company", per_manager.sum(axis=1))
-    seg_of = dict(zip(info["manager_id"], info["segment"], strict=True))
-    team_of = dict(zip(info["manager_id"], info["team"], strict=True))
+    add(company, company, per_manager.sum(axis=1))
     for segment in sorted(set(seg_of.values())):
         cols = [m for m in per_manager.columns if seg_of[m] == segment]
-        add(f"segment/{segment}", "segment", per_manager[cols].sum(axis=1))
-    if has_team_level:
+        add(f"{segment_level}/{segment}", segment_level, per_manager[cols].sum(axis=1))
+    if team_of is not None:
         for team in sorted(set(team_of.values())):
             cols = [m for m in per_manager.columns if team_of[m] == team]
-            add(f"team/{team}", "team", per_manager[cols].sum(axis=1))
+            add(f"{team_level}/{team}", team_level, per_manager[cols].sum(axis=1))
     for mid in per_manager.columns:
         since = max(start, first_month.get(mid, start))
         # Revenue a manager booked before the recorded start still belongs to their series.
@@ -267,20 +380,8 @@ def monthly_series(
             since = min(since, booked.min())
         if since > end_month:
             continue
-        add(f"manager/{mid}", "manager", per_manager[mid], since)
-
-    out = pd.concat(blocks, ignore_index=True)
-    out["unique_id"] = out["unique_id"].astype("string")
-    out["level"] = out["level"].astype("string")
-    out["ds"] = out["ds"].astype("datetime64[ns]")
-    out.attrs["hierarchy"] = [
-        (f"manager/{m}", seg_of[m], team_of[m] if has_team_level else None)
-        for m in per_manager.columns
-        if (out["unique_id"] == f"manager/{m}").any()
-    ]
-    out.attrs["target"] = target
-    out.attrs["problems"] = problems
-    return out
+        add(f"{manager}/{mid}", manager, per_manager[mid], since)
+    return blocks
 
 
 def _manager_start(

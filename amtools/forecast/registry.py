@@ -1,0 +1,127 @@
+"""The string-keyed model registry (YAML and parameters select models by name) and combinations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from amtools.core.errors import ParameterError
+from amtools.forecast.arima import arima
+from amtools.forecast.models import (
+    ModelFn,
+    ModelForecast,
+    croston,
+    ets,
+    naive,
+    seasonal_naive,
+    theta,
+    zero,
+)
+
+__all__ = ["Combination", "MODELS", "COMPLEXITY", "register_model", "get_model"]
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A model that combines other models' forecasts (median of point forecasts and bounds).
+
+    The engine computes the members once and combines them, so a combination costs nothing
+    extra in backtests.
+    """
+
+    members: tuple[str, ...]
+    how: str = "median"
+
+    def combine(self, parts: Sequence[ModelForecast]) -> ModelForecast:
+        """The members' forecasts (in ``members`` order) combined into one.
+
+        Example
+        -------
+        >>> a = naive(np.array([1.0, 2.0]), 1, levels=(80,))
+        >>> b = naive(np.array([1.0, 4.0]), 1, levels=(80,))
+        >>> Combination(("x", "y"), how="mean").combine([a, b]).mean.tolist()
+        [3.0]
+        """
+        agg = np.median if self.how == "median" else np.mean
+        mean = agg(np.vstack([p.mean for p in parts]), axis=0)
+        levels = set.intersection(*(set(p.lower) for p in parts))
+        lower = {lv: agg(np.vstack([p.lower[lv] for p in parts]), axis=0) for lv in levels}
+        upper = {lv: agg(np.vstack([p.upper[lv] for p in parts]), axis=0) for lv in levels}
+        names = "/".join(self.members)
+        return ModelForecast(mean, lower, upper, spec=None, note=f"{self.how} of {names}")
+
+    def __call__(
+        self,
+        y: np.ndarray,
+        h: int,
+        *,
+        season_length: int = 12,
+        levels: Sequence[int] = (80, 95),
+        spec: Any = None,
+    ) -> ModelForecast:
+        parts = [
+            get_model(m)(y, h, season_length=season_length, levels=levels) for m in self.members
+        ]
+        return self.combine(parts)
+
+
+MODELS: dict[str, ModelFn | Combination] = {}
+"""Model name -> callable (or :class:`Combination`). Extend with :func:`register_model`."""
+
+COMPLEXITY: dict[str, int] = {}
+"""Model name -> complexity rank; backtest ties go to the simpler (lower) model."""
+
+
+def register_model(name: str, fn: ModelFn | Combination, *, complexity: int = 50) -> None:
+    """Register a forecast model under ``name`` so parameters and YAML can select it.
+
+    Parameters
+    ----------
+    name : registry key, e.g. ``"my_model"``.
+    fn : a callable with the :class:`ModelFn` signature, or a :class:`Combination`.
+    complexity : rank used to break backtest ties (lower = simpler, preferred).
+
+    Example
+    -------
+    >>> register_model("drift_free_naive", naive, complexity=1)
+    >>> "drift_free_naive" in MODELS
+    True
+    >>> _ = MODELS.pop("drift_free_naive"), COMPLEXITY.pop("drift_free_naive")
+    """
+    if not callable(fn):
+        raise ParameterError(f"model {name!r} must be callable, got {type(fn).__name__}")
+    MODELS[name] = fn
+    COMPLEXITY[name] = complexity
+
+
+def get_model(name: str) -> ModelFn | Combination:
+    """Return the registered model ``name``; unknown names raise a clear ``ParameterError``.
+
+    Example
+    -------
+    >>> get_model("naive") is naive
+    True
+    """
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ParameterError(
+            f"unknown forecast model {name!r}; registered models: {', '.join(MODELS)} "
+            "(add one with amtools.forecast.register_model)"
+        ) from None
+
+
+for _name, _fn, _rank in [
+    ("zero", zero, 0),
+    ("naive", naive, 1),
+    ("seasonal_naive", seasonal_naive, 2),
+    ("croston", croston, 3),
+    ("theta", theta, 10),
+    ("ets", ets, 20),
+    ("arima", arima, 30),
+]:
+    register_model(_name, _fn, complexity=_rank)
+register_model("combo", Combination(("ets", "arima", "theta")), complexity=40)
