@@ -1,4 +1,4 @@
-"""Tests for amtools.budget.planning: quotas, scenarios, costs, policy validation, plan vs actual."""
+"""Tests for amtools.budget: quotas, scenarios, costs, policy validation, plan vs actual."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amtools.budget import planning as budget
-from amtools.budget.planning import plan, plan_vs_actual, resolve_policy
+import amtools.budget as budget
+from amtools.budget import plan, plan_vs_actual, resolve_policy
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError, PolicyError
 from amtools.core.problems import DataValidationError
