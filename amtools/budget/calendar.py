@@ -10,7 +10,13 @@ import pandas as pd
 
 from amtools.core.periods import period_freq
 
-__all__ = ["fiscal_year_months", "fiscal_year_of", "month_label", "next_fiscal_year", "required_horizon"]
+__all__ = [
+    "fiscal_year_months",
+    "fiscal_year_of",
+    "month_label",
+    "next_fiscal_year",
+    "required_horizon",
+]
 
 
 def fiscal_year_months(fiscal_year: int, fiscal_year_start: int = 1) -> list[pd.Timestamp]:

@@ -102,7 +102,6 @@ def cost_of_sales_ratios(
     return out
 
 
-
 def cost_ratio_map(
     ratios: pd.DataFrame,
     active: pd.DataFrame,
@@ -232,7 +231,6 @@ def salaries(managers: pd.DataFrame, pol: BudgetPolicy, notes: list[Message]) ->
     )
 
 
-
 def plan_costs(
     revenue: pd.DataFrame,
     annual_quota: pd.Series,
@@ -342,10 +340,10 @@ def _segment_costs(
         salary.groupby(seg_of.reindex(salary.index).to_numpy()).sum().reindex(segments).fillna(0.0)
     )
     bonus_seg = bonus.T.groupby(seg_of.reindex(bonus.columns).to_numpy()).sum().T
-    bonus_month = (
+    bonus_by_seg = (
         bonus_seg.reindex(index=scenario_names, columns=segments).fillna(0.0).stack() / n_months
     )
-    bonus_month = bonus_month.reindex(grid.droplevel("month")).to_numpy()
+    bonus_month = bonus_by_seg.reindex(grid.droplevel("month")).to_numpy()
     wide = pd.DataFrame(index=grid)
     wide["cost_of_sales"] = rev.to_numpy() * seg_level.map(dict(ratio_map)).to_numpy(
         dtype="float64"
@@ -421,6 +419,12 @@ def hire_costs(pol: BudgetPolicy, months: list[pd.Timestamp]) -> pd.DataFrame:
     A hire costs from its start month (or the fiscal year's first month) to the year's end;
     the bonus accrues at target (attainment 1, ``bonus.default_score``). Hires bring no
     revenue or quota: their sales are not in the forecast (raise ``uplift`` for them).
+
+    Example
+    -------
+    >>> pol = BudgetPolicy.resolve({"hires": [{"segment": "B2C", "month": "2027-12"}]})
+    >>> hire_costs(pol, [pd.Timestamp("2027-11-01"), pd.Timestamp("2027-12-01")])["month"].nunique()
+    1
     """
     rows = []
     bonus_rate = pol.bonus["share"] * pol.bonus["default_score"] / 100.0

@@ -39,13 +39,24 @@ def data_error(
     *,
     fix: str = "",
 ) -> DataValidationError:
-    """One-problem :class:`DataValidationError` (table, column, rows and the fix)."""
+    """One-problem :class:`DataValidationError` (table, column, rows and the fix).
+
+    Example
+    -------
+    >>> data_error("scores", "score", "out_of_range", "score must be within 0..100", 1).problems[0].table
+    'scores'
+    """
     return DataValidationError([Problem(table, column, check, message, count, examples, fix=fix)])
 
 
 def forecast_frame(forecast: Any, columns: tuple[str, ...] = SCENARIO_COLUMNS) -> pd.DataFrame:
     """The forecast's rows as [unique_id, level, ds, yhat, <bounds>]; bounds not in ``columns``
-    may be absent (then NaN)."""
+    may be absent (then NaN).
+
+    Example
+    -------
+    >>> forecast_frame(result)  # doctest: +SKIP
+    """
     frame = getattr(forecast, "forecast", forecast)
     if not isinstance(frame, pd.DataFrame):
         raise PolicyError(
@@ -93,6 +104,22 @@ def forecast_frame(forecast: Any, columns: tuple[str, ...] = SCENARIO_COLUMNS) -
 
 
 def managers_frame(dataset: Dataset) -> pd.DataFrame:
+    """The managers table checked for the budget: manager_id, segment, team, base_salary, active.
+
+    An empty team is :data:`~amtools.core.vocab.NO_TEAM`; an empty ``active`` counts as active.
+
+    Raises
+    ------
+    DataValidationError
+        No managers table, a missing column, an unknown segment, a negative salary or a
+        duplicate manager_id.
+
+    Example
+    -------
+    >>> managers = pd.DataFrame({"manager_id": ["m1"], "segment": ["B2B"]})
+    >>> managers_frame(Dataset({"managers": managers}))[["team", "active"]].values.tolist()
+    [['(no team)', True]]
+    """
     managers = dataset.get("managers")
     if managers is None:
         raise data_error(
@@ -185,14 +212,25 @@ def managers_frame(dataset: Dataset) -> pd.DataFrame:
 
 
 def history_end(fc: pd.DataFrame) -> pd.Timestamp:
-    """Last day of the last history month (the month before the first forecast month)."""
-    return fc["ds"].min() - pd.Timedelta(days=1)
+    """Last day of the last history month (the month before the first forecast month).
 
+    Example
+    -------
+    >>> history_end(pd.DataFrame({"ds": pd.to_datetime(["2026-10-01"])})).date().isoformat()
+    '2026-09-30'
+    """
+    return fc["ds"].min() - pd.Timedelta(days=1)
 
 
 def check_coverage(
     fc: pd.DataFrame, months: list[pd.Timestamp], fiscal_year: int, fys: int
 ) -> None:
+    """Refuse a forecast that does not cover every month of the fiscal year, with the fix.
+
+    Example
+    -------
+    >>> check_coverage(fc, fiscal_year_months(2027), 2027, 1)  # doctest: +SKIP
+    """
     have = set(fc.loc[fc["level"] == "manager", "ds"])
     missing = [m for m in months if m not in have]
     if not missing:
@@ -221,7 +259,12 @@ def check_coverage(
 def manager_matrix(
     fc: pd.DataFrame, months: list[pd.Timestamp], used: tuple[str, ...]
 ) -> pd.DataFrame:
-    """Manager x month forecast values of the fiscal year, checked complete and floored at 0."""
+    """Manager x month forecast values of the fiscal year, checked complete and floored at 0.
+
+    Example
+    -------
+    >>> manager_matrix(fc, fiscal_year_months(2027), ("lo_80", "hi_80"))  # doctest: +SKIP
+    """
     rows = fc[(fc["level"] == "manager") & fc["ds"].isin(months)].copy()
     rows["manager_id"] = rows["unique_id"].str.removeprefix("manager/")
     rows = rows.rename(columns={"ds": "month"})
@@ -262,10 +305,18 @@ def manager_matrix(
     return rows[["manager_id", "month", *SCENARIO_COLUMNS]].reset_index(drop=True)
 
 
-
 def latest_scores(
     scores: pd.DataFrame | None, ids: list[str], default: float
 ) -> tuple[pd.Series, int]:
+    """Each manager's latest KPI score (``default`` where none), and how many had one.
+
+    Example
+    -------
+    >>> scores = pd.DataFrame({"manager_id": ["m1", "m1"], "period": ["2026Q2", "2026Q3"],
+    ...     "score": [90.0, 50.0]})
+    >>> latest_scores(scores, ["m1", "m2"], 100.0)[0].tolist()
+    [50.0, 100.0]
+    """
     out = pd.Series(default, index=ids, dtype="float64")
     if scores is None:
         return out, 0
@@ -310,4 +361,3 @@ def latest_scores(
     latest = frame.sort_values("end").groupby(frame["manager_id"].astype(str))["score"].last()
     found = latest.reindex(ids)
     return found.fillna(default), int(found.notna().sum())
-

@@ -257,7 +257,9 @@ def _per_segment(value: Any, name: str, **bounds: Any) -> dict[str, float] | flo
 
 def _one_of(pol: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:
     if pol[key] not in allowed:
-        raise PolicyError(f"{SOURCE}: '{key}' must be one of {', '.join(allowed)}, got {pol[key]!r}.")
+        raise PolicyError(
+            f"{SOURCE}: '{key}' must be one of {', '.join(allowed)}, got {pol[key]!r}."
+        )
 
 
 # -- per-section checks (each normalises its keys of ``pol`` in place) -------------------------
@@ -303,7 +305,9 @@ def _check_levels(pol: dict[str, Any]) -> None:
     )
     fys = pol["fiscal_year_start"]
     if isinstance(fys, bool) or not isinstance(fys, int) or not 1 <= fys <= 12:
-        raise PolicyError(f"{SOURCE}: 'fiscal_year_start' must be a month number 1..12, got {fys!r}.")
+        raise PolicyError(
+            f"{SOURCE}: 'fiscal_year_start' must be a month number 1..12, got {fys!r}."
+        )
 
 
 def _check_scenarios(pol: dict[str, Any]) -> None:

@@ -35,6 +35,10 @@ def reallocate_inactive(
     their team in proportion to those managers' annual base forecast (equally if that is 0);
     a team without active managers hands over to its segment, a segment without any to the
     whole company. Totals are preserved.
+
+    Example
+    -------
+    >>> base, moves = reallocate_inactive(values, managers, months, notes)  # doctest: +SKIP
     """
     active_ids = managers.loc[managers["active"], "manager_id"].tolist()
     if not active_ids:
@@ -94,7 +98,12 @@ def reallocate_inactive(
 
 
 def phasing_profile(values: pd.DataFrame, managers: pd.DataFrame, phasing: str) -> pd.Series:
-    """Monthly phasing weights per manager (sum to 1 over the year), indexed by manager, month."""
+    """Monthly phasing weights per manager (sum to 1 over the year), indexed by manager, month.
+
+    Example
+    -------
+    >>> phasing_profile(base[["manager_id", "month", "yhat"]], active, "segment")  # doctest: +SKIP
+    """
     frame = values.merge(managers[["manager_id", "segment", "team"]], on="manager_id")
     frame["company"] = "all"
     chain = {
@@ -139,6 +148,10 @@ def scenario_values(
     sign(sum d) * sqrt((1 - rho) * sum d_i^2 + rho * (sum d_i)^2), applied as one ratio to
     every month (so the scenario is phased like the base forecast); rho = 1 is ``sum``,
     rho = 0 is ``independent`` (root sum of squares).
+
+    Example
+    -------
+    >>> scenario_values(base, fc, active, "lo_80", "company")  # doctest: +SKIP
     """
     own = base[column]
     if column == "yhat" or (basis == "manager" and aggregation == "sum"):
@@ -177,7 +190,6 @@ def scenario_values(
         ratio = frame["anc"].map(annual_ratio).astype("float64")
     scaled = frame["yhat"] * ratio
     return scaled.fillna(own.reset_index(drop=True)).set_axis(base.index)
-
 
 
 def annual_quotas(base: pd.DataFrame, pol: BudgetPolicy) -> pd.DataFrame:
