@@ -1,13 +1,14 @@
-"""Tests for amtools.budget.planning: quotas, scenarios, costs, policy validation, plan vs actual."""
+"""Tests for amtools.budget: quotas, scenarios, costs, policy validation, plan vs actual."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from amtools.budget import planning as budget
-from amtools.budget.planning import plan, plan_vs_actual, resolve_policy
+import amtools.budget as budget
+from amtools.budget import plan, plan_vs_actual, resolve_policy
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError, PolicyError
 from amtools.core.problems import DataValidationError
@@ -67,8 +68,10 @@ def make_deals(extra: list[tuple] | None = None) -> pd.DataFrame:
 
 
 def make_clients() -> pd.DataFrame:
-    # Active at 2026-09-30: C1 (B2B, M1), C2 (B2B, owned by inactive M3: still a client);
-    # C3 (B2C) churned in 2026-01 -> active B2B clients = 2, B2C = 0.
+    # Active at the end of 2026-09-30: C1 (B2B, M1; acquired by deal D4), C2 (B2B, owned by
+    # inactive M3: still a client; acquired by D2 that day) -> active B2B clients = 2.
+    # C3 (B2C) churned 2026-01-01 but won deal D3 on 2026-01-05: a win-back, so active
+    # (the one rule, amtools.kpi.clients) -> B2C = 1.
     return pd.DataFrame(
         {
             "client_id": pd.array(["C1", "C2", "C3"], dtype="string"),
@@ -900,3 +903,74 @@ def test_cost_table_names_unavailable_categories_once(fc: pd.DataFrame) -> None:
     none = b.costs.iloc[0:0]
     empty = tables.cost_table(none, "en", currency="USD", unavailable=b.unavailable).data
     assert "<table" not in empty and "amounts_currency" in empty
+
+
+def test_active_clients_are_the_kpi_rule_per_segment(demo) -> None:
+    # Deliberate fix: per-client marketing counts active clients with THE rule
+    # (amtools.kpi.clients.active_clients at the end of the history's last day), not with a
+    # budget-only rule that also counted prospects without any acquisition date.
+    from amtools.kpi.clients import active_clients
+
+    ds, fc = demo
+    b = plan(fc, ds)
+    at = pd.Timestamp(b.assumptions["history_end"]) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    clients = ds.clients
+    seg_of = ds.managers.set_index("manager_id")["segment"].astype("string")
+    segment = (
+        clients["segment"]
+        .astype("string")
+        .fillna(clients["manager_id"].astype("string").map(seg_of))
+    )
+    expected = segment[active_clients(ds, at).to_numpy()].value_counts()
+    assert b.assumptions["active_clients"] == {s: int(expected.get(s, 0)) for s in ("B2B", "B2C")}
+    # and the B2B per-client marketing is that count x the monthly amount
+    b2b = b.costs[(b.costs["category"] == "marketing") & (b.costs["segment"] == "B2B")]
+    per_month = b2b[b2b["scenario"] == "plan"]["amount"]
+    assert per_month.tolist() == pytest.approx([1500.0 * expected.get("B2B", 0)] * 12)
+
+
+def test_client_without_acquisition_is_not_counted(ds: Dataset, fc: pd.DataFrame) -> None:
+    # A prospect (no acquired_date, no won deal) is not an active client.
+    clients = pd.concat(
+        [
+            make_clients(),
+            pd.DataFrame(
+                {
+                    "client_id": pd.array(["C9"], dtype="string"),
+                    "manager_id": pd.array(["M1"], dtype="string"),
+                    "churned_date": pd.to_datetime([None]),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    with_prospect = Dataset(
+        {"managers": make_managers(), "clients": clients, "deals": make_deals()},
+        meta={"currency": "RUB"},
+    )
+    assert plan(fc, ds).assumptions["active_clients"] == {"B2B": 2, "B2C": 1}
+    assert plan(fc, with_prospect).assumptions["active_clients"] == {"B2B": 2, "B2C": 1}
+
+
+def test_policy_file_is_the_one_source_of_defaults(tmp_path, monkeypatch) -> None:
+    from amtools.core.settings import use_params_dir
+
+    (tmp_path / "policy").mkdir()
+    # a project file lacking keys is refused (no silent built-in default)
+    (tmp_path / "policy" / "budget.yaml").write_text("method: bottom_up\n", encoding="utf-8")
+    with use_params_dir(tmp_path), pytest.raises(ParameterError, match="missing keys"):
+        resolve_policy({})
+    # an explicit mapping is merged over the project's file
+    shipped = read_params("policy/budget")
+    (tmp_path / "policy" / "budget.yaml").write_text(
+        yaml.safe_dump({**shipped, "uplift": 0.2}), encoding="utf-8"
+    )
+    with use_params_dir(tmp_path):
+        assert resolve_policy(None)["uplift"] == 0.2
+        assert resolve_policy({"phasing": "team"})["uplift"] == 0.2
+    # no policy file at all is an error too
+    from amtools.core.settings import budget as settings
+
+    monkeypatch.setattr(settings, "STEM", str(tmp_path / "missing.yaml"))
+    with pytest.raises(ParameterError, match="not found"):
+        resolve_policy({})

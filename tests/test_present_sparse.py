@@ -264,7 +264,7 @@ def test_names_from_data_are_drawn_literally(name: str) -> None:
 def test_budget_workbook_cells_are_text_not_formulas(tmp_path: Path) -> None:
     from test_budget import make_dataset, make_deals, make_forecast, make_managers
 
-    from amtools.budget.planning import plan
+    from amtools.budget import plan
     from amtools.render.workbook import write_budget_workbook
 
     managers = make_managers(team=["=1+1", "=1+1", "@SUM(A1)", "+cmd"])

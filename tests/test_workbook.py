@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from test_budget import make_dataset, make_deals, make_forecast
 
-from amtools.budget.planning import BudgetPlan, plan, plan_vs_actual
+from amtools.budget import BudgetPlan, plan, plan_vs_actual
 from amtools.core.errors import ParameterError
 from amtools.render.workbook import currency_format, write_budget_workbook
 

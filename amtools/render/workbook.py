@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from amtools.budget.planning import COST_CATEGORIES, PLAN_SCENARIO, BudgetPlan
+from amtools.budget import COST_CATEGORIES, PLAN_SCENARIO, BudgetPlan
 from amtools.core.errors import ParameterError, ReportError
 from amtools.core.messages import Message, render
 from amtools.core.textsafe import inert_cell

@@ -530,7 +530,7 @@ def _compute_plans(
     failures: dict[str, str],
     unavailable: dict[str, Message],
 ) -> tuple[Any, pd.DataFrame, Any]:
-    from amtools.budget import planning as budgeting
+    from amtools import budget as budgeting
     from amtools import forecast as fc
 
     end = period.end_time.normalize()

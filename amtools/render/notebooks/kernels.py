@@ -63,7 +63,7 @@ WARM_MODULES: tuple[str, ...] = (
     "amtools.render.plotting",
     "amtools.render.tables",
     "amtools.forecast",
-    "amtools.budget.planning",
+    "amtools.budget.planner",
 )
 """Modules imported into every warm kernel before its first notebook (missing ones are skipped)."""
 
