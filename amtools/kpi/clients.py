@@ -238,7 +238,9 @@ def active_clients(
     churn_of = pd.Series(churn, index=ids.to_numpy()).groupby(level=0).first()
     after = won.assign(churn=_lookup(churn_of, won["client_id"]))
     after = after[
-        is_win_back(after["closed"].to_numpy("datetime64[ns]"), after["churn"].to_numpy("datetime64[ns]"))
+        is_win_back(
+            after["closed"].to_numpy("datetime64[ns]"), after["churn"].to_numpy("datetime64[ns]")
+        )
     ]
     won_back = _lookup(after.groupby("client_id")["closed"].min(), ids)
     return pd.Series(active_mask(acq, churn, won_back, t), index=clients.index)

@@ -505,9 +505,7 @@ class Context:
             two = n >= 2
             sd = np.sqrt(ss[two] / (n[two] - 1))
             half = (
-                stats.t.ppf(0.5 + self.settings.confidence / 2, n[two] - 1)
-                * sd
-                / np.sqrt(n[two])
+                stats.t.ppf(0.5 + self.settings.confidence / 2, n[two] - 1) * sd / np.sqrt(n[two])
             )
             r.low[two] = np.clip((mean[two] - half + shift) * scale, *bounds)
             r.high[two] = np.clip((mean[two] + half + shift) * scale, *bounds)

@@ -235,4 +235,3 @@ def has_column(ctx: Context, tc: str) -> bool:
 def inferred_churn(ctx: Context) -> bool:
     """The inferred churn rule is in use: no churn dates and ``churn_inactive_months`` set."""
     return ctx.settings.churn_inactive_months is not None and not has_column(ctx, CHURN_COLUMN)
-

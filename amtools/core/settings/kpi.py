@@ -125,7 +125,9 @@ class KpiSettings:
         months = raw["churn_inactive_months"]
         if months is not None:
             months = _whole(raw, "churn_inactive_months", source, 1)
-        promoter = _number(raw, "promoter_min", source, "a number in [0, 10]", lambda v: 0 <= v <= 10)
+        promoter = _number(
+            raw, "promoter_min", source, "a number in [0, 10]", lambda v: 0 <= v <= 10
+        )
         detractor = _number(
             raw,
             "detractor_max",
@@ -143,7 +145,9 @@ class KpiSettings:
             meeting_types=tuple(types),
             promoter_min=promoter,
             detractor_max=detractor,
-            confidence=_number(raw, "confidence", source, "a number in (0, 1)", lambda v: 0 < v < 1),
+            confidence=_number(
+                raw, "confidence", source, "a number in (0, 1)", lambda v: 0 < v < 1
+            ),
             min_samples=MappingProxyType(_min_samples(raw["min_samples"], source)),
             churn_inactive_months=months,
             history_growth=_number(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from amtools.kpi.engine import Context, Result
-from amtools.kpi.prep import NAT_I, equals, KpiFunction, Prep
+from amtools.kpi.prep import NAT_I, KpiFunction, Prep, equals
 
 __all__ = ["FUNCS"]
+
 
 def _activity_parts(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a = ctx.ds["activities"]

@@ -6,10 +6,11 @@ import numpy as np
 from scipy import stats
 
 from amtools.kpi.engine import Context, Result, codes_in
-from amtools.kpi.prep import BIG, bools, floats, min_at, KpiFunction, Prep
+from amtools.kpi.prep import BIG, KpiFunction, Prep, bools, floats, min_at
 from amtools.kpi.registry import KPIS
 
 __all__ = ["FUNCS", "retention"]
+
 
 def _survey_parts(ctx: Context, column: str) -> tuple[np.ndarray, np.ndarray]:
     s = ctx.ds["surveys"]

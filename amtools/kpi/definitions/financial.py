@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 
 from amtools.kpi.engine import Context, Result
-from amtools.kpi.prep import NAT_I, min_at, KpiFunction, Prep
+from amtools.kpi.prep import NAT_I, KpiFunction, Prep, min_at
 from amtools.kpi.reasons import reason_code
 
 __all__ = ["FUNCS"]
+
 
 def _sales_volume(ctx: Context, p: Prep) -> Result:
     keys = p.won_keys

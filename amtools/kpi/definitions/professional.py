@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 
 from amtools.kpi.engine import Context, Result
-from amtools.kpi.prep import bools, KpiFunction, Prep
+from amtools.kpi.prep import KpiFunction, Prep, bools
 
 __all__ = ["FUNCS"]
+
 
 def _completed_trainings(ctx: Context) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     tr = ctx.ds["trainings"]

@@ -10,6 +10,7 @@ from amtools.kpi.prep import KpiFunction, Prep
 
 __all__ = ["FUNCS"]
 
+
 def _project_parts(ctx: Context) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     pj = ctx.ds["projects"]
     per, ok = ctx.periods_of("projects", "actual_end")
