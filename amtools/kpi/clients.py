@@ -152,14 +152,21 @@ def active_during_mask(
 
 
 def lapse_start(at: np.datetime64 | pd.Timestamp, months: int) -> np.datetime64:
-    """The inferred rule's window: the start of ``at``'s month minus ``months`` months.
+    """The inferred rule's window start: ``months`` months before the month boundary at or
+    after ``at`` (for a period's ``end_time``: before the next period's start, so a period end
+    and the next period's start give the same window).
 
     Example
     -------
-    >>> str(lapse_start(pd.Timestamp("2026-09-30 23:00"), 6))
-    '2026-03-01T00:00:00.000000000'
+    >>> str(lapse_start(pd.Timestamp("2026-09-30 23:59:59"), 6))
+    '2026-04-01T00:00:00.000000000'
+    >>> str(lapse_start(np.datetime64("2026-10-01"), 6))
+    '2026-04-01T00:00:00.000000000'
     """
-    month = np.datetime64(pd.Timestamp(at).to_datetime64(), "M")
+    t = pd.Timestamp(at).to_datetime64().astype("datetime64[ns]")
+    month = t.astype("datetime64[M]")
+    if month.astype("datetime64[ns]") < t:
+        month = month + np.timedelta64(1, "M")
     return (month - np.timedelta64(int(months), "M")).astype("datetime64[ns]")
 
 
