@@ -133,7 +133,7 @@ class Prep:
         if self.clients is not None:
             self._client_arrays(self.clients, uniq)
 
-    def _client_arrays(self, clients: pd.DataFrame, uniq: np.ndarray) -> None:
+    def _client_arrays(self, clients: pd.DataFrame, uniq: pd.Index) -> None:
         """Per client of the clients table: manager, acquisition, churn and win-back."""
         ctx = self.ctx
         self.cl_index = pd.Index(clients["client_id"].astype("string"))
