@@ -1056,7 +1056,7 @@ def test_nps_rollup_is_pooled_over_responses() -> None:
 
 
 def test_every_reason_is_a_registered_template(tiny: Dataset) -> None:
-    from amtools.kpi.compute import REASONS, parse_reason, reason_text
+    from amtools.kpi.reasons import REASONS, parse_reason, reason_text
 
     assert reason_text("needs_table", table="surveys") == "needs table surveys"
     assert parse_reason("no revenue from existing clients in 2025Q3") == (

@@ -1,43 +1,33 @@
-"""KPIs of the account-manager role: the registry, the compute engine, scoring and training plans."""
+"""KPIs of the account-manager role: the registry (the catalogue of every KPI), the compute
+engine (:func:`compute`, :func:`compute_levels`: every KPI for all managers, teams, segments
+or the company x periods), the one active-client rule (:func:`active_clients`), scorecards
+and scores against targets and peers (:func:`scorecard`, :func:`scores`), and training plans
+(:func:`training_plan`). See ``docs/kpi.md``.
 
-from __future__ import annotations
+Nothing is imported until it is used: ``import amtools.kpi.registry`` does not load the
+compute engine (scipy, statsmodels).
+"""
 
-import importlib
-from typing import Any
+import sys
+import types
 
-from amtools.kpi.compute import compute, compute_levels
-from amtools.kpi.reasons import REASONS, parse_reason, reason_args, reason_text
-from amtools.kpi.registry import GROUPS, KPI, KPIS, get_kpi, kpi_table
+import lazy_loader as lazy
 
-__all__ = [
-    "compute",
-    "compute_levels",
-    "KPI",
-    "KPIS",
-    "GROUPS",
-    "get_kpi",
-    "kpi_table",
-    "REASONS",
-    "reason_text",
-    "reason_args",
-    "parse_reason",
-    "resolve_targets",
-    "scorecard",
-    "scores",
-    "training_plan",
-]
-
-_LAZY = {
-    "scorecard": "amtools.kpi.scoring",
-    "scores": "amtools.kpi.scoring",
-    "training_plan": "amtools.kpi.training",
-    "resolve_targets": "amtools.kpi.targets",
-}
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'amtools.kpi' has no attribute {name!r}")
+class _Front(types.ModuleType):
+    """``amtools.kpi.compute`` names the function :func:`compute`, as it always has.
+
+    Importing the submodule ``amtools.kpi.compute`` (``from amtools.kpi import compute_levels``
+    does) would bind the module over that name; the front keeps the name for the function
+    (the submodule stays in ``sys.modules["amtools.kpi.compute"]``).
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "compute" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Front

@@ -11,6 +11,11 @@ and the team review's clients per manager all count active clients with this rul
 - with no churn dates at all and ``churn_inactive_months`` = N set in ``params/policy/kpi.yaml``
   (the inferred rule), a client is active at ``t`` when it won a deal, or was acquired, in
   the N months before ``t``.
+
+The rule is written here once, on arrays (:func:`acquired_at`, :func:`is_win_back`,
+:func:`active_mask`, :func:`active_during_mask`, :func:`inferred_active_mask`,
+:func:`inferred_active_during`); :func:`active_clients` applies it to a dataset and the KPI
+engine (``amtools.kpi.prep``) to its vectorised per-client arrays.
 """
 
 from __future__ import annotations
@@ -20,7 +25,17 @@ import pandas as pd
 
 from amtools.core.dataset import Dataset
 
-__all__ = ["acquisition_dates", "active_clients", "active_mask"]
+__all__ = [
+    "acquired_at",
+    "acquisition_dates",
+    "active_clients",
+    "active_during_mask",
+    "active_mask",
+    "inferred_active_during",
+    "inferred_active_mask",
+    "is_win_back",
+    "lapse_start",
+]
 
 
 def _dates(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -50,6 +65,31 @@ def _lookup(values: pd.Series, ids: pd.Series) -> np.ndarray:
     return keyed.reindex(ids.astype("string").to_numpy()).to_numpy(dtype="datetime64[ns]")
 
 
+def acquired_at(acquired_date: np.ndarray, first_won: np.ndarray) -> np.ndarray:
+    """Acquisition instants: ``acquired_date``, else the first won deal's close (NaT: neither).
+
+    Example
+    -------
+    >>> a = np.array(["2026-01-05", "NaT"], dtype="datetime64[ns]")
+    >>> w = np.array(["2026-02-01", "2026-03-01"], dtype="datetime64[ns]")
+    >>> acquired_at(a, w).astype("datetime64[D]").tolist()
+    [datetime.date(2026, 1, 5), datetime.date(2026, 3, 1)]
+    """
+    return np.where(np.isnat(acquired_date), first_won, acquired_date)
+
+
+def is_win_back(closed: np.ndarray, churned: np.ndarray) -> np.ndarray:
+    """Won deals (close instants) that win back a client: closed strictly after its churn date.
+
+    Example
+    -------
+    >>> c = np.array(["2026-03-01", "2026-03-01"], dtype="datetime64[ns]")
+    >>> is_win_back(c, np.array(["2026-02-01", "NaT"], dtype="datetime64[ns]")).tolist()
+    [True, False]
+    """
+    return ~np.isnat(churned) & (closed > churned)
+
+
 def acquisition_dates(ds: Dataset) -> pd.Series:
     """Each client's acquisition date: ``acquired_date``, else its first won deal's close date.
 
@@ -65,8 +105,7 @@ def acquisition_dates(ds: Dataset) -> pd.Series:
     clients = ds.clients
     first = _won(ds).groupby("client_id")["closed"].min()
     fallback = _lookup(first, clients["client_id"])
-    acq = pd.Series(_dates(clients, "acquired_date"), index=clients.index)
-    return acq.fillna(pd.Series(fallback, index=clients.index))
+    return pd.Series(acquired_at(_dates(clients, "acquired_date"), fallback), index=clients.index)
 
 
 def active_mask(
@@ -85,10 +124,81 @@ def active_mask(
     >>> active_mask(acq, churn, np.array([nat] * 3), np.datetime64("2026-03-01", "ns")).tolist()
     [True, False, False]
     """
-    t = pd.Timestamp(at).to_datetime64()
-    acquired_before = ~np.isnat(acquired) & (acquired < t)
-    not_lost = np.isnat(churned) | (churned >= t) | (~np.isnat(won_back) & (won_back < t))
+    return active_during_mask(acquired, churned, won_back, at, at)
+
+
+def active_during_mask(
+    acquired: np.ndarray,
+    churned: np.ndarray,
+    won_back: np.ndarray,
+    start: np.datetime64 | pd.Timestamp,
+    end: np.datetime64 | pd.Timestamp,
+) -> np.ndarray:
+    """Active at some instant of ``[start, end)``: acquired before ``end`` and not lost by
+    ``start`` (or won back before ``end``). With ``start == end``: :func:`active_mask`.
+
+    Example
+    -------
+    >>> acq = np.array(["2026-01-01"], dtype="datetime64[ns]")
+    >>> churn = np.array(["2026-02-01"], dtype="datetime64[ns]")
+    >>> nat = np.array(["NaT"], dtype="datetime64[ns]")
+    >>> active_during_mask(acq, churn, nat, np.datetime64("2026-01-15"), np.datetime64("2026-03-01")).tolist()
+    [True]
+    """
+    t0, t1 = pd.Timestamp(start).to_datetime64(), pd.Timestamp(end).to_datetime64()
+    acquired_before = ~np.isnat(acquired) & (acquired < t1)
+    not_lost = np.isnat(churned) | (churned >= t0) | (~np.isnat(won_back) & (won_back < t1))
     return acquired_before & not_lost
+
+
+def lapse_start(at: np.datetime64 | pd.Timestamp, months: int) -> np.datetime64:
+    """The inferred rule's window start: ``months`` months before the month boundary at or
+    after ``at`` (for a period's ``end_time``: before the next period's start, so a period end
+    and the next period's start give the same window).
+
+    Example
+    -------
+    >>> str(lapse_start(pd.Timestamp("2026-09-30 23:59:59"), 6))
+    '2026-04-01T00:00:00.000000000'
+    >>> str(lapse_start(np.datetime64("2026-10-01"), 6))
+    '2026-04-01T00:00:00.000000000'
+    """
+    t = pd.Timestamp(at).to_datetime64().astype("datetime64[ns]")
+    month = t.astype("datetime64[M]")
+    if month.astype("datetime64[ns]") < t:
+        month = month + np.timedelta64(1, "M")
+    return (month - np.timedelta64(int(months), "M")).astype("datetime64[ns]")
+
+
+def inferred_active_mask(
+    last_event: np.ndarray, at: np.datetime64 | pd.Timestamp, months: int
+) -> np.ndarray:
+    """The inferred rule: active at ``at`` when the client's last won deal or acquisition
+    strictly before ``at`` (``last_event``, NaT: none) lies in the ``months`` months before.
+
+    Example
+    -------
+    >>> last = np.array(["2026-05-10", "2025-12-31", "NaT"], dtype="datetime64[ns]")
+    >>> inferred_active_mask(last, np.datetime64("2026-07-01"), 6).tolist()
+    [True, False, False]
+    """
+    return ~np.isnat(last_event) & (last_event >= lapse_start(at, months))
+
+
+def inferred_active_during(
+    last_event: np.ndarray, start: np.datetime64 | pd.Timestamp, months: int
+) -> np.ndarray:
+    """The inferred rule over a period: active at some instant of it when the last won deal
+    or acquisition before the period's end (``last_event``) lies in the ``months`` months
+    before its ``start``.
+
+    Example
+    -------
+    >>> last = np.array(["2026-08-10", "2025-12-31"], dtype="datetime64[ns]")
+    >>> inferred_active_during(last, np.datetime64("2026-07-01"), 6).tolist()
+    [True, False]
+    """
+    return ~np.isnat(last_event) & (last_event >= lapse_start(start, months))
 
 
 def active_clients(
@@ -129,12 +239,15 @@ def active_clients(
             [won, pd.DataFrame({"client_id": ids, "closed": acq})], ignore_index=True
         ).dropna()
         events = events[events["closed"] < pd.Timestamp(t)]
-        last_ns = _lookup(events.groupby("client_id")["closed"].max(), ids)
-        month = pd.Timestamp(t).to_datetime64().astype("datetime64[M]")
-        since = (month - np.timedelta64(int(churn_inactive_months), "M")).astype("datetime64[ns]")
-        return pd.Series(~np.isnat(last_ns) & (last_ns >= since), index=clients.index)
+        last = _lookup(events.groupby("client_id")["closed"].max(), ids)
+        active = inferred_active_mask(last, t, int(churn_inactive_months))
+        return pd.Series(active, index=clients.index)
     churn_of = pd.Series(churn, index=ids.to_numpy()).groupby(level=0).first()
     after = won.assign(churn=_lookup(churn_of, won["client_id"]))
-    after = after[after["churn"].notna() & (after["closed"] > after["churn"])]
+    after = after[
+        is_win_back(
+            after["closed"].to_numpy("datetime64[ns]"), after["churn"].to_numpy("datetime64[ns]")
+        )
+    ]
     won_back = _lookup(after.groupby("client_id")["closed"].min(), ids)
     return pd.Series(active_mask(acq, churn, won_back, t), index=clients.index)

@@ -14,13 +14,14 @@ from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError
 from amtools.core.periods import parse_period, period_freq, period_label
 from amtools.core.problems import DataValidationError, Problem
+from amtools.core.settings.kpi import KpiSettings
+from amtools.core.vocab import LEVELS, NO_TEAM
 from amtools.kpi.reasons import split_reason
 
-__all__: list[str] = []
+__all__ = ["Context", "Result", "as_datetime", "assemble", "codes_in", "month_index"]
 
 _MONTHS_PER = {"M": 1, "Q": 3, "Y": 12}
 _NAT = np.iinfo(np.int64).min
-LEVELS = ("manager", "team", "segment", "company")
 
 
 @dataclass
@@ -101,7 +102,7 @@ class Context:
         periods: Any,
         fiscal_year_start: int,
         level: str,
-        params: dict[str, Any],
+        settings: KpiSettings,
     ) -> None:
         if level not in LEVELS:
             raise ParameterError(f"level must be one of {LEVELS}, got {level!r}")
@@ -128,7 +129,7 @@ class Context:
         self.fys = fiscal_year_start
         self.k = _MONTHS_PER[freq]
         self.level = level
-        self.params = params
+        self.settings = settings
         self._mgr_cache: dict[tuple[str, str, int], np.ndarray] = {}
         self.cache: dict[str, Any] = {}
 
@@ -167,7 +168,7 @@ class Context:
         else:
             if level == "team":
                 col = managers["team"] if "team" in managers else pd.Series([pd.NA] * self.n_mgr)
-                labels = pd.Series(col).astype("string").fillna("(no team)").to_numpy(dtype=object)
+                labels = pd.Series(col).astype("string").fillna(NO_TEAM).to_numpy(dtype=object)
             elif level == "segment":
                 labels = self.mgr_segment
             else:
@@ -464,7 +465,7 @@ class Context:
         r.n = (den if n is None else n).astype(np.float64)
         r.reason[~ok] = undefined
         if wilson and ok.any():
-            alpha = 1 - float(self.params["confidence"])
+            alpha = 1 - self.settings.confidence
             lo, hi = proportion_confint(
                 np.round(num[ok]).astype(np.int64),
                 den[ok].astype(np.int64),
@@ -504,9 +505,7 @@ class Context:
             two = n >= 2
             sd = np.sqrt(ss[two] / (n[two] - 1))
             half = (
-                stats.t.ppf(0.5 + float(self.params["confidence"]) / 2, n[two] - 1)
-                * sd
-                / np.sqrt(n[two])
+                stats.t.ppf(0.5 + self.settings.confidence / 2, n[two] - 1) * sd / np.sqrt(n[two])
             )
             r.low[two] = np.clip((mean[two] - half + shift) * scale, *bounds)
             r.high[two] = np.clip((mean[two] + half + shift) * scale, *bounds)

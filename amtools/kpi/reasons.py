@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from amtools.core.i18n import t
+
 __all__ = [
     "REASONS",
     "reason_code",
@@ -146,8 +148,6 @@ def reason_text(
     >>> reason_text("needs_table", table="surveys")
     'needs table surveys'
     """
-    from amtools.core.i18n import t
-
     if key not in REASONS:
         raise KeyError(f"unknown KPI reason {key!r}; known: {', '.join(REASONS)}")
     values = {**reason_args(args), **fields}

@@ -1,10 +1,18 @@
-"""The KPI registry: every KPI of the account-manager role (DESIGN §4), declared once."""
+"""The KPI registry: every KPI of the account-manager role, declared once (see docs/kpi.md).
+
+A pure data table: importing it loads neither pandas nor the compute engine (the validator
+and the docs read it).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from amtools.core.vocab import SEGMENTS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "KPI",
@@ -76,7 +84,7 @@ class KPI:
     formula_ru: str
     tables: tuple[str, ...]
     min_sample: int = 0
-    segments: tuple[str, ...] = ("B2B", "B2C")
+    segments: tuple[str, ...] = SEGMENTS
     interval: str | None = None
     columns: tuple[str, ...] = ()
     scaling: str = "none"
@@ -605,7 +613,7 @@ _ALL = [
 ]
 
 KPIS: dict[str, KPI] = {k.id: k for k in _ALL}
-"""All KPIs by id, in catalogue order (group by group, as in DESIGN §4)."""
+"""All KPIs by id, in catalogue order (group by group, in the order of :data:`GROUPS`)."""
 
 if len(KPIS) != len(_ALL):  # pragma: no cover - guards against a duplicated id
     raise RuntimeError("duplicate KPI id in the registry")
@@ -647,6 +655,8 @@ def kpi_table(lang: str = "en") -> pd.DataFrame:
     >>> kpi_table("ru").set_index("kpi").loc["sales_volume", "name"]
     'Объём продаж'
     """
+    import pandas as pd  # heavy (~0.5 s) and needed only here: the registry stays a light import
+
     if lang not in ("en", "ru"):
         raise ValueError(f"lang must be 'en' or 'ru', got {lang!r}")
     idx = 1 if lang == "ru" else 0

@@ -20,6 +20,9 @@ import pandas as pd
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError
 from amtools.core.periods import parse_period, period_label
+from amtools.core.settings import read_params
+from amtools.core.settings.kpi import KpiSettings
+from amtools.kpi.registry import KPIS
 
 __all__ = [
     "TARGET_SOURCES",
@@ -85,8 +88,6 @@ def is_demo(dataset: Dataset) -> bool:
 
 
 def _read_yaml(path: str | Path, where: str) -> dict[str, Any]:
-    from amtools.core.settings import read_params
-
     p = Path(path).expanduser()
     if not p.is_file():
         raise ParameterError(
@@ -181,9 +182,11 @@ def resolve_targets(dataset: Dataset, params: Mapping[str, Any] | None = None) -
     """
     params = dict(params or {})
     kpi_params = params.get("kpi") if isinstance(params.get("kpi"), Mapping) else None
-    from amtools.kpi.compute import kpi_params as merge_kpi_params
-
-    growth = float(merge_kpi_params(kpi_params)["history_growth"])
+    growth = (
+        KpiSettings.load()
+        .with_overrides(kpi_params, source="params['kpi'] (overrides of params/policy/kpi.yaml)")
+        .history_growth
+    )
     table = dataset.get("targets")
     if table is not None and len(table) == 0:
         table = None
@@ -193,8 +196,6 @@ def resolve_targets(dataset: Dataset, params: Mapping[str, Any] | None = None) -
     if meta_file:
         return _spec(meta_file, "mapping", "the mapping's targets file", growth, table)
     if is_demo(dataset):
-        from amtools.core.settings import read_params
-
         try:
             demo = read_params("policy/targets")
         except ParameterError:
@@ -205,8 +206,6 @@ def resolve_targets(dataset: Dataset, params: Mapping[str, Any] | None = None) -
 
 
 def _is_volume(kpi_id: str) -> bool:
-    from amtools.kpi.registry import KPIS
-
     kpi = KPIS.get(kpi_id)
     return kpi is not None and kpi.additive and kpi.direction == "higher"
 

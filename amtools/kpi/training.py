@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 
 from amtools.core.errors import ParameterError
+from amtools.core.i18n import fmt_percent
 from amtools.core.periods import parse_period
-from amtools.core.schema import SEGMENTS
 from amtools.core.settings import read_params
-from amtools.core.vocab import DEFAULT_CURRENCY
+from amtools.core.vocab import DEFAULT_CURRENCY, SEGMENTS
+from amtools.kpi.format import fmt_gap, fmt_kpi_value
+from amtools.kpi.registry import KPIS
 
 __all__ = [
     "TRAINING_COLUMNS",
@@ -118,10 +120,8 @@ def load_catalog(catalog: Mapping[str, Any] | None = None) -> Catalog:
     >>> cat.skills_for("conversion_rate", "B2C")[0].id
     'fast_sales_objections'
     """
-    from amtools.kpi.registry import KPIS
-
     raw = read_params("policy/training_catalog") if catalog is None else catalog
-    where = "training_catalog.yaml"
+    where = "params/policy/training_catalog.yaml"
     skills: dict[str, Skill] = {}
     seen_courses: set[str] = set()
     for skill_id, spec in (raw.get("skills") or {}).items():
@@ -330,18 +330,12 @@ _ATTAINMENT = {"en": "{att} attainment", "ru": "выполнение {att}"}
 
 def _attainment_text(kpi: Any, row: Mapping[str, Any], lang: str) -> str:
     """ "120% attainment", or for a signed KPI (NPS, growth) the gap: "-18.0 pts vs target"."""
-    from amtools.core.i18n import fmt_percent
-    from amtools.kpi.format import fmt_gap
-
     if kpi.signed:
         return fmt_gap(kpi.id, row["value"], row["target"], lang)
     return _ATTAINMENT[lang].format(att=fmt_percent(row["attainment"], lang))
 
 
 def _reason(row: Mapping[str, Any], kind: str, lang: str, currency: str) -> str:
-    from amtools.kpi.format import fmt_kpi_value
-    from amtools.kpi.registry import KPIS
-
     kpi = KPIS[row["kpi"]]
     has_target = not pd.isna(row["target"]) and not pd.isna(row["attainment"])
     below = has_target and row["attainment"] < 1
@@ -436,8 +430,6 @@ def training_plan(
         )
     if max_items < 1:
         raise ParameterError(f"max_items must be a positive integer, got {max_items!r}")
-    from amtools.kpi.registry import KPIS
-
     cat = load_catalog(catalog)
     label = _pick_period(scorecard, period)
     rows = scorecard[scorecard["period"].astype(str) == label].copy()
