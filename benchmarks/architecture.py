@@ -37,7 +37,7 @@ def package_of(name: str, path: Path) -> str:
 
 
 def stage_of(name: str) -> str:
-    """The first level below amtools (``amtools.kpi.compute`` -> ``amtools.kpi``)."""
+    """The first level below amtools (``amtools.kpi.computation`` -> ``amtools.kpi``)."""
     return ".".join(name.split(".")[:2])
 
 

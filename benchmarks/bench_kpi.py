@@ -1,4 +1,4 @@
-"""Benchmark of amtools.kpi.compute: all KPIs, 500 managers x 12 quarters, 1M and 10M deals.
+"""Benchmark of amtools.kpi.computation: all KPIs, 500 managers x 12 quarters, 1M and 10M deals.
 
 How the data is scaled (documented in benchmarks/results_kpi.md):
 

@@ -99,7 +99,7 @@ def test_meta_source_and_period_end(demo):
     assert isinstance(demo.meta["period_end"], pd.Timestamp)
     assert demo.meta["currency"] == "RUB"
     assert demo.meta["seed"] == 0
-    assert demo.meta["generator"] == "amtools.demo.generator.make_demo"
+    assert demo.meta["generator"] == "amtools.demo.make_demo"
     assert demo.source == "amtools demo (seed=0)"
     assert set(demo.meta["traits"]) == set(demo.managers["manager_id"])
 
@@ -588,7 +588,7 @@ def test_load_demo_with_the_real_generator(tmp_path):
     ds = load_demo(tmp_path / "demo.duckdb", seed=1, n_managers=3, years=1, scale=0.1)
     assert {"managers", "clients", "deals"} <= set(ds.names)
     assert ds.deals["amount"].dtype == "float64"
-    assert ds.meta["generator"] == "amtools.demo.generator.make_demo"
+    assert ds.meta["generator"] == "amtools.demo.make_demo"
 
 
 def test_generator_digest_hashes_every_module_of_the_demo_package():

@@ -8,7 +8,7 @@ import pytest
 
 from amtools.core.dataset import Dataset
 from amtools.kpi.clients import acquisition_dates, active_clients
-from amtools.kpi.compute import compute_levels, kpi_settings
+from amtools.kpi.computation import compute_levels, kpi_settings
 from amtools.kpi.engine import Context
 from amtools.kpi.prep import Prep
 
@@ -107,7 +107,7 @@ def test_inferred_rule_uses_the_last_won_deal_or_acquisition() -> None:
 
 @pytest.fixture(scope="module")
 def demo() -> Dataset:
-    from amtools.demo.generator import make_demo
+    from amtools.demo import make_demo
 
     return make_demo(seed=0, n_managers=10)
 

@@ -889,7 +889,7 @@ def test_parallel_path_gives_the_same_frame(tiny: Dataset, kq: pd.DataFrame, mon
     # large inputs run the KPIs on two threads; force that path on the tiny data
     import sys
 
-    mod = sys.modules["amtools.kpi.compute"]
+    mod = sys.modules["amtools.kpi.computation"]
     monkeypatch.setattr(mod, "_PARALLEL_MIN_ROWS", 0)
     monkeypatch.setattr(mod, "_arrow_backed", lambda values: True)
     pd.testing.assert_frame_equal(compute(tiny, "Q", PERIODS), kq)
@@ -902,7 +902,7 @@ def test_parallel_path_gives_the_same_frame(tiny: Dataset, kq: pd.DataFrame, mon
 
 
 def test_params_file_and_overrides(tiny: Dataset) -> None:
-    from amtools.kpi.compute import kpi_params
+    from amtools.kpi.computation import kpi_params
 
     prm = kpi_params()
     # params/policy/kpi.yaml: 24 h SLA, year-ago comparison

@@ -12,7 +12,7 @@ import pytest
 from amtools.core.dataset import Dataset
 from amtools.core.schema import TABLES
 from amtools.kpi import KPIS, REASONS, compute, reason_text
-from amtools.kpi.compute import kpi_params
+from amtools.kpi.computation import kpi_params
 
 PERIODS = ["2025Q3", "2025Q4", "2026Q1", "2026Q2"]
 CORE = ("managers", "clients", "deals")

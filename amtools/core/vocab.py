@@ -16,7 +16,7 @@ Example
 
 from __future__ import annotations
 
-__all__ = ["SEGMENTS", "LEVELS", "NO_TEAM", "DEFAULT_CURRENCY"]
+__all__ = ["SEGMENTS", "LEVELS", "NO_TEAM", "DEFAULT_CURRENCY", "DEMO_GENERATOR"]
 
 SEGMENTS: tuple[str, ...] = ("B2B", "B2C")
 """Client segments, in display order."""
@@ -29,3 +29,6 @@ NO_TEAM = "(no team)"
 
 DEFAULT_CURRENCY = "RUB"
 """Currency assumed when a source does not say (``Dataset.meta["currency"]``)."""
+
+DEMO_GENERATOR = "amtools.demo.make_demo"
+"""``Dataset.meta["generator"]`` of the demo dataset: the demo's own targets apply only to it."""

@@ -15,7 +15,7 @@ import pandas as pd
 
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError
-from amtools.core.vocab import DEFAULT_CURRENCY
+from amtools.core.vocab import DEFAULT_CURRENCY, DEMO_GENERATOR
 from amtools.demo.activities import activities, requests
 from amtools.demo.catalog import TRAITS
 from amtools.demo.clients import clients_frame, contacts, contracts, draw_clients
@@ -29,9 +29,10 @@ from amtools.demo.world import World
 
 __all__ = ["make_demo", "GENERATOR"]
 
-GENERATOR = "amtools.demo.generator.make_demo"
+GENERATOR = DEMO_GENERATOR
 """``meta["generator"]`` of every demo dataset: the tag ``amtools.kpi.targets`` recognises the demo
-by (kept as it was when the generator was one module, so saved demo files stay recognised)."""
+by (:data:`amtools.core.vocab.DEMO_GENERATOR`; a demo file saved before is rebuilt, since the
+generator's digest changed too)."""
 
 
 def _parse_end(end: dt.date | str | pd.Timestamp | None) -> dt.date:

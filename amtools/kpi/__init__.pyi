@@ -2,8 +2,8 @@ from . import registry as registry
 from . import scoring as scoring
 from . import training as training
 from .clients import active_clients as active_clients
-from .compute import compute as compute
-from .compute import compute_levels as compute_levels
+from .computation import compute as compute
+from .computation import compute_levels as compute_levels
 from .format import fmt_gap as fmt_gap
 from .format import fmt_kpi_value as fmt_kpi_value
 from .format import kpi_name as kpi_name

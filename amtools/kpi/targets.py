@@ -22,6 +22,7 @@ from amtools.core.errors import ParameterError
 from amtools.core.periods import parse_period, period_label
 from amtools.core.settings import read_params
 from amtools.core.settings.kpi import KpiSettings
+from amtools.core.vocab import DEMO_GENERATOR
 from amtools.kpi.registry import KPIS
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
 TARGET_SOURCES = ("data", "params", "mapping", "demo", "history", "none")
 """Values of the scorecard's ``target_source`` column, highest precedence first."""
 
-DEMO_GENERATOR = "amtools.demo.generator.make_demo"
 """``dataset.meta["generator"]`` of the demo dataset (set by ``make_demo``, kept by ``load_demo``)."""
 
 _HISTORY = "history"

@@ -125,4 +125,4 @@ FUNCS: dict[str, KpiFunction] = {
     "contact_frequency": _contact_frequency,
     "average_discount": _average_discount,
 }
-"""KPI id -> its definition (:mod:`amtools.kpi.compute` runs them in registry order)."""
+"""KPI id -> its definition (:mod:`amtools.kpi.computation` runs them in registry order)."""

@@ -163,4 +163,4 @@ FUNCS: dict[str, KpiFunction] = {
     "contact_expansion": _contact_expansion,
     "referrals": _referrals,
 }
-"""KPI id -> its definition (:mod:`amtools.kpi.compute` runs them in registry order)."""
+"""KPI id -> its definition (:mod:`amtools.kpi.computation` runs them in registry order)."""

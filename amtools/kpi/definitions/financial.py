@@ -128,4 +128,4 @@ FUNCS: dict[str, KpiFunction] = {
     "conversion_rate": _conversion_rate,
     "cross_sales": _cross_sales,
 }
-"""KPI id -> its definition (:mod:`amtools.kpi.compute` runs them in registry order)."""
+"""KPI id -> its definition (:mod:`amtools.kpi.computation` runs them in registry order)."""

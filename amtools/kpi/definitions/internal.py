@@ -81,4 +81,4 @@ FUNCS: dict[str, KpiFunction] = {
     "product_contribution": _product_contribution,
     "product_ideas_accepted": _product_ideas_accepted,
 }
-"""KPI id -> its definition (:mod:`amtools.kpi.compute` runs them in registry order)."""
+"""KPI id -> its definition (:mod:`amtools.kpi.computation` runs them in registry order)."""

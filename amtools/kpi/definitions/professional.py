@@ -49,4 +49,4 @@ FUNCS: dict[str, KpiFunction] = {
     "skills_mastered": _skills_mastered,
     "training_hours": _training_hours,
 }
-"""KPI id -> its definition (:mod:`amtools.kpi.compute` runs them in registry order)."""
+"""KPI id -> its definition (:mod:`amtools.kpi.computation` runs them in registry order)."""

@@ -66,4 +66,4 @@ FUNCS: dict[str, KpiFunction] = {
     "budget_adherence": _budget_adherence,
     "implementation_quality": _implementation_quality,
 }
-"""KPI id -> its definition (:mod:`amtools.kpi.compute` runs them in registry order)."""
+"""KPI id -> its definition (:mod:`amtools.kpi.computation` runs them in registry order)."""

@@ -60,7 +60,7 @@ class RunContext:
     lang, currency : display language and currency code.
     source : where the data came from (``dataset.source``).
     fingerprint : short hash of the data (:meth:`Dataset.fingerprint`).
-    kpis : manager-level KPI table for the history up to ``period`` (see ``amtools.kpi.compute``).
+    kpis : manager-level KPI table for the history up to ``period`` (see :func:`amtools.kpi.compute`).
     kpis_team, kpis_segment, kpis_company : the same rolled up.
     scorecard, scores, training : from ``amtools.kpi.scoring`` / ``training``.
     forecast : ``ForecastResult`` or ``None`` when forecasting is unavailable.
