@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from amtools.budget.planning import COST_CATEGORIES, PLAN_SCENARIO, BudgetPlan
 from amtools.core.errors import ParameterError, ReportError
+from amtools.core.files import atomic_path
 from amtools.core.messages import Message, render
 from amtools.core.textsafe import inert_cell
 
@@ -433,19 +433,11 @@ def write_budget_workbook(
             freeze_cols=1 + len(keys),
         )
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
     try:
-        wb.save(tmp_name)
-        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; the workbook is meant to be shared
-        os.replace(tmp_name, target)
+        with atomic_path(target) as tmp:  # published 0644, like every amtools file
+            wb.save(tmp)
     except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
         raise ReportError(f"could not write the budget workbook {target}: {exc}") from exc
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
     return target
 
 
