@@ -287,6 +287,33 @@ def test_segment_profile_counts_clients_per_manager() -> None:
     assert i18n.t("metric.clients_per_manager", "ru") in html
 
 
+def test_segment_profile_uses_the_one_active_client_rule() -> None:
+    # kpi.clients.active_clients: a client without acquired_date is acquired by its first won
+    # deal; one with neither is not a client yet (the old page rule counted it)
+    managers = pd.DataFrame({"manager_id": ["A", "B"], "segment": ["B2B", "B2C"]})
+    clients = pd.DataFrame(
+        {
+            "client_id": ["c1", "c2", "c3", "c4"],
+            "manager_id": ["A", "A", "B", "B"],
+            "acquired_date": pd.to_datetime(["2025-01-01", None, None, None]),
+        }
+    )
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["d1", "d2"],
+            "client_id": ["c3", "c4"],
+            "manager_id": ["B", "B"],
+            "stage": ["won", "won"],
+            "closed_date": pd.to_datetime(["2026-08-01", "2026-11-01"]),  # d2 after the period
+        }
+    )
+    ds = Dataset({"managers": managers, "clients": clients, "deals": deals})
+    seg = pd.DataFrame(columns=["segment", "period", "kpi", "value"])
+    prof = views.segment_profile(seg, ds, "2026Q3").set_index("metric")
+    assert prof.loc["clients_per_manager", "B2B"] == 1.0  # c2: no date, no win
+    assert prof.loc["clients_per_manager", "B2C"] == 1.0  # c3 won in Q3; c4 only later
+
+
 def test_totals_vs_targets_sums_additive_targets() -> None:
     card = pd.DataFrame(
         {
@@ -392,7 +419,10 @@ def test_score_summary_counts_peers_without_naming_them() -> None:
     # rank 2 of the 2 B2B managers; +5.5 points vs 65.5 last quarter; 90 % coverage
     assert "2 of 2" in out and "+5.5" in out and "90%" in out
     assert "M2" not in out and "M3" not in out
-    assert i18n.t("tbl.no_score", "en") in manager_review.score_summary(scores, "M9", "2026Q3", "en").data
+    assert (
+        i18n.t("tbl.no_score", "en")
+        in manager_review.score_summary(scores, "M9", "2026Q3", "en").data
+    )
 
 
 def test_heatmap_frame_groups_segments_and_marks_unranked() -> None:
