@@ -192,7 +192,15 @@ def totals_vs_targets(
 
     Example
     -------
-    >>> totals_vs_targets(ctx.scorecard, ctx.kpis_segment, ctx.kpis_company, "2026Q3").head()  # doctest: +SKIP
+    >>> card = pd.DataFrame({"manager_id": ["M1", "M2"], "period": "2026Q3", "segment": "B2B",
+    ...     "kpi": "sales_volume", "target": [1e6, 2e6]})
+    >>> seg = pd.DataFrame({"segment": ["B2B"], "period": "2026Q3", "kpi": "sales_volume",
+    ...     "value": [2.4e6]})
+    >>> com = seg.drop(columns="segment")
+    >>> totals_vs_targets(card, seg, com, "2026Q3", kpis=["sales_volume"])[["scope", "target", "attainment"]]
+      scope     target  attainment
+    0   B2B  3000000.0         0.8
+    1   all  3000000.0         0.8
     """
     card = scorecard[
         (scorecard["period"].astype(str) == period) & scorecard["kpi"].isin(list(kpis))
@@ -265,7 +273,12 @@ def alerts(
 
     Example
     -------
-    >>> alerts(ctx.scores, ctx.scorecard, "2026Q3", "2026Q2")  # doctest: +SKIP
+    >>> scores = pd.DataFrame({"manager_id": ["M1", "M1"], "period": ["2026Q2", "2026Q3"],
+    ...     "score": [70.0, 55.0]})
+    >>> alerts(scores, pd.DataFrame(columns=["period", "status", "weight", "attainment"]),
+    ...        "2026Q3", "2026Q2")[["kind", "manager_id", "value", "reference"]]
+             kind manager_id  value  reference
+    0  score_drop         M1   55.0       70.0
     """
     out = []
     current = scores[scores["period"].astype(str) == period]
@@ -431,7 +444,10 @@ def segment_series(
 
     Example
     -------
-    >>> team_review.revenue_trend(segment_series(ctx.kpis_segment, ctx.kpis_company, "sales_volume"))  # doctest: +SKIP
+    >>> seg = pd.DataFrame({"period": "2026Q3", "segment": ["B2B", "B2C"], "kpi": "nps",
+    ...     "value": [30.0, 10.0]})
+    >>> segment_series(seg, seg.iloc[:1].drop(columns="segment"), "nps")["segment"].tolist()
+    ['B2B', 'B2C', 'all']
     """
     wanted = [kpi] if isinstance(kpi, str) else list(kpi)
     seg = kpis_segment[kpis_segment["kpi"].astype(str).isin(wanted)]
@@ -458,7 +474,11 @@ def segment_targets(scorecard: pd.DataFrame, kpi: str) -> pd.DataFrame:
 
     Example
     -------
-    >>> segment_targets(ctx.scorecard, "sales_volume")  # doctest: +SKIP
+    >>> card = pd.DataFrame({"period": "2026Q3", "segment": "B2B", "kpi": "sales_volume",
+    ...     "target": [1e6, 2e6]})
+    >>> segment_targets(card, "sales_volume")
+       period segment     target
+    0  2026Q3     B2B  3000000.0
     """
     card = scorecard[scorecard["kpi"].astype(str) == kpi]
     out = card.groupby([card["period"].astype(str), card["segment"].astype(str)])["target"].sum(
