@@ -891,7 +891,7 @@ def test_policy_amounts_of_another_currency_are_not_applied(fc: pd.DataFrame) ->
 
 
 def test_cost_table_names_unavailable_categories_once(fc: pd.DataFrame) -> None:
-    from amtools.render import tables
+    from amtools.render.sections import budget_plan as tables
 
     usd = make_dataset(deals=make_deals().assign(cost=np.nan))
     usd.meta["currency"] = "USD"

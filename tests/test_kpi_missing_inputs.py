@@ -236,7 +236,7 @@ def _render(value: object, sep: str) -> str:
 
 
 def test_the_two_wrong_russian_texts_are_fixed() -> None:
-    from amtools.render.tables import _translate_reason
+    from amtools.render.sections.manager_review import translate_reason as _translate_reason
 
     other = "в периоде нет событий для расчёта"
     assert _translate_reason("not_yet_hired", "ru", '{"date": "2025-04-15"}') == (

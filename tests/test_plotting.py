@@ -1,4 +1,4 @@
-"""Tests of amtools.render.plotting on small hand-made frames: translated labels, formats, no crashes."""
+"""Tests of the report charts (amtools.render.charts, render.sections) on small hand-made frames: translated labels, formats, no crashes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from matplotlib.figure import Figure
 from amtools.core import i18n
 from amtools.core.errors import ParameterError
 from amtools.kpi.format import kpi_name
-from amtools.render import plotting
+from amtools.render import charts
+from amtools.render.sections import budget_plan, manager_review, team_review
+from amtools.render.sections import forecast as forecast_page
 
 
 def _texts(fig: Figure) -> list[str]:
@@ -47,17 +49,17 @@ def _card() -> pd.DataFrame:
 
 def test_compact_axis_numbers_are_localised() -> None:
     # 1,250,000 -> 1.2M in English (one decimal under 10), "1,2 млн" in Russian.
-    assert plotting._compact(1_250_000, "en") == "1.2M"
+    assert charts.compact(1_250_000, "en") == "1.2M"
     assert (
-        plotting._compact(1_250_000, "ru") == "1,2\xa0млн"
-        or plotting._compact(1_250_000, "ru") == "1,2 млн"
+        charts.compact(1_250_000, "ru") == "1,2\xa0млн"
+        or charts.compact(1_250_000, "ru") == "1,2 млн"
     )
-    assert plotting._compact(45_000, "en") == "45k"
-    assert plotting.axis_formatter("ratio", "en")(0.25, 0) == "25%"
+    assert charts.compact(45_000, "en") == "45k"
+    assert charts.axis_formatter("ratio", "en")(0.25, 0) == "25%"
 
 
 def test_kpi_trends_translates_titles_and_legend() -> None:
-    fig = plotting.kpi_trends(_card(), "ru")
+    fig = manager_review.kpi_trends(_card(), "ru")
     texts = _texts(fig)
     assert kpi_name("sales_volume", "ru") in " ".join(texts).replace("\n", " ")
     assert i18n.t("plot.legend.target", "ru") in texts
@@ -65,11 +67,11 @@ def test_kpi_trends_translates_titles_and_legend() -> None:
     # only panels with data are drawn; the rest of the grid is blank
     visible = [ax for ax in fig.axes if ax.axison]
     assert len(visible) == 2
-    assert fig.get_figwidth() <= plotting.PAGE_WIDTH
+    assert fig.get_figwidth() <= charts.PAGE_WIDTH
 
 
 def test_russian_chart_has_no_english_catalogue_label() -> None:
-    fig = plotting.kpi_trends(_card(), "ru")
+    fig = manager_review.kpi_trends(_card(), "ru")
     english = {v["en"] for v in i18n.catalog().values() if v.get("en") != v.get("ru")}
     leaked = [t for t in _texts(fig) if t in english]
     assert leaked == []
@@ -84,7 +86,7 @@ def test_score_contributions_shows_points_of_maximum() -> None:
             "contribution": [21.0, np.nan, 5.0],
         }
     )
-    fig = plotting.score_contributions(card, "en")
+    fig = manager_review.score_contributions(card, "en")
     texts = _texts(fig)
     assert "21.0 / 30.0" in texts  # no max_points column: 0.3 * 100 = 30 points possible
     assert i18n.t("plot.no_data_short", "en") in texts  # conversion without a value
@@ -103,7 +105,7 @@ def test_score_contributions_uses_renormalised_max_points() -> None:
             "max_points": [100.0, np.nan],
         }
     )
-    fig = plotting.score_contributions(card, "en")
+    fig = manager_review.score_contributions(card, "en")
     texts = _texts(fig)
     assert "70.0 / 100.0" in texts
     assert not any("/ 30" in t for t in texts)
@@ -116,7 +118,7 @@ def test_segment_position_draws_no_peer_points() -> None:
     card = pd.DataFrame(
         {"kpi": ["nps", "sales_volume"], "percentile": [80.0, 10.0], "quartile": [1, 4]}
     )
-    fig = plotting.segment_position(card, "en")
+    fig = manager_review.segment_position(card, "en")
     from matplotlib.collections import PathCollection
 
     scatters = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
@@ -132,11 +134,11 @@ def test_heatmap_keeps_row_order_and_escapes_nothing_needed() -> None:
             "value": [90, 80, 10, 20],
         }
     )
-    fig = plotting.kpi_heatmap(frame, "en")
+    fig = team_review.kpi_heatmap(frame, "en")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["Zoe", "Adam"]
     with pytest.raises(ParameterError, match="percentile"):
-        plotting.kpi_heatmap(frame, "en", value="rank")
+        team_review.kpi_heatmap(frame, "en", value="rank")
 
 
 def test_lost_deals_groups_rare_competitors_and_blank_values() -> None:
@@ -149,7 +151,7 @@ def test_lost_deals_groups_rare_competitors_and_blank_values() -> None:
             "competitor": ["Acme", "Acme", "Beta", "Gamma", None, "Acme"],
         }
     )
-    fig = plotting.lost_deals(deals, "en", top=2)
+    fig = team_review.lost_deals(deals, "en", top=2)
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     # Acme (2) and Beta/Gamma (1 each, first two kept) + "not recorded"; the won deal is ignored
     assert legend[0] == "Acme"
@@ -173,9 +175,9 @@ def test_fan_chart_and_grid() -> None:
             "hi_95": 2.4e6,
         }
     )
-    fig = plotting.fan_chart(hist, fc, "ru")
+    fig = forecast_page.fan_chart(hist, fc, "ru")
     assert i18n.t("plot.legend.pi80", "ru") in _texts(fig)
-    grid = plotting.fan_grid(hist, fc, "en")
+    grid = forecast_page.fan_grid(hist, fc, "en")
     assert grid.axes[0].get_title(loc="left") == "North"
 
 
@@ -195,7 +197,7 @@ def test_budget_charts() -> None:
             for s, v in (("low", 1.0e6), ("base", 1.2e6), ("high", 1.4e6))
         ]
     )
-    fig = plotting.budget_revenue(revenue, "ru")
+    fig = budget_plan.budget_revenue(revenue, "ru")
     assert i18n.t("scenario.base", "ru") in _texts(fig)
     summary = pd.DataFrame(
         {
@@ -205,36 +207,36 @@ def test_budget_charts() -> None:
             "margin": [2e6, 1e6, 0.0],
         }
     )
-    fig = plotting.margin_chart(summary, "en")
+    fig = budget_plan.margin_chart(summary, "en")
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["low", "base", "high"]
 
 
 def test_figure_html_embeds_png_and_escapes_alt() -> None:
-    fig = plotting.revenue_trend(
+    fig = team_review.revenue_trend(
         pd.DataFrame(
             {"period": ["2026Q1", "2026Q2"], "segment": ["B2B", "B2B"], "value": [1.0, 2.0]}
         ),
         "en",
     )
-    out = plotting.figure_html(fig, alt='<script>"x"</script>')
+    out = charts.figure_html(fig, alt='<script>"x"</script>')
     assert "data:image/png;base64," in out
     assert "<script>" not in out and "&lt;script&gt;" in out
 
 
 def test_missing_column_is_a_clear_error() -> None:
     with pytest.raises(ParameterError, match="lacks column"):
-        plotting.leaderboard_chart(pd.DataFrame({"label": ["a"]}), "en")
+        team_review.leaderboard_chart(pd.DataFrame({"label": ["a"]}), "en")
 
 
 def test_empty_input_gives_a_message_not_a_crash() -> None:
     # deliberate change: an empty chart is replaced by one line naming what is missing
-    fig = plotting.pipeline_chart(
+    fig = team_review.pipeline_chart(
         pd.DataFrame(columns=["ds", "segment", "weighted_pipeline", "open_amount"]), "ru"
     )
     message = i18n.t("plot.missing.pipeline", "ru")
-    assert plotting.missing_message(fig) == message
+    assert charts.missing_message(fig) == message
     assert "expected_close_date" in message
-    out = plotting.figure_html(fig)
+    out = charts.figure_html(fig)
     assert "data:image" not in out and "amt-missing" in out
 
 
@@ -276,12 +278,12 @@ def test_every_chart_in_russian_has_no_english_label() -> None:
         }
     )
     figures = [
-        plotting.retention_churn(seg[seg["kpi"] != "sales_volume"], "ru"),
-        plotting.revenue_trend(seg[seg["kpi"] == "sales_volume"], "ru"),
-        plotting.pipeline_chart(pipe, "ru"),
-        plotting.pipeline_vs_forecast(pipe, fc, "ru"),
-        plotting.cost_breakdown(costs, "ru"),
-        plotting.segment_comparison(
+        team_review.retention_churn(seg[seg["kpi"] != "sales_volume"], "ru"),
+        team_review.revenue_trend(seg[seg["kpi"] == "sales_volume"], "ru"),
+        team_review.pipeline_chart(pipe, "ru"),
+        forecast_page.pipeline_vs_forecast(pipe, fc, "ru"),
+        budget_plan.cost_breakdown(costs, "ru"),
+        team_review.segment_comparison(
             pd.DataFrame(
                 {
                     "metric": ["clients_per_manager"] * 2 + ["revenue_growth_existing"] * 2,
@@ -291,12 +293,12 @@ def test_every_chart_in_russian_has_no_english_label() -> None:
             ),
             "ru",
         ),
-        plotting.score_history(
+        manager_review.score_history(
             pd.DataFrame({"period": periods, "score": [50.0, 60.0, 70.0]}),
             "ru",
             peers=pd.DataFrame({"period": periods * 2, "score": [40.0, 50, 60, 70, 80, 90]}),
         ),
-        plotting.leaderboard_chart(
+        team_review.leaderboard_chart(
             pd.DataFrame({"label": ["А", "Б"], "segment": ["B2B", "B2C"], "score": [70.0, 60.0]}),
             "ru",
         ),
@@ -308,17 +310,17 @@ def test_every_chart_in_russian_has_no_english_label() -> None:
 
 def test_value_labels_tell_close_amounts_apart() -> None:
     # 1.118e9 and 1.087e9 both read "1.1B" at tick precision; value labels keep 3 digits
-    assert plotting._compact(1.118e9, "en", precise=True) != plotting._compact(
+    assert charts.compact(1.118e9, "en", precise=True) != charts.compact(
         1.087e9, "en", precise=True
     )
-    assert plotting._compact(1.118e9, "en", precise=True).startswith("1.12")
-    assert plotting._compact(699.9e6, "en", precise=True).startswith("700")
+    assert charts.compact(1.118e9, "en", precise=True).startswith("1.12")
+    assert charts.compact(699.9e6, "en", precise=True).startswith("700")
 
 
 def test_contribution_legend_reads_row_by_row() -> None:
     # 7 entries in 4 columns: column-major order [0, 4, 1, 5, 2, 6, 3] reads 0 1 2 3 / 4 5 6
-    assert plotting._row_major(list(range(7)), 4) == [0, 4, 1, 5, 2, 6, 3]
-    assert plotting._row_major(list(range(3)), 4) == [0, 1, 2]
+    assert charts.row_major(list(range(7)), 4) == [0, 4, 1, 5, 2, 6, 3]
+    assert charts.row_major(list(range(3)), 4) == [0, 1, 2]
 
 
 def test_score_chart_says_why_a_measured_kpi_has_no_points() -> None:
@@ -335,7 +337,7 @@ def test_score_chart_says_why_a_measured_kpi_has_no_points() -> None:
             "status": ["ok", "ok", "insufficient_data"],
         }
     )
-    fig = plotting.score_contributions(card, "ru")
+    fig = manager_review.score_contributions(card, "ru")
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     plt.close(fig)
     assert i18n.t("plot.not_scored_short", "ru") in texts

@@ -21,7 +21,9 @@ from test_present_lang import english_runs
 from amtools.core import i18n
 from amtools.core.dataset import Dataset
 from amtools.kpi.format import kpi_name
-from amtools.render import plotting, tables
+from amtools.render import charts
+from amtools.render.sections import budget_plan, common, manager_review, team_review
+from amtools.render.sections import forecast as forecast_page
 
 FAST = {"forecast": {"models": ["naive", "seasonal_naive", "theta"], "folds": 2}}
 HOSTILE = ["$$\\int$$", "$x$ Smith", "=1+1", "@SUM(A1)"]
@@ -147,12 +149,12 @@ def _card(statuses: dict[str, str]) -> pd.DataFrame:
 
 def test_score_chart_draws_measured_kpis_only() -> None:
     card = _card({"sales_volume": "ok", "average_check": "ok", "nps": "not_available"})
-    fig = plotting.score_contributions(card, "ru")
+    fig = manager_review.score_contributions(card, "ru")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == [kpi_name("sales_volume", "ru"), kpi_name("average_check", "ru")]
-    line = tables.not_measured(card, "ru", weighted=True).data
+    line = common.not_measured(card, "ru", weighted=True).data
     assert kpi_name("nps", "ru") in line and "(1)" in line
-    assert tables.not_measured(card.iloc[:2], "ru").data == ""
+    assert common.not_measured(card.iloc[:2], "ru").data == ""
 
 
 def test_totals_table_keeps_measured_kpis_and_names_the_rest() -> None:
@@ -165,7 +167,7 @@ def test_totals_table_keeps_measured_kpis_and_names_the_rest() -> None:
             "attainment": [np.nan, np.nan],
         }
     )
-    out = tables.totals_table(totals, "en").data
+    out = team_review.totals_table(totals, "en").data
     assert out.count(kpi_name("csi", "en")) == 1
     assert out.index(kpi_name("csi", "en")) > out.index("</table>")
     assert "Not measured from this data (1)" in out
@@ -177,13 +179,13 @@ def test_totals_table_keeps_measured_kpis_and_names_the_rest() -> None:
 )
 def test_targets_statement(source: str, words: str) -> None:
     card = pd.DataFrame({"kpi": ["sales_volume"], "target_source": [source]})
-    assert words in tables.targets_note(card, "en").data
-    assert tables.targets_note(card, "ru").data.startswith('<p class="amt-note">')
-    assert english_runs(tables.targets_note(card, "ru").data, allowed={"file", "targets"}) == []
+    assert words in common.targets_note(card, "en").data
+    assert common.targets_note(card, "ru").data.startswith('<p class="amt-note">')
+    assert english_runs(common.targets_note(card, "ru").data, allowed={"file", "targets"}) == []
     # older frames without the column (or with the old values) give no line
-    assert tables.targets_note(pd.DataFrame({"kpi": ["x"]}), "en").data == ""
+    assert common.targets_note(pd.DataFrame({"kpi": ["x"]}), "en").data == ""
     old = pd.DataFrame({"kpi": ["x"], "target_source": ["segment"]})
-    assert tables.targets_note(old, "en").data == ""
+    assert common.targets_note(old, "en").data == ""
 
 
 def test_empty_and_all_zero_charts_become_one_line() -> None:
@@ -195,27 +197,27 @@ def test_empty_and_all_zero_charts_become_one_line() -> None:
             "open_amount": [0.0, 0.0],
         }
     )
-    fig = plotting.pipeline_chart(pipe, "ru")
-    assert "expected_close_date" in (plotting.missing_message(fig) or "")
+    fig = team_review.pipeline_chart(pipe, "ru")
+    assert "expected_close_date" in (charts.missing_message(fig) or "")
     flat = pd.DataFrame(
         {"period": ["2026Q2", "2026Q3"], "segment": "B2B", "kpi": "churn_rate", "value": np.nan}
     )
-    fig = plotting.retention_churn(flat, "ru")
-    assert kpi_name("churn_rate", "ru") in (plotting.missing_message(fig) or "")
+    fig = team_review.retention_churn(flat, "ru")
+    assert kpi_name("churn_rate", "ru") in (charts.missing_message(fig) or "")
     deals = pd.DataFrame({"stage": ["lost"], "closed_date": pd.to_datetime(["2026-08-01"])})
-    assert "deals.competitor" in plotting.missing_message(plotting.lost_deals(deals, "en"))
+    assert "deals.competitor" in charts.missing_message(team_review.lost_deals(deals, "en"))
     summary = pd.DataFrame(
         {"scenario": ["base"], "revenue": [1e6], "costs": [np.nan], "margin": [np.nan]}
     )
-    assert "deals.cost" in plotting.missing_message(plotting.margin_chart(summary, "ru"))
-    html = plotting.figure_html(plotting.margin_chart(summary, "ru"))
+    assert "deals.cost" in charts.missing_message(budget_plan.margin_chart(summary, "ru"))
+    html = charts.figure_html(budget_plan.margin_chart(summary, "ru"))
     assert "data:image" not in html and "deals.cost" in html
 
 
 def test_chart_periods_use_the_table_format() -> None:
     frame = pd.DataFrame({"period": ["2025Q4", "2026Q1"], "segment": "B2B", "value": [1e6, 2e6]})
     for lang in ("en", "ru"):
-        fig = plotting.revenue_trend(frame, lang)
+        fig = team_review.revenue_trend(frame, lang)
         ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
         assert ticks == [i18n.fmt_period("2025Q4", lang), i18n.fmt_period("2026Q1", lang)]
     assert i18n.fmt_period("2026Q1", "ru") == "1 кв. 2026"
@@ -224,7 +226,7 @@ def test_chart_periods_use_the_table_format() -> None:
 
 
 def _render(fig: Figure) -> list[str]:
-    out = plotting.figure_html(fig)
+    out = charts.figure_html(fig)
     assert "data:image/png;base64," in out
     texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
     return [str(t) for t in texts]
@@ -233,9 +235,9 @@ def _render(fig: Figure) -> list[str]:
 @pytest.mark.parametrize("name", HOSTILE)
 def test_names_from_data_are_drawn_literally(name: str) -> None:
     board = pd.DataFrame({"label": [name, "Ann"], "segment": ["B2B", "B2C"], "score": [70, 50]})
-    assert any(name in t for t in _render(plotting.leaderboard_chart(board, "en")))
+    assert any(name in t for t in _render(team_review.leaderboard_chart(board, "en")))
     heat = pd.DataFrame({"label": [name, "Ann"], "kpi": "sales_volume", "value": [90.0, 10.0]})
-    assert any(name in t for t in _render(plotting.kpi_heatmap(heat, "en")))
+    assert any(name in t for t in _render(team_review.kpi_heatmap(heat, "en")))
     ds = pd.date_range("2025-01-01", periods=6, freq="MS")
     hist = pd.DataFrame({"unique_id": "manager/M1", "ds": ds, "y": np.arange(6.0) + 1})
     fc = pd.DataFrame(
@@ -245,7 +247,7 @@ def test_names_from_data_are_drawn_literally(name: str) -> None:
             "yhat": [7.0, 8.0, 9.0],
         }
     )
-    grid = plotting.fan_grid(hist, fc, "en", titles={"manager/M1": name})
+    grid = forecast_page.fan_grid(hist, fc, "en", titles={"manager/M1": name})
     assert any(name in t for t in _render(grid))
     lost = pd.DataFrame(
         {
@@ -254,11 +256,11 @@ def test_names_from_data_are_drawn_literally(name: str) -> None:
             "competitor": [name, name],
         }
     )
-    assert any(name in t for t in _render(plotting.lost_deals(lost, "en")))
+    assert any(name in t for t in _render(team_review.lost_deals(lost, "en")))
     trends = pd.DataFrame(
         {"period": ["2026Q2", "2026Q3"], "kpi": "sales_volume", "value": [1.0, 2.0]}
     )
-    assert any(name in t for t in _render(plotting.kpi_trends(trends, "en", title=name)))
+    assert any(name in t for t in _render(manager_review.kpi_trends(trends, "en", title=name)))
 
 
 def test_budget_workbook_cells_are_text_not_formulas(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Tests of amtools.render.tables: escaping, localised formats, the computed views on tiny frames."""
+"""Tests of the report tables (amtools.render.html, render.sections, kpi.views): escaping, localised formats, the computed views on tiny frames."""
 
 from __future__ import annotations
 
@@ -7,28 +7,31 @@ import pandas as pd
 
 from amtools.core import i18n
 from amtools.core.dataset import Dataset
+from amtools.kpi import views
 from amtools.kpi.format import kpi_name
-from amtools.render import tables
+from amtools.render import html
+from amtools.render.sections import budget_plan, manager_review, team_review
+from amtools.render.sections import forecast as forecast_page
 
 EVIL = "<b>x</b>"
 
 
 def test_html_table_escapes_values_and_headers() -> None:
-    out = tables.html_table(pd.DataFrame({"a": [EVIL]}), headers={"a": "<i>h</i>"})
+    out = html.html_table(pd.DataFrame({"a": [EVIL]}), headers={"a": "<i>h</i>"})
     assert EVIL not in out and "&lt;b&gt;x&lt;/b&gt;" in out
     assert "<i>h</i>" not in out
 
 
 def test_heading_has_anchor_and_escapes() -> None:
-    out = tables.heading("Оценка & вклад", level=2).data
+    out = html.heading("Оценка & вклад", level=2).data
     assert out == '<h2 id="оценка-вклад">Оценка &amp; вклад</h2>'
-    assert tables.heading(EVIL, anchor="s1").data == '<h2 id="s1">&lt;b&gt;x&lt;/b&gt;</h2>'
+    assert html.heading(EVIL, anchor="s1").data == '<h2 id="s1">&lt;b&gt;x&lt;/b&gt;</h2>'
 
 
 def test_sparkline() -> None:
-    assert tables.sparkline([1, 2, 3, 4]) == "▁▃▆█"
-    assert tables.sparkline([5, np.nan, 5]) == "▄ ▄"
-    assert tables.sparkline([]) == ""
+    assert html.sparkline([1, 2, 3, 4]) == "▁▃▆█"
+    assert html.sparkline([5, np.nan, 5]) == "▄ ▄"
+    assert html.sparkline([]) == ""
 
 
 def _scorecard() -> pd.DataFrame:
@@ -104,7 +107,7 @@ def _scorecard() -> pd.DataFrame:
 
 
 def test_scorecard_table_groups_formats_and_flags() -> None:
-    out = tables.scorecard_table(_scorecard(), "2026Q3", "ru").data
+    out = manager_review.scorecard_table(_scorecard(), "2026Q3", "ru").data
     assert "Финансовые" in out
     # only measured KPIs get a row (deliberate change): CSI has no data, so the client
     # group is absent and CSI is named once in the "not measured" line after the table
@@ -122,7 +125,7 @@ def test_scorecard_table_groups_formats_and_flags() -> None:
 
 def test_data_notes_translate_engine_reasons() -> None:
     card = _scorecard().query("period == '2026Q3'")
-    ru = tables.data_notes(card, "ru").data
+    ru = manager_review.data_notes(card, "ru").data
     assert "surveys" in ru and "needs table" not in ru
     assert "в источнике данных нет таблицы" in ru
 
@@ -144,11 +147,11 @@ def test_training_plan_table_escapes_course_names() -> None:
             "reason_ru": ["ниже цели", "верхняя четверть"],
         }
     )
-    en = tables.training_plan_table(plan, "en").data
+    en = manager_review.training_plan_table(plan, "en").data
     assert EVIL not in en and "&lt;b&gt;x&lt;/b&gt;" in en
-    ru = tables.training_plan_table(plan, "ru").data
+    ru = manager_review.training_plan_table(plan, "ru").data
     assert "Переговоры" in ru and "ниже цели" in ru
-    assert "верхняя четверть" in tables.strengths_list(plan, "ru").data
+    assert "верхняя четверть" in manager_review.strengths_list(plan, "ru").data
 
 
 def test_leaderboard_escapes_names_and_shows_change() -> None:
@@ -165,7 +168,7 @@ def test_leaderboard_escapes_names_and_shows_change() -> None:
         }
     )
     managers = pd.DataFrame({"manager_id": ["M1", "M2"], "name": [EVIL, "Bob"]})
-    out = tables.leaderboard_table(scores, managers, "2026Q3", "en", previous="2026Q2").data
+    out = team_review.leaderboard_table(scores, managers, "2026Q3", "en", previous="2026Q2").data
     assert EVIL not in out and "&lt;b&gt;x&lt;/b&gt;" in out
     assert "+12.5" in out and "-30.0" in out  # 62.5 - 50; 40 - 70
     assert out.index("&lt;b&gt;x") < out.index("Bob")  # sorted by score
@@ -180,11 +183,11 @@ def test_alerts_find_drops_and_misses() -> None:
         }
     )
     card = _scorecard().query("period == '2026Q3'").assign(status="ok")
-    found = tables.alerts(scores, card, "2026Q3", "2026Q2", drop=10, below=0.7)
+    found = views.alerts(scores, card, "2026Q3", "2026Q2", drop=10, below=0.7)
     # M1 fell 20 points (M2 only 2); sales_volume at 50 % of target is far below
     assert list(found["kind"]) == ["score_drop", "below_target"]
     assert found.iloc[0]["manager_id"] == "M1" and found.iloc[1]["kpi"] == "sales_volume"
-    text = tables.alerts_table(
+    text = team_review.alerts_table(
         found, pd.DataFrame({"manager_id": ["M1"], "name": [EVIL]}), "ru"
     ).data
     assert EVIL not in text and "снизился" in text
@@ -207,26 +210,26 @@ def test_unranked_managers_listed_last_and_raise_no_drop_alert() -> None:
         }
     )
     managers = pd.DataFrame({"manager_id": ["M1", "M2", "M3"], "name": ["Ann", "Bob", "Cid"]})
-    out = tables.leaderboard_table(scores, managers, "2026Q3", "en", previous="2026Q2").data
+    out = team_review.leaderboard_table(scores, managers, "2026Q3", "en", previous="2026Q2").data
     assert out.index("Ann") < out.index("Bob") < out.index("Cid")  # 90 points but last
     assert i18n.t("tbl.not_ranked", "en") in out
     assert i18n.t("tbl.not_ranked_note", "en") in out
     assert "+10.0" not in out  # M3's 80 -> 90 rests on too little data: no change shown
     assert "+2.0" in out and "+5.0" in out  # M1 60 -> 62, M2 50 -> 55
-    ru = tables.leaderboard_table(scores, managers, "2026Q3", "ru").data
+    ru = team_review.leaderboard_table(scores, managers, "2026Q3", "ru").data
     assert i18n.t("tbl.not_ranked", "ru") in ru
-    summary = tables.score_summary(scores, "M3", "2026Q3", "en").data
+    summary = manager_review.score_summary(scores, "M3", "2026Q3", "en").data
     assert i18n.t("tbl.not_ranked", "en") in summary and " of " not in summary
     assert "+10.0" not in summary  # no change tile for a score on too little data
     # M1 is 1 of 2 ranked B2B managers (M3 is not counted)
-    assert "1 of 2" in tables.score_summary(scores, "M1", "2026Q3", "en").data
+    assert "1 of 2" in manager_review.score_summary(scores, "M1", "2026Q3", "en").data
     # an unranked manager whose score fell 80 -> 20 raises no score-drop alert
     fell = scores.assign(score=[60.0, 50.0, 80.0, 62.0, 55.0, 20.0])
     card = _scorecard().query("period == '2026Q3'").assign(status="ok", manager_id="M3")
-    found = tables.alerts(fell, card, "2026Q3", "2026Q2", drop=10, below=0.7)
+    found = views.alerts(fell, card, "2026Q3", "2026Q2", drop=10, below=0.7)
     assert "score_drop" not in set(found["kind"])
     assert list(found["kind"]) == ["below_target"] and not found["ranked"].any()
-    text = tables.alerts_table(found, managers, "en").data
+    text = team_review.alerts_table(found, managers, "en").data
     assert i18n.t("tbl.alert.not_ranked", "en") in text
 
 
@@ -242,14 +245,14 @@ def test_nps_and_growth_show_gap_to_target_not_a_share() -> None:
             "attainment": [-0.235, -1.25],
         }
     )
-    out = tables.totals_table(totals, "en").data
+    out = team_review.totals_table(totals, "en").data
     assert "-24.7 pts vs target" in out and "-33.8 pp vs target" in out
     assert "-24%" not in out and "-125%" not in out
-    assert "п. п." in tables.totals_table(totals, "ru").data
+    assert "п. п." in team_review.totals_table(totals, "ru").data
     card = _scorecard().query("period == '2026Q3'").assign(status="ok")
     card.loc[card["kpi"] == "sales_volume", "value"] = 1e6  # target 2e6: half of it
-    found = tables.alerts(card.iloc[:0].assign(score=[]), card, "2026Q3", None, below=0.7)
-    text = tables.alerts_table(found, pd.DataFrame({"manager_id": ["M1"], "name": ["Ann"]}))
+    found = views.alerts(card.iloc[:0].assign(score=[]), card, "2026Q3", None, below=0.7)
+    text = team_review.alerts_table(found, pd.DataFrame({"manager_id": ["M1"], "name": ["Ann"]}))
     assert "RUB\xa01,000,000 against a target of RUB\xa02,000,000 (50% of target)" in text.data
 
 
@@ -273,15 +276,42 @@ def test_segment_profile_counts_clients_per_manager() -> None:
     seg = pd.DataFrame(
         {"segment": ["B2B", "B2C"], "period": "2026Q3", "kpi": "average_check", "value": [9e5, 3e4]}
     )
-    prof = tables.segment_profile(seg, ds, "2026Q3").set_index("metric")
+    prof = views.segment_profile(seg, ds, "2026Q3").set_index("metric")
     # B2B: 1 active client / 1 manager; B2C: 4 active clients / 2 managers = 2
     assert prof.loc["clients_per_manager", "B2B"] == 1.0
     assert prof.loc["clients_per_manager", "B2C"] == 2.0
     assert bool(prof.loc["clients_per_manager", "agrees"]) is True
     assert bool(prof.loc["average_check", "agrees"]) is True
     assert pd.isna(prof.loc["sales_cycle_days", "B2B"])
-    html = tables.segment_profile_table(prof.reset_index(), "ru").data
+    html = team_review.segment_profile_table(prof.reset_index(), "ru").data
     assert i18n.t("metric.clients_per_manager", "ru") in html
+
+
+def test_segment_profile_uses_the_one_active_client_rule() -> None:
+    # kpi.clients.active_clients: a client without acquired_date is acquired by its first won
+    # deal; one with neither is not a client yet (the old page rule counted it)
+    managers = pd.DataFrame({"manager_id": ["A", "B"], "segment": ["B2B", "B2C"]})
+    clients = pd.DataFrame(
+        {
+            "client_id": ["c1", "c2", "c3", "c4"],
+            "manager_id": ["A", "A", "B", "B"],
+            "acquired_date": pd.to_datetime(["2025-01-01", None, None, None]),
+        }
+    )
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["d1", "d2"],
+            "client_id": ["c3", "c4"],
+            "manager_id": ["B", "B"],
+            "stage": ["won", "won"],
+            "closed_date": pd.to_datetime(["2026-08-01", "2026-11-01"]),  # d2 after the period
+        }
+    )
+    ds = Dataset({"managers": managers, "clients": clients, "deals": deals})
+    seg = pd.DataFrame(columns=["segment", "period", "kpi", "value"])
+    prof = views.segment_profile(seg, ds, "2026Q3").set_index("metric")
+    assert prof.loc["clients_per_manager", "B2B"] == 1.0  # c2: no date, no win
+    assert prof.loc["clients_per_manager", "B2C"] == 1.0  # c3 won in Q3; c4 only later
 
 
 def test_totals_vs_targets_sums_additive_targets() -> None:
@@ -303,10 +333,10 @@ def test_totals_vs_targets_sums_additive_targets() -> None:
     com = pd.DataFrame(
         {"company": ["all"], "period": "2026Q3", "kpi": "sales_volume", "value": [2.4e6]}
     )
-    totals = tables.totals_vs_targets(card, seg, com, "2026Q3", kpis=["sales_volume"])
+    totals = views.totals_vs_targets(card, seg, com, "2026Q3", kpis=["sales_volume"])
     row = totals.set_index("scope").loc["B2B"]
     assert row["target"] == 3e6 and row["attainment"] == 0.8  # 2.4M / (1M + 2M)
-    assert "80%" in tables.totals_table(totals, "en").data
+    assert "80%" in team_review.totals_table(totals, "en").data
 
 
 def test_totals_vs_targets_averages_non_additive_currency_targets() -> None:
@@ -329,7 +359,7 @@ def test_totals_vs_targets_averages_non_additive_currency_targets() -> None:
     com = pd.DataFrame(
         {"company": ["all"], "period": "2026Q3", "kpi": "average_check", "value": [450_000.0]}
     )
-    totals = tables.totals_vs_targets(card, seg, com, "2026Q3", kpis=["average_check"])
+    totals = views.totals_vs_targets(card, seg, com, "2026Q3", kpis=["average_check"])
     row = totals.set_index("scope").loc["B2B"]
     assert row["target"] == 500_000.0  # (400k + 600k) / 2, not their sum
     assert row["attainment"] == 0.9  # 450k / 500k
@@ -340,7 +370,7 @@ def test_budget_tables() -> None:
     quotas = pd.DataFrame(
         {"manager_id": "M1", "segment": "B2B", "team": "A", "month": months, "quota": 100.0}
     )
-    out = tables.quota_table(
+    out = budget_plan.quota_table(
         quotas, pd.DataFrame({"manager_id": ["M1"], "name": [EVIL]}), "en"
     ).data
     assert EVIL not in out
@@ -348,7 +378,7 @@ def test_budget_tables() -> None:
     summary = pd.DataFrame(
         {"scenario": ["base"], "revenue": [1000.0], "costs": [1200.0], "margin": [-200.0]}
     )
-    out = tables.budget_summary_table(summary, "ru").data
+    out = budget_plan.budget_summary_table(summary, "ru").data
     assert "amt-bad" in out and i18n.t("scenario.base", "ru") in out
 
 
@@ -369,7 +399,7 @@ def test_next_quarter_table() -> None:
             "hi_80": 130.0,
         }
     )
-    out = tables.next_quarter_table(fc, hist, "en").data
+    out = forecast_page.next_quarter_table(fc, hist, "en").data
     # 3 x 110 = 330 forecast vs 3 x 100 a year earlier: +10.0 %
     assert "RUB\xa0330" in out and "+10.0%" in out
 
@@ -385,11 +415,14 @@ def test_score_summary_counts_peers_without_naming_them() -> None:
             "coverage": [0.9, 1.0, 1.0, 0.9],
         }
     )
-    out = tables.score_summary(scores, "M1", "2026Q3", "en").data
+    out = manager_review.score_summary(scores, "M1", "2026Q3", "en").data
     # rank 2 of the 2 B2B managers; +5.5 points vs 65.5 last quarter; 90 % coverage
     assert "2 of 2" in out and "+5.5" in out and "90%" in out
     assert "M2" not in out and "M3" not in out
-    assert i18n.t("tbl.no_score", "en") in tables.score_summary(scores, "M9", "2026Q3", "en").data
+    assert (
+        i18n.t("tbl.no_score", "en")
+        in manager_review.score_summary(scores, "M9", "2026Q3", "en").data
+    )
 
 
 def test_heatmap_frame_groups_segments_and_marks_unranked() -> None:
@@ -413,7 +446,7 @@ def test_heatmap_frame_groups_segments_and_marks_unranked() -> None:
         }
     )
     managers = pd.DataFrame({"manager_id": ["M1", "M2", "M3"], "name": ["Ann", "Bob", "Cid"]})
-    frame = tables.heatmap_frame(card, scores, managers, "2026Q3")
+    frame = views.heatmap_frame(card, scores, managers, "2026Q3")
     assert frame["label"].tolist() == ["Bob · B2B", "Cid · B2B *", "Ann · B2C"]
     assert frame["value"].tolist() == [40.0, 90.0, 50.0]
 
@@ -432,7 +465,7 @@ def test_accuracy_table_flags_poor_mase() -> None:
         }
     )
     choice = pd.DataFrame({"unique_id": ids, "model": "ets", "reason": "best"})
-    out = tables.accuracy_table(backtest, choice, "en").data
+    out = forecast_page.accuracy_table(backtest, choice, "en").data
     assert 'class="num amt-good">0.80' in out
     assert 'class="num amt-warn">1.20' in out
     assert 'class="num amt-bad">2.50' in out
@@ -440,11 +473,11 @@ def test_accuracy_table_flags_poor_mase() -> None:
 
 def test_scorecard_table_labels_inferred_values() -> None:
     card = _scorecard().query("period == '2026Q3'")
-    plain = tables.scorecard_table(card, "2026Q3", "en").data
+    plain = manager_review.scorecard_table(card, "2026Q3", "en").data
     assert "(inferred)" not in plain
     flagged = card.assign(inferred=card["kpi"] == "conversion_rate")
     for lang in ("en", "ru"):
-        out = tables.scorecard_table(flagged, "2026Q3", lang).data
+        out = manager_review.scorecard_table(flagged, "2026Q3", lang).data
         mark = i18n.t("kpi_inferred.mark", lang)
         name = kpi_name("conversion_rate", lang)
         assert f"{name} {mark}" in out  # the row says it

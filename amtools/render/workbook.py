@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from amtools.budget import COST_CATEGORIES, PLAN_SCENARIO, BudgetPlan
 from amtools.core.errors import ParameterError, ReportError
+from amtools.core.files import atomic_path
 from amtools.core.messages import Message, render
 from amtools.core.textsafe import inert_cell
 
@@ -311,13 +311,29 @@ def write_budget_workbook(
     months = [m.strftime("%Y-%m") for m in plan.months] or sorted(
         plan.quotas["month"].dt.strftime("%Y-%m").unique()
     )
-    money_months = dict.fromkeys([*months, "total"], money)
 
     wb = Workbook()
     wb.properties.creator = "amtools"
     wb.properties.title = (
         f"Budget FY{plan.fiscal_year}" if lang == "en" else f"Бюджет {plan.fiscal_year}"
     )
+    _summary_sheets(wb, plan, lab, money)
+    _plan_sheets(wb, plan, months, lab, money)
+    _cost_sheets(wb, plan, months, lab, money)
+    _assumptions_sheet(wb, plan, lab, lang)
+    if plan_vs_actual is not None:
+        _plan_vs_actual_sheet(wb, plan_vs_actual, lab, money)
+
+    try:
+        with atomic_path(target) as tmp:  # published 0644, like every amtools file
+            wb.save(tmp)
+    except OSError as exc:
+        raise ReportError(f"could not write the budget workbook {target}: {exc}") from exc
+    return target
+
+
+def _summary_sheets(wb: Workbook, plan: BudgetPlan, lab: dict[str, str], money: str) -> None:
+    """Summary (one row per scenario) and By segment."""
     ws = wb.active
     ws.title = lab["summary"]
     summary = plan.summary.copy()
@@ -342,6 +358,12 @@ def write_budget_workbook(
         freeze_cols=2,
     )
 
+
+def _plan_sheets(
+    wb: Workbook, plan: BudgetPlan, months: list[str], lab: dict[str, str], money: str
+) -> None:
+    """Revenue plan (managers with team, segment and company subtotals) and Quotas."""
+    money_months = dict.fromkeys([*months, "total"], money)
     revenue = _revenue_view(plan, months, lab)
     headers = [lab["level"], lab["segment"], lab["team"], lab["manager_id"], *months, lab["total"]]
     _write_table(
@@ -370,6 +392,12 @@ def write_budget_workbook(
         freeze_cols=3,
     )
 
+
+def _cost_sheets(
+    wb: Workbook, plan: BudgetPlan, months: list[str], lab: dict[str, str], money: str
+) -> None:
+    """Costs (scenario x category x segment by month), Bonus pool and Scenarios."""
+    money_months = dict.fromkeys([*months, "total"], money)
     costs = plan.costs.assign(_m=plan.costs["month"].dt.strftime("%Y-%m"))
     costs["segment"] = (
         costs["segment"].astype("object").where(costs["segment"].notna(), lab["unallocated"])
@@ -401,6 +429,9 @@ def write_budget_workbook(
         freeze_cols=2,
     )
 
+
+def _assumptions_sheet(wb: Workbook, plan: BudgetPlan, lab: dict[str, str], lang: str) -> None:
+    """Assumptions: the plan's inputs and notes as key/value rows."""
     rows = [
         (key, render(v, lang) if isinstance(v, Message) else v)
         for key, v in _flatten(plan.assumptions)
@@ -412,41 +443,30 @@ def write_budget_workbook(
         {},
     )
 
-    if plan_vs_actual is not None:
-        pva = plan_vs_actual.copy()
-        keys = [c for c in ("segment", "team", "manager_id") if c in pva.columns]
-        cols = ["month", *keys, "plan", "actual", "variance", "variance_pct"]
-        cols += ["plan_ytd", "actual_ytd"]
-        missing = [c for c in cols if c not in pva.columns]
-        if missing:
-            raise ParameterError(
-                f"plan_vs_actual lacks column(s) {missing}; pass the frame from "
-                "amtools.budget.planning.plan_vs_actual()"
-            )
-        pva = pva[cols]
-        fmts = dict.fromkeys(["plan", "actual", "variance", "plan_ytd", "actual_ytd"], money)
-        _write_table(
-            wb.create_sheet(lab["plan_vs_actual"]),
-            pva,
-            [lab[c] for c in cols],
-            fmts | {"variance_pct": _PERCENT},
-            freeze_cols=1 + len(keys),
-        )
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp_name)
-        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; the workbook is meant to be shared
-        os.replace(tmp_name, target)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise ReportError(f"could not write the budget workbook {target}: {exc}") from exc
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return target
+def _plan_vs_actual_sheet(
+    wb: Workbook, plan_vs_actual: pd.DataFrame, lab: dict[str, str], money: str
+) -> None:
+    """Plan vs actual at whatever level the frame has (segment, team, manager)."""
+    pva = plan_vs_actual.copy()
+    keys = [c for c in ("segment", "team", "manager_id") if c in pva.columns]
+    cols = ["month", *keys, "plan", "actual", "variance", "variance_pct"]
+    cols += ["plan_ytd", "actual_ytd"]
+    missing = [c for c in cols if c not in pva.columns]
+    if missing:
+        raise ParameterError(
+            f"plan_vs_actual lacks column(s) {missing}; pass the frame from "
+            "amtools.budget.planning.plan_vs_actual()"
+        )
+    pva = pva[cols]
+    fmts = dict.fromkeys(["plan", "actual", "variance", "plan_ytd", "actual_ytd"], money)
+    _write_table(
+        wb.create_sheet(lab["plan_vs_actual"]),
+        pva,
+        [lab[c] for c in cols],
+        fmts | {"variance_pct": _PERCENT},
+        freeze_cols=1 + len(keys),
+    )
 
 
 def _scenario_view(
