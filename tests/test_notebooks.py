@@ -172,7 +172,7 @@ def test_pages_show_no_code_and_are_self_contained(pack_ru, pack_en) -> None:
     pages.pop("explore")  # the analysts' tour talks about code on purpose
     for name, page in pages.items():
         body = _strip_images(page)
-        for code in ("open_context", "import amtools", "display(", "plotting.show", "Traceback"):
+        for code in ("open_context", "import amtools", "display(", "charts.show", "Traceback"):
             assert code not in body, f"{name}: shows code ({code})"
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", body), (
             f"{name}: external resource"

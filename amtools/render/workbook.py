@@ -287,10 +287,10 @@ def write_budget_workbook(
 
     Parameters
     ----------
-    plan : the :class:`~amtools.budget.planning.BudgetPlan`.
+    plan : the :class:`~amtools.budget.BudgetPlan`.
     path : target ``.xlsx`` file; its folder is created if missing.
     lang : ``"en"`` or ``"ru"`` for sheet names and headers.
-    plan_vs_actual : optional frame from :func:`amtools.budget.planning.plan_vs_actual` (any level).
+    plan_vs_actual : optional frame from :func:`amtools.budget.plan_vs_actual` (any level).
 
     Returns
     -------
@@ -456,7 +456,7 @@ def _plan_vs_actual_sheet(
     if missing:
         raise ParameterError(
             f"plan_vs_actual lacks column(s) {missing}; pass the frame from "
-            "amtools.budget.planning.plan_vs_actual()"
+            "amtools.budget.plan_vs_actual()"
         )
     pva = pva[cols]
     fmts = dict.fromkeys(["plan", "actual", "variance", "plan_ytd", "actual_ytd"], money)

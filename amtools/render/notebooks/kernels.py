@@ -13,7 +13,7 @@ engine ``"amtools_warm"``), resetting the kernel in between:
 
 Imported modules stay imported: that is the point, and amtools modules hold no per-report
 state (the run-context cache returns detached copies). Import-time side effects of the warm
-modules (``amtools.render.plotting`` selects matplotlib's Agg backend) therefore apply to every
+modules (``amtools.render.charts`` selects matplotlib's Agg backend) therefore apply to every
 notebook, as they would in a fresh kernel as soon as the notebook imports them.
 """
 

@@ -1,7 +1,7 @@
 """The budget plan page: revenue, costs and margin per scenario, the monthly plan, the cost
 budget and the quotas per manager — its tables and charts.
 
-Inputs are a :class:`amtools.budget.planning.BudgetPlan`'s frames (``summary``, ``revenue``,
+Inputs are a :class:`amtools.budget.BudgetPlan`'s frames (``summary``, ``revenue``,
 ``costs``, ``quotas``) and its ``unavailable`` reasons.
 """
 
