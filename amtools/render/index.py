@@ -12,13 +12,13 @@ from typing import Any
 
 import pandas as pd
 
+from amtools.core.files import write_atomic
 from amtools.core.i18n import fmt_number, fmt_period, t
 from amtools.render.export import (
     TEMPLATES_DIR,
     display_source,
     generated_text,
     report_css,
-    write_atomic,
 )
 from amtools.render.notebooks.context import RunContext, note_text
 from amtools.render.notebooks.jobs import JobResult

@@ -199,7 +199,9 @@ _WARM_CODE = (
     "_amtools_missing = _amtools_kernels.kernel_warm({modules!r})\n"
     "del _amtools_kernels, _amtools_missing\n"
 )
-_RESET_CODE = "import amtools.render.notebooks.kernels as _amtools_kernels\n_amtools_kernels.kernel_reset()\n"
+_RESET_CODE = (
+    "import amtools.render.notebooks.kernels as _amtools_kernels\n_amtools_kernels.kernel_reset()\n"
+)
 
 
 # -- the papermill engine --------------------------------------------------------------------
