@@ -136,6 +136,23 @@ def test_default_period_from_meta_or_data():
         default_period(Dataset({}))
 
 
+def test_an_invalid_policy_file_fails_the_build_not_silently(tmp_path):
+    # a broken params/policy/kpi.yaml used to become "no parameters" (silent defaults)
+    from amtools import pipeline
+    from amtools.core.settings import use_params_dir
+
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "kpi.yaml").write_text("sla_hours: [unclosed\n", encoding="utf-8")
+    ds = Dataset({}, meta={"period_end": pd.Timestamp("2026-09-30")})
+    with use_params_dir(tmp_path):
+        with pytest.raises(ParameterError, match="kpi"):
+            pipeline.build(ds, forecast_horizon=0)
+        with pytest.raises(ParameterError, match="kpi"):
+            build_context(ds, forecast_horizon=0)
+        # a dict override is used as given, the file is not read
+        assert pipeline._policy("kpi", {"kpi": {"sla_hours": 4}}) == {"sla_hours": 4}
+
+
 @pytest.fixture(scope="module")
 def demo_context():
     from amtools.demo import generator as datasets

@@ -23,7 +23,7 @@ class ReportKind:
     section : where the index lists it: ``"team"``, ``"manager"`` or ``"other"``.
     needs : optional context parts it reads (``"forecast"``: forecast and budget); the runner
         computes those only when a requested report needs them.
-    uses : the stages of the run context (:data:`amtools.render.notebooks.context.STAGES`) its notebook
+    uses : the stages of the run context (:data:`amtools.pipeline.STAGES`) its notebook
         reads. A stage that failed fails the report (listed on the index, not rendered); a
         stage without a result shows as "rendered — <reason>".
     """
