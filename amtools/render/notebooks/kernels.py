@@ -54,7 +54,8 @@ WARM_MODULES: tuple[str, ...] = (
     "seaborn",
     "IPython.display",
     "amtools",
-    "amtools.render.notebooks",
+    "amtools.render.notebooks.context",  # the fronts are lazy: warm the modules themselves
+    "amtools.pipeline",
     "amtools.core.i18n",
     "amtools.kpi",
     "amtools.kpi.registry",
