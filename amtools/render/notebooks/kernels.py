@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
 import gc
 import importlib
 import logging
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -165,9 +167,6 @@ def die_with_parent(parent_pid: int | None = None) -> bool:
     """
     if not sys.platform.startswith("linux"):
         return False
-    import ctypes
-    import signal
-
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
@@ -302,8 +301,6 @@ class WarmKernel:
         """
         pid = self.pid
         if pid is not None:
-            import signal
-
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)  # the kernel leads its own session
             with contextlib.suppress(OSError):

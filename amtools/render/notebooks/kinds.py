@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from amtools.core.errors import ParameterError
+
 __all__ = ["ReportKind", "REPORTS", "DEFAULT_REPORTS", "register_report", "get_report"]
 
 
@@ -66,8 +68,6 @@ def register_report(kind: ReportKind) -> ReportKind:
 
 def get_report(name: str) -> ReportKind:
     """The report kind ``name``; a clear error lists the known ones."""
-    from amtools.core.errors import ParameterError
-
     try:
         return REPORTS[name]
     except KeyError:

@@ -157,7 +157,6 @@ def remove_stale_staging(out: Path) -> None:
 def publish(staging: Path, folder: Path) -> None:
     """Move the finished run into ``folder`` by renames: readers see the old pack or the new
     one, never a half-written mix."""
-    import signal
 
     signals = {signal.SIGINT, signal.SIGTERM}
     in_main = threading.current_thread() is threading.main_thread()
@@ -190,7 +189,6 @@ def emergency_stop(signum: int) -> None:
     Used when unwinding after SIGINT/SIGTERM takes longer than :data:`STOP_GRACE` (the main
     thread may be waiting for forecast threads) or on a second signal.
     """
-    import signal
 
     pool = ACTIVE_RUN.get("pool")
     if pool is not None:
@@ -215,7 +213,6 @@ def signals_interrupt() -> Iterator[None]:
     If the run has not unwound :data:`STOP_GRACE` seconds later, or a second signal comes,
     :func:`emergency_stop` ends the process.
     """
-    import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield

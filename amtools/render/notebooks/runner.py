@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
 from amtools import __version__
 from amtools.core.dataset import Dataset
@@ -182,8 +183,6 @@ class _Progress:
         tty = sys.stderr.isatty() if enabled is None else enabled
         self.bar = None
         if tty:
-            from tqdm import tqdm
-
             self.bar = tqdm(total=total, unit="report", desc=desc, file=sys.stderr)
 
     def update(self, res: JobResult) -> None:
