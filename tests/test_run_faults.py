@@ -365,3 +365,21 @@ def test_a_stage_without_result_is_explained_in_the_pack_language() -> None:
     # a placeholder the finding does not fill falls back to its English message, never raises
     odd = Problem("deals", "amount", "missing_column", "column missing", 0)
     assert "column missing" in odd.text("ru")
+
+
+def test_run_takes_a_config_or_its_fields_as_keywords(tmp_path) -> None:
+    from amtools.cli import build_parser, run_config
+    from amtools.render.notebooks.runner import RunConfig
+
+    config = RunConfig(lang="de", out=tmp_path / "o")
+    with pytest.raises(ParameterError, match="unknown language 'de'"):
+        run(config)
+    with pytest.raises(ParameterError, match="--workers must be"):
+        run(config, lang="en", workers=-1)  # keywords replace the config's fields
+    with pytest.raises(TypeError):
+        run(None, colour="red")  # not a RunConfig field
+    args = build_parser().parse_args(["run", "--per-team", "--reports", "forecast,budget"])
+    assert run_config(args) == RunConfig(
+        reports=["forecast", "budget"], per_team=True, out=args.out, notebooks_dir=args.notebooks
+    )
+    assert not (tmp_path / "o").exists()
