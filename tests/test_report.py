@@ -13,9 +13,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError
+from amtools.core.files import write_atomic
 from amtools.core.paths import NOTEBOOKS_DIR, PARAMS_DIR
 from amtools.core.settings import read_params
-from amtools.core.files import write_atomic
 from amtools.render.export import add_toc, display_source
 from amtools.render.index import render_index
 from amtools.render.notebooks.context import (

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from amtools import pipeline as pipeline_module
 from amtools.cli import main
 from amtools.core.dataset import Dataset
 from amtools.core.errors import AmtoolsError, ParameterError, ReportError
-from amtools import pipeline as pipeline_module
 from amtools.render.notebooks import runner as runner_module
 from amtools.render.notebooks.kinds import REPORTS, ReportKind, register_report
 from amtools.render.notebooks.paramcheck import (
