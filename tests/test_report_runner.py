@@ -124,7 +124,9 @@ def pack(dataset, tmp_path_factory):
     root = tmp_path_factory.mktemp("pack")
     project = _make_project(root)
     source = io.save_duckdb(dataset, root / "crm.duckdb")
-    (project["params"] / "reports" / "tiny.yaml").write_text("greeting: hi-from-yaml\nfail_for: M002\n")
+    (project["params"] / "reports" / "tiny.yaml").write_text(
+        "greeting: hi-from-yaml\nfail_for: M002\n"
+    )
     folder = project["out"] / "2026Q3"
     stale = folder / "tiny-M002.html"
     stale.parent.mkdir(parents=True)
