@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import signal
 import sys
 import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from amtools import __version__
 from amtools.core.dataset import Dataset
 from amtools.core.errors import AmtoolsError
 from amtools.core.i18n import LANGS
 from amtools.core.paths import DEMO_DB, NOTEBOOKS_DIR, REPORTS_DIR
+from amtools.core.settings import use_params_dir
+from amtools.render.notebooks.kinds import DEFAULT_REPORTS, REPORTS
+from amtools.render.notebooks.runner import RunConfig, run
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "run_config"]
 
 
 def _summary_text(ds: Dataset) -> str:
@@ -106,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--decimal", default=None, help="CSV decimal mark (default: detected)")
     val.set_defaults(func=_cmd_validate)
 
-    add_run_parser(sub)
+    _add_run_parser(sub)
     for command in sub.choices.values():  # `amtools run --debug` works like `amtools --debug run`
         command.add_argument(
             "--debug",
@@ -120,8 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _os_error_text(exc: OSError) -> str:
     """One line for an OS error: what failed, on which path, and what to do."""
-    import errno
-
     hints = {
         errno.ENOSPC: "no space left on the device; free some space or write elsewhere",
         errno.EDQUOT: "disk quota exceeded; free some space or write elsewhere",
@@ -157,8 +159,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         error = exc
         message = _os_error_text(exc)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (RunInterrupted)
-        import signal
-
         signum = int(getattr(exc, "signum", signal.SIGINT))
         name = signal.Signals(signum).name
         if debug:
@@ -207,10 +207,8 @@ def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
-    """Add ``run`` to the ``amtools`` subcommands."""
-    from amtools.render.notebooks.kinds import DEFAULT_REPORTS, REPORTS
-
+def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    """Add ``run`` to the ``amtools`` subcommands (one flag per :class:`RunConfig` field)."""
     run = subparsers.add_parser(
         "run",
         help="render a quarterly pack of HTML reports (index, team review, manager reviews, forecast, budget)",
@@ -296,22 +294,24 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         action="store_false",
         help="plain log lines instead of a progress bar",
     )
-    run.set_defaults(func=run_command)
+    run.set_defaults(func=_cmd_run)
     return run
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Run the pack; print the index path; 0 if every report rendered, 1 otherwise."""
-    from amtools.core.settings import use_params_dir
-    from amtools.render.notebooks.runner import run
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """The :class:`~amtools.render.notebooks.runner.RunConfig` of parsed ``amtools run`` arguments.
 
-    with use_params_dir(args.params):
-        return _run(args, run)
+    ``--params`` is not a field: it is applied around the run (:func:`_cmd_run`).
 
-
-def _run(args: argparse.Namespace, run: Any) -> int:
-    result = run(
-        args.source,
+    Example
+    -------
+    >>> args = build_parser().parse_args(["run", "--lang", "ru", "--workers", "2"])
+    >>> config = run_config(args)
+    >>> config.lang, config.workers, config.source
+    ('ru', 2, None)
+    """
+    return RunConfig(
+        source=args.source,
         mapping=args.mapping,
         period=args.period,
         reports=args.reports,
@@ -320,13 +320,18 @@ def _run(args: argparse.Namespace, run: Any) -> int:
         workers=args.workers,
         out=args.out,
         notebooks_dir=args.notebooks,
-        params_dir=None,
         per_team=args.per_team,
         currency=args.currency,
         timeout=args.timeout,
         progress=args.progress,
         targets=args.targets,
     )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Run the pack; print the index path; 0 if every report rendered, 1 otherwise."""
+    with use_params_dir(args.params):
+        result = run(run_config(args))
     total = len(result.results)
     failed = len(result.failed)
     phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.timings.items())

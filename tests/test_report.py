@@ -13,9 +13,10 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError
+from amtools.core.files import write_atomic
 from amtools.core.paths import NOTEBOOKS_DIR, PARAMS_DIR
 from amtools.core.settings import read_params
-from amtools.render.export import add_toc, display_source, write_atomic
+from amtools.render.export import add_toc, display_source
 from amtools.render.index import render_index
 from amtools.render.notebooks.context import (
     RunContext,
@@ -133,6 +134,23 @@ def test_default_period_from_meta_or_data():
     assert str(default_period(ds)) == "2026Q3"
     with pytest.raises(ParameterError, match="cannot tell the reporting period"):
         default_period(Dataset({}))
+
+
+def test_an_invalid_policy_file_fails_the_build_not_silently(tmp_path):
+    # a broken params/policy/kpi.yaml used to become "no parameters" (silent defaults)
+    from amtools import pipeline
+    from amtools.core.settings import use_params_dir
+
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "kpi.yaml").write_text("sla_hours: [unclosed\n", encoding="utf-8")
+    ds = Dataset({}, meta={"period_end": pd.Timestamp("2026-09-30")})
+    with use_params_dir(tmp_path):
+        with pytest.raises(ParameterError, match="kpi"):
+            pipeline.build(ds, forecast_horizon=0)
+        with pytest.raises(ParameterError, match="kpi"):
+            build_context(ds, forecast_horizon=0)
+        # a dict override is used as given, the file is not read
+        assert pipeline._policy("kpi", {"kpi": {"sla_hours": 4}}) == {"sla_hours": 4}
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ PARAMS = (
     'period: str = ""  # reporting period\n'
     'lang: str = "en"  # en or ru\n'
     'manager_id: str = ""  # the manager reviewed\n'
-    'greeting: str = "hello"  # set by params/tiny.yaml\n'
+    'greeting: str = "hello"  # set by params/reports/tiny.yaml\n'
     'fail_for: str = ""  # a manager whose review fails on purpose\n'
 )
 
@@ -77,7 +77,7 @@ def _make_project(root: Path) -> dict[str, Path]:
     notebooks = root / "notebooks"
     params = root / "params"
     notebooks.mkdir()
-    params.mkdir()
+    (params / "reports").mkdir(parents=True)  # a notebook's parameters: params/reports/<name>.yaml
     _write_notebook(notebooks / "tiny.ipynb", PARAMS, BODY)
     _write_notebook(
         notebooks / "tiny_team.ipynb",
@@ -86,7 +86,7 @@ def _make_project(root: Path) -> dict[str, Path]:
             "from amtools.render.notebooks import open_context\nctx = open_context(context, period=period, lang=lang)\nprint(len(ctx.managers))"
         ],
     )
-    (params / "tiny.yaml").write_text("greeting: hi-from-yaml\nfail_for: ''\n")
+    (params / "reports" / "tiny.yaml").write_text("greeting: hi-from-yaml\nfail_for: ''\n")
     return {"notebooks": notebooks, "params": params, "out": root / "out"}
 
 
@@ -124,7 +124,9 @@ def pack(dataset, tmp_path_factory):
     root = tmp_path_factory.mktemp("pack")
     project = _make_project(root)
     source = io.save_duckdb(dataset, root / "crm.duckdb")
-    (project["params"] / "tiny.yaml").write_text("greeting: hi-from-yaml\nfail_for: M002\n")
+    (project["params"] / "reports" / "tiny.yaml").write_text(
+        "greeting: hi-from-yaml\nfail_for: M002\n"
+    )
     folder = project["out"] / "2026Q3"
     stale = folder / "tiny-M002.html"
     stale.parent.mkdir(parents=True)
@@ -220,7 +222,7 @@ def test_failure_is_isolated_listed_and_exits_nonzero(pack):
 
 
 def test_parameters_are_validated_before_anything_runs(dataset, project):
-    (project["params"] / "tiny.yaml").write_text("greeting: 3\ncolour: red\n")
+    (project["params"] / "reports" / "tiny.yaml").write_text("greeting: 3\ncolour: red\n")
     with pytest.raises(ParameterError) as info:
         _run(dataset, project, reports=["tiny"])
     message = str(info.value)
@@ -239,7 +241,7 @@ def test_unknown_manager_report_period_or_language_is_rejected(dataset, project)
         _run(dataset, project, period="last quarter")
     with pytest.raises(ParameterError, match="unknown language 'de'"):
         _run(dataset, project, lang="de")
-    (project["params"] / "tiny_team.yaml").write_text("team: Nowhere\n")
+    (project["params"] / "reports" / "tiny_team.yaml").write_text("team: Nowhere\n")
     with pytest.raises(ParameterError, match="unknown team 'Nowhere'"):
         _run(dataset, project, reports=["tiny_team"])
     assert not project["out"].exists()

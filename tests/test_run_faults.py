@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from amtools import pipeline as pipeline_module
 from amtools.cli import main
 from amtools.core.dataset import Dataset
 from amtools.core.errors import AmtoolsError, ParameterError, ReportError
-from amtools.render.notebooks import context as context_module
 from amtools.render.notebooks import runner as runner_module
 from amtools.render.notebooks.kinds import REPORTS, ReportKind, register_report
 from amtools.render.notebooks.paramcheck import (
@@ -119,7 +119,7 @@ def test_a_failing_stage_fails_only_the_reports_using_it(dataset, project, monke
     def no_pipeline(*args, **kwargs):
         raise AmtoolsError("deals have no open pipeline")
 
-    monkeypatch.setattr(context_module, "_compute_kpis", broken)
+    monkeypatch.setattr(pipeline_module, "_compute_kpis", broken)
     monkeypatch.setattr("amtools.forecast.pipeline_view", no_pipeline)
     result = _run(dataset, project, lang="ru")
     assert not result.ok
@@ -143,7 +143,7 @@ def test_cli_exit_1_and_index_when_a_stage_fails(dataset, project, monkeypatch, 
     def broken(*args, **kwargs):
         raise RuntimeError("kpi engine exploded")
 
-    monkeypatch.setattr(context_module, "_compute_kpis", broken)
+    monkeypatch.setattr(pipeline_module, "_compute_kpis", broken)
     code = main(
         ["run", "--source", str(source), "--reports", "f_kpis", "--notebooks",
          str(project["notebooks"]), "--params", str(project["params"]), "--out",
@@ -352,7 +352,8 @@ def test_a_stage_without_result_is_explained_in_the_pack_language() -> None:
     # the forecast stage of a source without won deals: its finding, in Russian
     from amtools.core.messages import Message
     from amtools.core.problems import DataValidationError, Problem
-    from amtools.render.notebooks.context import _reason, note_text
+    from amtools.pipeline import stage_reason as _reason
+    from amtools.render.notebooks.context import note_text
 
     exc = DataValidationError(
         [Problem("deals", "closed_date", "no_won_deals", "no won deals closed on or before", 0)]
@@ -364,3 +365,21 @@ def test_a_stage_without_result_is_explained_in_the_pack_language() -> None:
     # a placeholder the finding does not fill falls back to its English message, never raises
     odd = Problem("deals", "amount", "missing_column", "column missing", 0)
     assert "column missing" in odd.text("ru")
+
+
+def test_run_takes_a_config_or_its_fields_as_keywords(tmp_path) -> None:
+    from amtools.cli import build_parser, run_config
+    from amtools.render.notebooks.runner import RunConfig
+
+    config = RunConfig(lang="de", out=tmp_path / "o")
+    with pytest.raises(ParameterError, match="unknown language 'de'"):
+        run(config)
+    with pytest.raises(ParameterError, match="--workers must be"):
+        run(config, lang="en", workers=-1)  # keywords replace the config's fields
+    with pytest.raises(TypeError):
+        run(None, colour="red")  # not a RunConfig field
+    args = build_parser().parse_args(["run", "--per-team", "--reports", "forecast,budget"])
+    assert run_config(args) == RunConfig(
+        reports=["forecast", "budget"], per_team=True, out=args.out, notebooks_dir=args.notebooks
+    )
+    assert not (tmp_path / "o").exists()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ __all__ = [
     "export_html",
     "report_css",
     "add_toc",
-    "write_atomic",
+    "html_exporter",
     "generated_text",
     "display_source",
 ]
@@ -121,7 +119,17 @@ def generated_text(stamp: pd.Timestamp, lang: str) -> str:
 
 
 @functools.cache
-def _exporter() -> Any:
+def html_exporter() -> Any:
+    """The nbconvert HTML exporter of the report template (built once per process).
+
+    Report workers call it at start-up, so the template is compiled while the run context
+    is computed.
+
+    Example
+    -------
+    >>> html_exporter() is html_exporter()  # doctest: +SKIP
+    True
+    """
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -185,7 +193,7 @@ def export_html(nb: nbformat.NotebookNode, header: ReportHeader, *, toc_min: int
             },
         },
     }
-    body, _ = _exporter().from_notebook_node(nb, resources=resources)
+    body, _ = html_exporter().from_notebook_node(nb, resources=resources)
     return add_toc(body, header.lang, min_headings=toc_min)
 
 
@@ -229,26 +237,3 @@ def add_toc(page: str, lang: str, *, min_headings: int = 3) -> str:
         toc = f'<nav class="am-toc"><h2>{html.escape(t("header.contents", lang))}</h2><ol>{items}</ol></nav>'
     page = page[:start] + content + page[end:]
     return page.replace("<!--amtools:toc-->", toc, 1)
-
-
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``.
-
-    Readers see the old file or the complete new one, never half a page.
-
-    Example
-    -------
-    >>> write_atomic("reports/2026Q3/index.html", "<html>…</html>")  # doctest: +SKIP
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

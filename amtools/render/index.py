@@ -12,13 +12,14 @@ from typing import Any
 
 import pandas as pd
 
-from amtools.core.i18n import fmt_number, fmt_period, t
+from amtools.core.files import write_atomic
+from amtools.core.i18n import catalog, fmt_number, fmt_period, t
+from amtools.core.messages import Message
 from amtools.render.export import (
     TEMPLATES_DIR,
     display_source,
     generated_text,
     report_css,
-    write_atomic,
 )
 from amtools.render.notebooks.context import RunContext, note_text
 from amtools.render.notebooks.jobs import JobResult
@@ -89,8 +90,6 @@ def _problem_row(problem: Any, lang: str = "en") -> dict[str, Any]:
     message, fix = get("message", str(problem)), get("fix", "")
     if lang != "en" and not isinstance(problem, dict):
         # The message and fix in the report's language (problem.msg/fix.<check> strings).
-        from amtools.core.i18n import catalog, t
-
         strings = catalog()
         args = {"table": get("table", ""), "column": get("column", "") or ""}
         args.update(dict(get("args", {}) or {}))
@@ -246,8 +245,6 @@ def _status_class(ctx: RunContext, kind: Any, ok: bool) -> str:
 
 def _budget_notes(ctx: RunContext) -> list[Any]:
     """The budget plan's own notes (Messages or text), each labelled as the budget's."""
-    from amtools.core.messages import Message
-
     assumptions = getattr(ctx.budget, "assumptions", None)
     raw = assumptions.get("notes", []) if isinstance(assumptions, dict) else []
     return [Message("run.note.budget_plan", {"note": n}) for n in raw or []]

@@ -7,20 +7,26 @@ import json
 import logging
 import pickle
 import threading
-import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from amtools import __version__
-from amtools.core.vocab import DEFAULT_CURRENCY
+from amtools import __version__, pipeline
 from amtools.core.dataset import Dataset
-from amtools.core.errors import AmtoolsError, ParameterError
-from amtools.core.problems import DataValidationError, Problem
-from amtools.core.i18n import check_lang
+from amtools.core.errors import ParameterError
+from amtools.core.files import write_atomic
+from amtools.core.i18n import check_lang, fmt_currency, t
 from amtools.core.messages import Message, render
-from amtools.core.periods import FREQS, parse_period, period_freq, period_label
+from amtools.core.periods import parse_period, period_label
+from amtools.core.problems import Problem
+from amtools.demo import load_demo
+from amtools.forecast import ForecastResult
+from amtools.kpi.format import fmt_kpi_value, kpi_name
+from amtools.pipeline import STAGES, Results, default_period
+
+if TYPE_CHECKING:
+    from amtools.budget import BudgetPlan  # type: ignore[attr-defined]  # the budget front
 
 __all__ = [
     "RunContext",
@@ -33,16 +39,14 @@ __all__ = [
     "META_FILE",
     "STAGES",
     "note_text",
+    "context_of",
 ]
 
 log = logging.getLogger(__name__)
 
 CONTEXT_FILE = "context.pkl"
 META_FILE = "meta.json"
-_FORMAT = 2  # bump when the saved layout changes
-
-STAGES = ("kpis", "scores", "pipeline", "forecast", "budget")
-"""The parts of the run context, in build order (``RunContext.failures`` / ``unavailable`` keys)."""
+_FORMAT = 3  # bump when the saved layout changes (3: the stages moved to amtools.pipeline)
 
 
 @dataclasses.dataclass
@@ -60,7 +64,7 @@ class RunContext:
     lang, currency : display language and currency code.
     source : where the data came from (``dataset.source``).
     fingerprint : short hash of the data (:meth:`Dataset.fingerprint`).
-    kpis : manager-level KPI table for the history up to ``period`` (see :func:`amtools.kpi.compute`).
+    kpis : manager-level KPI table for the history up to ``period`` (see ``amtools.kpi.compute``).
     kpis_team, kpis_segment, kpis_company : the same rolled up.
     scorecard, scores, training : from ``amtools.kpi.scoring`` / ``training``.
     forecast : ``ForecastResult`` or ``None`` when forecasting is unavailable.
@@ -93,9 +97,9 @@ class RunContext:
     scorecard: pd.DataFrame
     scores: pd.DataFrame
     training: pd.DataFrame
-    forecast: Any
+    forecast: ForecastResult | None
     pipeline: pd.DataFrame
-    budget: Any
+    budget: BudgetPlan | None
     params: dict[str, Any]
     generated_at: pd.Timestamp
     version: str
@@ -123,27 +127,19 @@ class RunContext:
 
     def t(self, key: str, **fmt: Any) -> str:
         """:func:`amtools.core.i18n.t` in the context's language."""
-        from amtools.core.i18n import t
-
         return t(key, self.lang, **fmt)
 
     def fmt_currency(self, x: Any, **kw: Any) -> str:
         """:func:`amtools.core.i18n.fmt_currency` in the context's language and currency."""
-        from amtools.core.i18n import fmt_currency
-
         return fmt_currency(x, self.lang, self.currency, **kw)
 
     def fmt_kpi_value(self, kpi_id: str, value: Any) -> str:
         """:func:`amtools.kpi.format.fmt_kpi_value` in the context's language and currency."""
-        from amtools.kpi.format import fmt_kpi_value
-
         return fmt_kpi_value(kpi_id, value, self.lang, self.currency)
 
     def kpi_name(self, kpi_id: str) -> str:
         """:func:`amtools.kpi.format.kpi_name` in the context's language."""
-        from amtools.kpi.format import kpi_name
-
-        return kpi_name(kpi_id, self.lang)
+        return kpi_name(kpi_id, self.lang)  # the module function (methods are not in scope)
 
     def with_lang(self, lang: str) -> RunContext:
         """The same results shown in another language (nothing is recomputed)."""
@@ -184,66 +180,6 @@ def _jsonable(value: Any) -> Any:
 # -- building --------------------------------------------------------------------------
 
 
-def _data_end(dataset: Dataset) -> pd.Timestamp | None:
-    """The last date the activity data reaches (closed/created deals, activities)."""
-    stamps: list[pd.Timestamp] = []
-    for table, columns in (("deals", ("closed_date", "created_date")), ("activities", ("date",))):
-        df = dataset.get(table)
-        if df is None:
-            continue
-        for column in columns:
-            if column in df:
-                value = pd.to_datetime(df[column], errors="coerce").max()
-                if pd.notna(value):
-                    stamps.append(pd.Timestamp(value))
-    return max(stamps) if stamps else None
-
-
-def default_period(dataset: Dataset, freq: str = "Q", fiscal_year_start: int = 1) -> pd.Period:
-    """The last complete period present in the data.
-
-    Uses ``dataset.meta["period_end"]`` when the loader or generator set it, else the latest
-    deal or activity date: the period containing it if that date is the period's last day,
-    otherwise the period before.
-
-    Example
-    -------
-    >>> import pandas as pd
-    >>> from amtools.core.dataset import Dataset
-    >>> ds = Dataset({}, meta={"period_end": pd.Timestamp("2026-09-30")})
-    >>> str(default_period(ds))
-    '2026Q3'
-    """
-    end = dataset.meta.get("period_end")
-    end = pd.Timestamp(end) if end is not None and pd.notna(end) else _data_end(dataset)
-    if end is None:
-        raise ParameterError(
-            "cannot tell the reporting period: the data has no deal or activity dates and "
-            "dataset.meta has no 'period_end'; pass period='2026Q3'"
-        )
-    period = pd.Period(end, freq=period_freq(freq, fiscal_year_start))
-    if end.normalize() < period.end_time.normalize():
-        period -= 1
-    return period
-
-
-def _history(period: pd.Period, freq: str, history_quarters: int) -> list[str]:
-    n = {"Q": history_quarters, "M": history_quarters * 3, "Y": max(1, history_quarters // 4)}[freq]
-    return [period_label(period - i) for i in range(max(1, n) - 1, -1, -1)]
-
-
-def _read_param(name: str, params: dict[str, Any]) -> Any:
-    """A parameter set from ``params`` (a dict override) or ``params/policy/<name>.yaml`` (or None)."""
-    if name in params:
-        return params[name]
-    from amtools.core.settings import read_params
-
-    try:
-        return read_params(f"policy/{name}")
-    except ParameterError:
-        return None
-
-
 def build_context(
     dataset: Dataset,
     period: str | pd.Period | None = None,
@@ -255,7 +191,7 @@ def build_context(
     forecast_horizon: int = 12,
     params: dict[str, Any] | None = None,
 ) -> RunContext:
-    """Compute everything a report pack needs, once.
+    """Compute everything a report pack needs, once (:func:`amtools.pipeline.build`).
 
     Parameters
     ----------
@@ -277,89 +213,61 @@ def build_context(
     Raises
     ------
     ParameterError
-        For an unknown language or frequency, or a period outside the data.
+        For an unknown language or frequency, a period outside the data, or a missing or
+        invalid parameter file.
 
     Example
     -------
-    >>> from amtools.demo import make_demo
+    >>> from amtools.demo import make_demo  # doctest: +SKIP
     >>> ctx = build_context(make_demo(n_managers=6), lang="ru")  # doctest: +SKIP
     >>> ctx.period  # doctest: +SKIP
     '2026Q3'
     """
     check_lang(lang)
-    if freq not in FREQS:
-        raise ParameterError(f"unknown frequency {freq!r}; use one of {', '.join(FREQS)}")
-    params = dict(params or {})
-    fiscal = int(params.get("fiscal_year_start", 1))
-    last = default_period(dataset, freq, fiscal)
-    if period is None or str(period) == "":
-        target = last
-    else:
-        try:
-            target = parse_period(period, fiscal)
-        except ValueError as exc:
-            raise ParameterError(str(exc)) from None
-        if period_freq(freq, fiscal).split("-")[0][0] != target.freqstr[0]:
-            raise ParameterError(f"period {period!r} does not match frequency {freq!r}")
-        if target > last:
-            raise ParameterError(
-                f"period {period_label(target)} is after the last complete period in the data "
-                f"({period_label(last)}); choose {period_label(last)} or earlier"
-            )
-    label = period_label(target)
-    currency = currency or str(dataset.meta.get("currency") or DEFAULT_CURRENCY)
-    notes: list[Message | str] = []
-    failures: dict[str, str] = {}
-    unavailable: dict[str, Message] = {}
-    history = _history(target, freq, history_quarters)
-    used: dict[str, Any] = {"history": history, "forecast_horizon": forecast_horizon}
+    results = pipeline.build(
+        dataset,
+        period,
+        freq=freq,
+        currency=currency,
+        history_quarters=history_quarters,
+        forecast_horizon=forecast_horizon,
+        params=params,
+    )
+    return context_of(results, lang=lang)
 
-    empty = pd.DataFrame()
-    kpis, kpis_team, kpis_segment, kpis_company = _stage(
-        "kpis",
-        failures,
-        lambda: _compute_kpis(dataset, history, freq, fiscal, params, notes, used),
-        (empty, empty, empty, empty),
-    )
-    if "kpis" in failures:
-        scorecard, scores, training = empty, empty, empty
-        failures["scores"] = failures["kpis"]
-    else:
-        score_notes: list[str] = []
-        scorecard, scores, training = _stage(
-            "scores",
-            failures,
-            lambda: _compute_scores(dataset, kpis, label, currency, params, score_notes, used),
-            (empty, empty, empty),
-        )
-        notes.extend(score_notes)
-    forecast, pipeline, budget = _compute_plans(
-        dataset, target, forecast_horizon, scores, params, notes, used, failures, unavailable
-    )
+
+def context_of(results: Results, *, lang: str = "en") -> RunContext:
+    """The run context of computed :class:`~amtools.pipeline.Results`, shown in ``lang``.
+
+    Example
+    -------
+    >>> ctx = context_of(pipeline.build(dataset), lang="ru")  # doctest: +SKIP
+    """
+    dataset = results.dataset
     return RunContext(
         dataset=dataset,
-        period=label,
-        freq=freq,
-        lang=lang,
-        currency=currency,
+        period=results.period,
+        freq=results.freq,
+        lang=check_lang(lang),
+        currency=results.currency,
         source=dataset.source,
         fingerprint=dataset.fingerprint(),
-        kpis=kpis,
-        kpis_team=kpis_team,
-        kpis_segment=kpis_segment,
-        kpis_company=kpis_company,
-        scorecard=scorecard,
-        scores=scores,
-        training=training,
-        forecast=forecast,
-        pipeline=pipeline,
-        budget=budget,
-        params=_jsonable({**used, "fiscal_year_start": fiscal}),
+        kpis=results.kpis.manager,
+        kpis_team=results.kpis.team,
+        kpis_segment=results.kpis.segment,
+        kpis_company=results.kpis.company,
+        scorecard=results.scoring.scorecard,
+        scores=results.scoring.scores,
+        training=results.scoring.training,
+        forecast=results.forecast,
+        pipeline=results.pipeline,
+        budget=results.budget,
+        params=_jsonable(results.params),
         generated_at=pd.Timestamp.now(tz="UTC").floor("s"),
         version=__version__,
-        notes=notes,
-        failures=failures,
-        unavailable=unavailable,
+        notes=list(results.notes),
+        failures=dict(results.failures),
+        unavailable=dict(results.unavailable),
     )
 
 
@@ -385,220 +293,6 @@ def _text_of(value: Any, lang: str) -> Any:
     return value.text(lang) if isinstance(value, Problem) else value
 
 
-def _error_text(exc: BaseException) -> str:
-    """One line for an error: the message of an AmtoolsError, else ``Type: message``."""
-    text = str(exc).strip()
-    if isinstance(exc, AmtoolsError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _reason(exc: BaseException) -> Any:
-    """What a stage's note says about ``exc``: its Message when it carries one, else text."""
-    message = getattr(exc, "message", None)
-    if isinstance(message, Message):
-        return message
-    if isinstance(exc, DataValidationError) and exc.problems:
-        # the finding itself: it is rendered in the pack language (Problem.text)
-        return (exc.errors or list(exc.problems))[0]
-    return _error_text(exc)
-
-
-def _stage(name: str, failures: dict[str, str], build: Any, fallback: Any) -> Any:
-    """Run one stage of the context; an exception becomes ``failures[name]`` and ``fallback``.
-
-    A :class:`~amtools.core.errors.ParameterError` (the user's parameters are wrong) is raised:
-    the run stops with that message before any report renders.
-    """
-    try:
-        return build()
-    except ParameterError:
-        raise
-    except Exception as exc:  # any other failure is listed against the reports needing it
-        log.debug("run context: %s failed", name, exc_info=True)
-        failures[name] = _error_text(exc)
-        return fallback
-
-
-def _compute_kpis(
-    dataset: Dataset,
-    history: list[str],
-    freq: str,
-    fiscal: int,
-    params: dict[str, Any],
-    notes: list[Message | str],
-    used: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    from amtools.kpi import compute_levels
-
-    kpi_params = _read_param("kpi", params)
-    used["kpi"] = kpi_params
-    # One call: the four levels share the engine's preparation (ids, dates, won deals).
-    tables = compute_levels(
-        dataset,
-        freq=freq,
-        periods=history,
-        fiscal_year_start=fiscal,
-        levels=("manager", "team", "segment", "company"),
-        params=kpi_params,
-    )
-    return tables["manager"], tables["team"], tables["segment"], tables["company"]
-
-
-def _compute_scores(
-    dataset: Dataset,
-    kpis: pd.DataFrame,
-    period: str,
-    currency: str,
-    params: dict[str, Any],
-    notes: list[Any],
-    used: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    from amtools.kpi import scoring, training
-    from amtools.kpi.targets import resolve_targets
-    from amtools.core.messages import Message
-
-    if kpis.empty:
-        notes.append(Message("kpi_note.no_kpis"))
-        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
-    # targets belong to a source: data table > params > mapping file > demo only > none
-    targets = resolve_targets(dataset, params)
-    profiles = _read_param("kpi_profiles", params)
-    used.update(
-        targets=targets.mapping if targets.mapping is not None else targets.fallback_source,
-        target_source=targets.source,
-        kpi_profiles=profiles,
-    )
-    if targets.file:
-        used["targets_file"] = targets.file
-    card = scoring.scorecard(kpis, dataset.managers, targets=targets, profiles=profiles)
-    if targets.source == "none":
-        notes.append(Message("kpi_note.no_targets"))
-    elif targets.history:
-        notes.append(Message("kpi_note.history_targets", {"growth": f"{targets.growth:.0%}"}))
-    manager_scores = scoring.scores(card)
-    catalog = _read_param("training_catalog", params)
-    used["training_catalog"] = catalog
-    plan = training.training_plan(
-        card,
-        trainings=dataset.get("trainings"),
-        catalog=catalog,
-        period=period,
-        currency=currency,
-    )
-    return card, manager_scores, plan
-
-
-FORECAST_OPTIONS = ("models", "folds", "levels", "reconcile", "season_length")
-"""Keys of params/policy/forecast.yaml passed to :func:`amtools.forecast.forecast`."""
-
-
-def _forecast_options(params: dict[str, Any]) -> dict[str, Any]:
-    """Model options from params/policy/forecast.yaml merged with ``params["forecast_models"]``.
-
-    Unknown keys are an error (a misspelt option must not be silently ignored); the
-    reconciliation defaults to ``"auto"`` (the method that backtests best).
-    """
-    from amtools.core.settings import params_path, read_params
-
-    options: dict[str, Any] = {"reconcile": "auto"}
-    if params_path("policy/forecast").is_file():
-        options.update(read_params("policy/forecast") or {})
-    override = params.get("forecast_models") or {}
-    if not isinstance(override, dict):
-        raise ParameterError(
-            f"params['forecast_models'] must be a mapping of forecast options, got {override!r}"
-        )
-    options.update(override)
-    unknown = sorted(set(options) - set(FORECAST_OPTIONS))
-    if unknown:
-        raise ParameterError(
-            f"params/policy/forecast.yaml: unknown option(s) {', '.join(unknown)}; "
-            f"use {', '.join(FORECAST_OPTIONS)}"
-        )
-    return {k: v for k, v in options.items() if v is not None}
-
-
-def _compute_plans(
-    dataset: Dataset,
-    period: pd.Period,
-    horizon: int,
-    scores: pd.DataFrame,
-    params: dict[str, Any],
-    notes: list[Message | str],
-    used: dict[str, Any],
-    failures: dict[str, str],
-    unavailable: dict[str, Message],
-) -> tuple[Any, pd.DataFrame, Any]:
-    from amtools import budget as budgeting
-    from amtools import forecast as fc
-
-    end = period.end_time.normalize()
-    pipeline = pd.DataFrame()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            pipeline = fc.pipeline_view(dataset, asof=end)
-        del caught  # the undated deals are told once, as a note in the pack language
-        if pipeline.attrs.get("undated_open_deals"):
-            notes.append(
-                Message("run.note.pipeline_undated", {"n": pipeline.attrs["undated_open_deals"]})
-            )
-    except ParameterError:
-        raise
-    except AmtoolsError as exc:
-        unavailable["pipeline"] = Message("run.note.pipeline", {"reason": _reason(exc)})
-        notes.append(unavailable["pipeline"])
-    except Exception as exc:
-        log.debug("run context: pipeline failed", exc_info=True)
-        failures["pipeline"] = _error_text(exc)
-    if horizon <= 0:
-        return None, pipeline, None
-    policy = _read_param("budget", params)
-    # Forecast far enough for the budget to cover the whole next fiscal year.
-    fys = int((policy or {}).get("fiscal_year_start", 1))
-    horizon = max(horizon, budgeting.required_horizon(end, fys))
-    used["budget"] = policy
-    # Model options come from params/policy/forecast.yaml (params["forecast_models"]
-    # overrides it key by key); params/reports/forecast.yaml is the forecast notebook's display
-    # parameters and is never read as model options.
-    options = _forecast_options(params)
-    used["forecast_models"] = options
-    used["forecast_horizon"] = horizon
-    result = None
-    try:
-        series = fc.monthly_series(dataset, "revenue", end=end)
-        result = fc.forecast(series, h=horizon, **options)
-    except ParameterError:
-        raise
-    except (AmtoolsError, ValueError) as exc:
-        unavailable["forecast"] = Message("run.note.forecast", {"reason": _reason(exc)})
-        notes.append(unavailable["forecast"])
-    except Exception as exc:
-        log.debug("run context: forecast failed", exc_info=True)
-        failures["forecast"] = _error_text(exc)
-    budget = None
-    if result is None:
-        if "forecast" in failures:
-            failures["budget"] = failures["forecast"]
-        else:
-            unavailable["budget"] = Message(
-                "run.note.budget", {"reason": Message("run.reason.no_forecast")}
-            )
-        return result, pipeline, budget
-    try:
-        budget = budgeting.plan(
-            result, dataset, policy=policy, scores=scores if not scores.empty else None
-        )
-    except AmtoolsError as exc:
-        unavailable["budget"] = Message("run.note.budget", {"reason": _reason(exc)})
-        notes.append(unavailable["budget"])
-    except Exception as exc:
-        log.debug("run context: budget failed", exc_info=True)
-        failures["budget"] = _error_text(exc)
-    return result, pipeline, budget
-
-
 # -- saving and loading ---------------------------------------------------------------------
 
 
@@ -614,24 +308,10 @@ def save_context(ctx: RunContext, folder: str | Path) -> Path:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic_write(folder / CONTEXT_FILE, pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL))
+    write_atomic(folder / CONTEXT_FILE, pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL))
     meta = json.dumps(ctx.meta(), ensure_ascii=False, indent=2).encode("utf-8")
-    _atomic_write(folder / META_FILE, meta)
+    write_atomic(folder / META_FILE, meta)
     return folder
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_context(folder: str | Path) -> RunContext:
@@ -712,6 +392,11 @@ def _detached(value: Any) -> Any:
     return value
 
 
+def _load_demo() -> Dataset:
+    """The demo dataset (for a notebook opened without a saved context)."""
+    return load_demo()
+
+
 def open_context(context: str | Path = "", *, period: str = "", lang: str = "en") -> RunContext:
     """The run context a notebook works on: the call right after every parameters cell.
 
@@ -763,10 +448,8 @@ def open_context(context: str | Path = "", *, period: str = "", lang: str = "en"
         with _CACHE_LOCK:
             ctx = _CACHE.get(key)
             if ctx is None:
-                from amtools.demo import load_demo
-
                 log.info("no context given: building one from the demo dataset")
-                ctx = build_context(load_demo(), period or None, lang=lang)
+                ctx = build_context(_load_demo(), period or None, lang=lang)
                 _CACHE[key] = ctx
     detached = _detached(ctx)
     return detached if detached.lang == lang else detached.with_lang(lang)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +10,8 @@ from typing import Any
 
 import nbformat
 
-from amtools.render.export import ReportHeader, export_html, write_atomic
+from amtools.core.files import write_atomic
+from amtools.render.export import ReportHeader, export_html
 from amtools.render.notebooks.kernels import WarmKernel
 
 __all__ = ["Job", "JobResult", "execute_job"]
@@ -62,10 +64,43 @@ class JobResult:
     traceback: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls,
+        job: Job,
+        *,
+        ok: bool,
+        seconds: float = 0.0,
+        html_path: Path | None = None,
+        ipynb_path: Path | None = None,
+        **detail: Any,
+    ) -> JobResult:
+        """The result of ``job`` (the one way results are made; ``detail``: the other fields).
+
+        Example
+        -------
+        >>> JobResult.of(job, ok=False, error="report kernel unavailable").ok  # doctest: +SKIP
+        False
+        """
+        return cls(
+            name=job.name,
+            kind=job.kind,
+            entity=job.entity,
+            title=job.header.title,
+            ok=ok,
+            seconds=seconds,
+            html_path=html_path,
+            ipynb_path=ipynb_path,
+            **detail,
+        )
+
+    @classmethod
+    def failed(cls, job: Job, error: str) -> JobResult:
+        """``job`` did not run: ``error`` says why (a failed stage, a dead worker or kernel)."""
+        return cls.of(job, ok=False, error=error)
+
 
 def _strip_ansi(text: str) -> str:
-    import re
-
     return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
 
 
@@ -100,7 +135,6 @@ def execute_job(kernel: WarmKernel, job: Job, *, timeout: float | None = None) -
     from papermill.exceptions import PapermillExecutionError
 
     started = time.perf_counter()
-    title = job.header.title
     nb = None
     try:
         nb = _prepare(job)
@@ -109,15 +143,12 @@ def execute_job(kernel: WarmKernel, job: Job, *, timeout: float | None = None) -
         html = export_html(nb, job.header)
         write_atomic(job.html_path, html)
         write_atomic(job.ipynb_path, nbformat.writes(nb))
-        return JobResult(
-            job.name,
-            job.kind,
-            job.entity,
-            title,
-            True,
-            time.perf_counter() - started,
-            job.html_path,
-            job.ipynb_path,
+        return JobResult.of(
+            job,
+            ok=True,
+            seconds=time.perf_counter() - started,
+            html_path=job.html_path,
+            ipynb_path=job.ipynb_path,
             extra={
                 "execute_s": executed - started,
                 "export_s": time.perf_counter() - executed,
@@ -141,15 +172,11 @@ def execute_job(kernel: WarmKernel, job: Job, *, timeout: float | None = None) -
                 ipynb = job.ipynb_path
             except Exception:  # the notebook may be unwritable after a strange failure
                 ipynb = None
-        return JobResult(
-            job.name,
-            job.kind,
-            job.entity,
-            title,
-            False,
-            time.perf_counter() - started,
-            None,
-            ipynb,
+        return JobResult.of(
+            job,
+            ok=False,
+            seconds=time.perf_counter() - started,
+            ipynb_path=ipynb,
             error=error.strip(),
             cell_index=index,
             cell_source=source,

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
 import gc
 import importlib
 import logging
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -54,7 +56,8 @@ WARM_MODULES: tuple[str, ...] = (
     "seaborn",
     "IPython.display",
     "amtools",
-    "amtools.render.notebooks",
+    "amtools.render.notebooks.context",  # the fronts are lazy: warm the modules themselves
+    "amtools.pipeline",
     "amtools.core.i18n",
     "amtools.kpi",
     "amtools.kpi.registry",
@@ -168,9 +171,6 @@ def die_with_parent(parent_pid: int | None = None) -> bool:
     """
     if not sys.platform.startswith("linux"):
         return False
-    import ctypes
-    import signal
-
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
@@ -203,7 +203,9 @@ _WARM_CODE = (
     "_amtools_missing = _amtools_kernels.kernel_warm({modules!r})\n"
     "del _amtools_kernels, _amtools_missing\n"
 )
-_RESET_CODE = "import amtools.render.notebooks.kernels as _amtools_kernels\n_amtools_kernels.kernel_reset()\n"
+_RESET_CODE = (
+    "import amtools.render.notebooks.kernels as _amtools_kernels\n_amtools_kernels.kernel_reset()\n"
+)
 
 
 # -- the papermill engine --------------------------------------------------------------------
@@ -303,8 +305,6 @@ class WarmKernel:
         """
         pid = self.pid
         if pid is not None:
-            import signal
-
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)  # the kernel leads its own session
             with contextlib.suppress(OSError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from amtools.core.errors import ParameterError
+
 __all__ = ["ReportKind", "REPORTS", "DEFAULT_REPORTS", "register_report", "get_report"]
 
 
@@ -23,7 +25,7 @@ class ReportKind:
     section : where the index lists it: ``"team"``, ``"manager"`` or ``"other"``.
     needs : optional context parts it reads (``"forecast"``: forecast and budget); the runner
         computes those only when a requested report needs them.
-    uses : the stages of the run context (:data:`amtools.render.notebooks.context.STAGES`) its notebook
+    uses : the stages of the run context (:data:`amtools.pipeline.STAGES`) its notebook
         reads. A stage that failed fails the report (listed on the index, not rendered); a
         stage without a result shows as "rendered — <reason>".
     """
@@ -66,8 +68,6 @@ def register_report(kind: ReportKind) -> ReportKind:
 
 def get_report(name: str) -> ReportKind:
     """The report kind ``name``; a clear error lists the known ones."""
-    from amtools.core.errors import ParameterError
-
     try:
         return REPORTS[name]
     except KeyError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import math
 import tokenize
 import typing
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ import nbformat
 
 from amtools.core.errors import ParameterError
 from amtools.core.i18n import LANGS
+from amtools.render.notebooks.kinds import REPORTS
 
 __all__ = [
     "PARAMETER_RANGES",
@@ -140,8 +142,6 @@ def check_run_options(
     ...
     amtools.core.errors.ParameterError: --timeout must be a number of seconds > 0, got 0
     """
-    import math
-
     if timeout is not None and (
         isinstance(timeout, bool)
         or not isinstance(timeout, int | float)
@@ -157,8 +157,6 @@ def check_run_options(
             f"got {workers!r}"
         )
     if reports is not None:
-        from amtools.render.notebooks.kinds import REPORTS
-
         names = [str(r).strip() for r in reports]
         if not names or not all(names):
             raise ParameterError(f"--reports is empty; name at least one of: {', '.join(REPORTS)}")

@@ -1,0 +1,167 @@
+"""Planning a run: report kinds -> one job per report, every notebook's parameters checked first."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from unidecode import unidecode
+
+from amtools.core.dataset import Dataset
+from amtools.core.errors import ParameterError
+from amtools.core.i18n import LANGS, check_lang, t
+from amtools.core.paths import NOTEBOOKS_DIR
+from amtools.core.settings import params_path, read_params
+from amtools.render.export import ReportHeader
+from amtools.render.notebooks.jobs import Job
+from amtools.render.notebooks.kinds import DEFAULT_REPORTS, ReportKind, get_report
+from amtools.render.notebooks.paramcheck import notebook_parameters, validate_parameters
+
+__all__ = ["SLUG_MAX", "file_slug", "plan_jobs"]
+
+_SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+SLUG_MAX = 40
+"""Longest transliterated part of a file name (the whole name stays far below 255 bytes)."""
+
+
+def file_slug(text: str) -> str:
+    """A file-name part readable in any alphabet, unique per ``text`` and never too long.
+
+    Ids that already are short ASCII names (``M001``) are kept as they are. Anything else is
+    transliterated with Unidecode (Cyrillic, CJK, accents), lower-cased, reduced to
+    ``[a-z0-9-]``, cut to :data:`SLUG_MAX` characters and given a 6-hex hash of the full
+    id, so two ids never share a file, a 5,000-character id still fits the file system and
+    path parts (``../x``, ``/``) cannot leave the reports folder.
+
+    Example
+    -------
+    >>> file_slug("M001")
+    'M001'
+    >>> file_slug("Иванов Иван")
+    'ivanov-ivan-b80bc0'
+    >>> file_slug("Ольга Смирнова")[:13]
+    'olga-smirnova'
+    >>> file_slug("../x")
+    'x-72e4d0'
+    """
+    if _SAFE_STEM.fullmatch(text):
+        return text
+    # soft/hard signs and apostrophes transliterate to ' and ": they join, not split (Ol'ga)
+    ascii_text = re.sub(r"['\"`’]", "", unidecode(text).lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:SLUG_MAX].strip("-")
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{slug}-{digest}" if slug else digest
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _check_entities(values: dict[str, Any], managers: set[str], teams: set[str], name: str) -> None:
+    manager_id = values.get("manager_id")
+    if manager_id and str(manager_id) not in managers:
+        raise ParameterError(
+            f"{name}: unknown manager_id {manager_id!r}; it is not in the managers table"
+        )
+    team = values.get("team")
+    if team and str(team) not in teams:
+        raise ParameterError(
+            f"{name}: unknown team {team!r}; teams in the data: {', '.join(sorted(teams)) or 'none'}"
+        )
+    lang = values.get("lang")
+    if lang is not None and lang not in LANGS:
+        raise ParameterError(f"{name}: unknown lang {lang!r}; use one of {', '.join(LANGS)}")
+
+
+def plan_jobs(
+    dataset: Dataset,
+    period: str,
+    *,
+    reports: Sequence[str] = DEFAULT_REPORTS,
+    managers: Sequence[str] | None = None,
+    lang: str = "en",
+    folder: Path,
+    context_dir: Path,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    params_dir: Path | None = None,
+    per_team: bool = False,
+    header: dict[str, Any],
+) -> list[Job]:
+    """Expand report kinds into jobs and validate every notebook's parameters before running.
+
+    Parameters from ``params/<report>.yaml`` are overridden by the run's context path,
+    period, language and the entity (manager id, team). A manager review receives only its
+    own manager's id.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown report, manager, team or language, a missing notebook, or parameter
+        names or types the notebook's parameters cell does not declare.
+    """
+    check_lang(lang)
+    table = dataset.managers
+    ids = table["manager_id"].astype(str).tolist()
+    names = dict(zip(ids, table["name"].map(_text), strict=False)) if "name" in table else {}
+    teams = sorted({_text(v) for v in table["team"]} - {""}) if "team" in table else []
+    if managers:
+        unknown = [m for m in managers if m not in set(ids)]
+        if unknown:
+            raise ParameterError(
+                f"unknown manager id(s) {', '.join(map(repr, unknown))}; "
+                f"the managers table has {len(ids)} managers, e.g. {', '.join(ids[:5])}"
+            )
+        ids = [m for m in ids if m in set(managers)]
+    kinds: list[ReportKind] = [get_report(name) for name in reports]
+    jobs: list[Job] = []
+    for kind in kinds:
+        notebook = Path(notebooks_dir) / kind.notebook
+        if not notebook.is_file():
+            raise ParameterError(f"report {kind.name!r}: notebook {notebook} not found")
+        declared = notebook_parameters(notebook)
+        yaml_path = (
+            params_path(kind.params_name)
+            if params_dir is None
+            else Path(params_dir) / f"{kind.params_name}.yaml"
+        )
+        base = read_params(yaml_path) if yaml_path.is_file() else {}
+        title = t(kind.title_key, lang)
+        if kind.per == "manager":
+            entities: list[str | None] = list(ids)
+        elif kind.per == "team":
+            entities = list(teams)
+        else:
+            entities = [None]
+            if per_team and kind.entity_param == "team":
+                entities += list(teams)
+        for entity in entities:
+            values = {**base, "context": str(context_dir), "period": period, "lang": lang}
+            stem = kind.name
+            shown = title
+            if entity is not None and kind.entity_param:
+                values[kind.entity_param] = entity
+                stem = f"{kind.name}-{file_slug(entity)}"
+                label = names.get(entity, entity) if kind.per == "manager" else entity
+                shown = t("report.entity", lang, title=title, entity=label)
+            name = f"{kind.name}/{entity}" if entity is not None else kind.name
+            validate_parameters(declared, values, notebook=f"{kind.notebook} ({name})")
+            _check_entities(values, set(table["manager_id"].astype(str)), set(teams), name)
+            jobs.append(
+                Job(
+                    name=name,
+                    kind=kind.name,
+                    entity=entity,
+                    notebook=notebook,
+                    parameters=values,
+                    header=ReportHeader(
+                        title=shown, lang=lang, period=period, parameters=values, **header
+                    ),
+                    html_path=folder / f"{stem}.html",
+                    ipynb_path=folder / "_executed" / f"{stem}.ipynb",
+                )
+            )
+    return jobs
