@@ -126,13 +126,13 @@ def test_every_package_has_a_lazy_front() -> None:
         str(p.relative_to(ROOT))
         for p in packages
         if not (p / "__init__.pyi").is_file()
-        and "attach_stub" not in (p / "__init__.py").read_text()
+        or "attach_stub" not in (p / "__init__.py").read_text()
     ]
     assert not eager, f"these packages need an __init__.pyi and lazy_loader.attach_stub: {eager}"
 
 
 def test_only_core_reads_yaml_files() -> None:
-    allowed = {"amtools.core.settings", "amtools.core.i18n"}
+    allowed = {"amtools.core.settings.reader", "amtools.core.i18n"}
     readers = [
         _module(p)
         for p in SOURCES
@@ -143,7 +143,14 @@ def test_only_core_reads_yaml_files() -> None:
 
 
 def test_no_reference_to_a_document_the_repository_lacks() -> None:
-    texts = [*SOURCES, *ROOT.glob("docs/*.md"), ROOT / "README.md", *ROOT.glob("notebooks/*.ipynb")]
+    texts = [
+        *SOURCES,
+        *ROOT.glob("docs/*.md"),
+        ROOT / "README.md",
+        *ROOT.glob("notebooks/*.ipynb"),
+        *ROOT.glob("params/**/*.yaml"),
+        *PACKAGE.glob("core/locales/*.yaml"),
+    ]
     broken = []
     for path in texts:
         text = path.read_text(encoding="utf-8")

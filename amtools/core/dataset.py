@@ -26,7 +26,7 @@ PANDAS_DTYPES: dict[Kind, str] = {
 
 
 class Dataset:
-    """The tables of one data source, keyed by the names of DESIGN §3.
+    """The tables of one data source, keyed by the table names of the data model (docs/data-model.md).
 
     Tables a source lacks are simply absent: ``"surveys" in ds`` is ``False`` and
     ``ds.get("surveys")`` is ``None``; ``ds.surveys`` raises a clear ``AttributeError``.

@@ -1,4 +1,4 @@
-"""The CRM data model (DESIGN §3), declared once: loaders, validation and docs read it."""
+"""The CRM data model (docs/data-model.md), declared once: loaders, validation and docs read it."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from amtools.core.errors import ParameterError
-from amtools.core.settings import check_keys, params_path, read_params
+from amtools.core.settings.reader import check_keys, params_path, read_params
 
 __all__ = ["BudgetSettings", "POLICY_KEYS", "SECTION_KEYS", "STEM"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from amtools.core.errors import ParameterError
-from amtools.core.settings import check_keys, params_path, read_params
+from amtools.core.settings.reader import check_keys, params_path, read_params
 
 __all__ = ["ForecastSettings", "OPTIONS"]
 

@@ -1,0 +1,11 @@
+from . import budget as budget
+from . import forecast as forecast
+from . import kpi as kpi
+from . import reader as reader
+from .reader import ENV_VAR as ENV_VAR
+from .reader import MOVED as MOVED
+from .reader import check_keys as check_keys
+from .reader import params_dirs as params_dirs
+from .reader import params_path as params_path
+from .reader import read_params as read_params
+from .reader import use_params_dir as use_params_dir
