@@ -45,8 +45,9 @@ test-lowest: $(LOWEST)/.installed
 	$(LOWEST)/bin/python -m pytest -n 2 -q $(LOWEST_TESTS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check amtools tests benchmarks
+	$(BIN)/ruff check amtools tests benchmarks notebooks
 	$(BIN)/ruff format --check amtools tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy amtools

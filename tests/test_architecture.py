@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import re
 import subprocess
 import sys
@@ -176,3 +177,10 @@ def test_ruff_is_clean_on_code_tests_benchmarks_and_notebooks() -> None:
         text=True,
     )
     assert fmt.returncode == 0, fmt.stdout[-4000:]
+
+
+def test_every_module_a_warm_kernel_preloads_exists() -> None:
+    from amtools.render.notebooks.kernels import WARM_MODULES
+
+    missing = [name for name in WARM_MODULES if importlib.util.find_spec(name) is None]
+    assert not missing, f"WARM_MODULES names modules that do not exist: {missing}"
