@@ -167,8 +167,12 @@ def test_attainment_offsets_for_growth_and_nps():
     card = scorecard(kpis, MANAGERS, targets=targets, profiles=profiles)
     assert card["attainment"].item() == pytest.approx(0.8)
     # without the offset, negative growth against a positive target is simply 0
-    card = scorecard(kpis, MANAGERS, targets=targets, profiles={"B2C": profiles["B2C"]})
+    no_offsets = {"scoring": {"attainment_offsets": {}}, "B2C": profiles["B2C"]}
+    card = scorecard(kpis, MANAGERS, targets=targets, profiles=no_offsets)
     assert card["attainment"].item() == 0.0
+    # a mapping without a scoring section takes the shipped file's settings (offset 1 for growth)
+    card = scorecard(kpis, MANAGERS, targets=targets, profiles={"B2C": profiles["B2C"]})
+    assert card["attainment"].item() == pytest.approx(0.8)
 
 
 # --------------------------------------------------------------------------- percentile

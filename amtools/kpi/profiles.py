@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from amtools.core.errors import ParameterError, PolicyError
+from amtools.core.paths import DEFAULT_PARAMS_DIR
 from amtools.core.settings import read_params
 from amtools.core.vocab import SEGMENTS
 from amtools.kpi.registry import KPIS
@@ -30,18 +31,18 @@ def check_kpi_ids(ids: object, where: str) -> None:
         )
 
 
-_DEFAULT_SETTINGS = {
-    "attainment_cap": 2.0,
-    "full_marks_at": 1.0,
-    "attainment_share": 0.5,
-    "min_peers": 3,
-    "attainment_offsets": {},
-    "min_coverage": 0.5,
-}
+SHIPPED_PROFILES = DEFAULT_PARAMS_DIR / "policy" / "kpi_profiles.yaml"
+"""The profiles file shipped with amtools: its ``scoring`` section is the one source of the
+scoring settings' defaults (a project's file or a mapping may set only some of them)."""
+
+
+def _shipped_scoring() -> dict[str, Any]:
+    return dict(read_params(SHIPPED_PROFILES).get("scoring") or {})
 
 
 def scoring_settings(profiles: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Return the scoring settings of a profiles mapping, defaults filled in and checked.
+    """Return the scoring settings of a profiles mapping, checked; a key it does not set takes
+    the value of the shipped ``params/policy/kpi_profiles.yaml``.
 
     Parameters
     ----------
@@ -54,13 +55,14 @@ def scoring_settings(profiles: Mapping[str, Any] | None = None) -> dict[str, Any
     """
     profiles = read_params("policy/kpi_profiles") if profiles is None else profiles
     raw = profiles.get("scoring") or {}
-    unknown = sorted(set(raw) - set(_DEFAULT_SETTINGS))
+    defaults = _shipped_scoring()
+    unknown = sorted(set(raw) - set(defaults))
     if unknown:
         raise ParameterError(
             f"params/policy/kpi_profiles.yaml: unknown scoring setting(s) {unknown}; "
-            f"allowed: {', '.join(_DEFAULT_SETTINGS)}"
+            f"allowed: {', '.join(defaults)}"
         )
-    settings = {**_DEFAULT_SETTINGS, **raw}
+    settings = {**defaults, **raw}
     checks = [
         ("attainment_cap", settings["attainment_cap"] >= 1, "a number >= 1"),
         (
