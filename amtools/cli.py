@@ -18,8 +18,8 @@ from amtools.core.errors import AmtoolsError
 from amtools.core.i18n import LANGS
 from amtools.core.paths import DEMO_DB, NOTEBOOKS_DIR, REPORTS_DIR
 from amtools.core.settings import use_params_dir
+from amtools.render.notebooks.config import RunConfig
 from amtools.render.notebooks.kinds import DEFAULT_REPORTS, REPORTS
-from amtools.render.notebooks.runner import RunConfig, run
 
 __all__ = ["main", "build_parser", "run_config"]
 
@@ -330,6 +330,8 @@ def run_config(args: argparse.Namespace) -> RunConfig:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     """Run the pack; print the index path; 0 if every report rendered, 1 otherwise."""
+    from amtools.render.notebooks.runner import run  # papermill and Jupyter: only for a run
+
     with use_params_dir(args.params):
         result = run(run_config(args))
     total = len(result.results)

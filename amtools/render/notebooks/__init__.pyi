@@ -7,6 +7,7 @@ from . import plan as plan
 from . import pool as pool
 from . import publish as publish
 from . import runner as runner
+from .config import RunConfig as RunConfig
 from .context import (
     RunContext as RunContext,
 )
@@ -33,6 +34,5 @@ from .paramcheck import (
 from .paramcheck import (
     validate_parameters as validate_parameters,
 )
-from .runner import RunConfig as RunConfig
 from .runner import RunResult as RunResult
 from .runner import run as run

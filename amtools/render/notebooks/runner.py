@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,13 @@ from amtools.core.dataset import Dataset
 from amtools.core.errors import AmtoolsError, ParameterError, ReportError
 from amtools.core.i18n import check_lang, t
 from amtools.core.messages import Message
-from amtools.core.paths import NOTEBOOKS_DIR, REPORTS_DIR
 from amtools.core.periods import parse_period, period_label
 from amtools.core.settings import read_params
 from amtools.demo import load_demo
 from amtools.loading import load
 from amtools.pipeline import default_period, error_text
 from amtools.render.index import write_index
+from amtools.render.notebooks.config import RunConfig
 from amtools.render.notebooks.context import RunContext, build_context, note_text, save_context
 from amtools.render.notebooks.jobs import Job, JobResult
 from amtools.render.notebooks.kinds import DEFAULT_REPORTS, get_report
@@ -65,57 +65,6 @@ __all__ = [
 
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """What one ``amtools run`` renders, and where (the CLI flags of ``amtools run``).
-
-    Attributes
-    ----------
-    source : data source for :func:`amtools.load`, a Dataset, or ``None`` for the demo data.
-    mapping : column mapping for the source.
-    period : "2026Q3"; default the last complete quarter in the data.
-    reports : report kinds (default: team_review, forecast, budget, manager_review).
-    managers : only these managers' reviews (default: all).
-    lang : "en" or "ru".
-    workers : parallel kernels, each in a worker process (default: the number of CPUs);
-        0 runs one kernel from this process.
-    out : reports folder.
-    notebooks_dir, params_dir : where notebooks and their parameter files live.
-    per_team : also render one team review per team.
-    currency : display currency (default: the data's, else RUB).
-    timeout : seconds a single notebook cell may run.
-    progress : progress bar (``None``: only on a terminal; plain lines otherwise).
-    context_params : overrides for :func:`~amtools.render.notebooks.context.build_context` ``params``.
-    forecast_horizon : months to forecast; default 12 (extended to the budget's fiscal year)
-        when a requested report needs the forecast, else 0 (not computed).
-    targets : a targets YAML file (the format of params/policy/targets.yaml), a mapping, or
-        ``"history"``; passed to the context as ``params["targets"]``.
-
-    Example
-    -------
-    >>> RunConfig(period="2026Q3", lang="ru", workers=2).out.name
-    'reports'
-    """
-
-    source: str | Path | Dataset | None = None
-    mapping: Any = None
-    period: str | None = None
-    reports: Sequence[str] | None = None
-    managers: Sequence[str] | None = None
-    lang: str = "en"
-    workers: int | None = None
-    out: str | Path = REPORTS_DIR
-    notebooks_dir: str | Path = NOTEBOOKS_DIR
-    params_dir: str | Path | None = None
-    per_team: bool = False
-    currency: str | None = None
-    timeout: float | None = 1800
-    progress: bool | None = None
-    context_params: Mapping[str, Any] | None = None
-    forecast_horizon: int | None = None
-    targets: Any = None
 
 
 @dataclass
