@@ -188,6 +188,15 @@ def test_targets_statement(source: str, words: str) -> None:
     assert common.targets_note(old, "en").data == ""
 
 
+def test_one_kpi_without_a_target_does_not_make_the_page_say_no_targets() -> None:
+    # the demo's B2B managers: every KPI has the demo's target except contact_expansion
+    card = pd.DataFrame(
+        {"kpi": ["sales_volume", "contact_expansion"], "target_source": ["demo", "none"]}
+    )
+    text = common.targets_note(card, "en").data
+    assert "demo company" in text and "peer percentiles" not in text
+
+
 def test_empty_and_all_zero_charts_become_one_line() -> None:
     pipe = pd.DataFrame(
         {

@@ -197,7 +197,8 @@ _TARGET_SOURCES = ("data", "params", "mapping", "demo", "history", "none")
 def targets_note(card: pd.DataFrame, lang: str = "en") -> HTML:
     """One line saying where the targets come from (scorecard column ``target_source``).
 
-    ``none``: no targets were supplied, scores rest on peer percentiles; ``history``: targets
+    ``none`` (when no KPI has a target): no targets were supplied, scores rest on peer
+    percentiles; ``history``: targets
     derived from the same quarter last year; ``data``/``params``/``mapping``/``demo``: the
     source of the supplied targets. A frame without the column (or with values of an older
     engine) gives no line.
@@ -213,9 +214,12 @@ def targets_note(card: pd.DataFrame, lang: str = "en") -> HTML:
     sources = [s for s in sources if s in _TARGET_SOURCES]
     if not sources:
         return HTML("")
-    # the weakest source present speaks for the page: "none" first, then "history"
+    # "none" only when no KPI has a target: a page where one KPI lacks a target while the
+    # others have the demo's or the data's must not say that no targets were supplied. Among
+    # the supplied sources the weakest speaks for the page ("history" before the others).
     order = ["none", "history", "demo", "params", "mapping", "data"]
-    source = min(sources, key=order.index)
+    supplied = [s for s in sources if s != "none"]
+    source = min(supplied or sources, key=order.index)
     return paragraph(t(f"tbl.targets.{source}", lang))
 
 
