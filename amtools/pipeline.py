@@ -314,6 +314,35 @@ def _stage(name: str, failures: dict[str, str], compute: Callable[[], _T], fallb
         return fallback
 
 
+def _optional(
+    name: str,
+    compute: Callable[[], _T],
+    *,
+    notes: list[Message | str],
+    failures: dict[str, str],
+    unavailable: dict[str, Message],
+    expected: tuple[type[BaseException], ...] = (AmtoolsError,),
+    raised: tuple[type[BaseException], ...] = (ParameterError,),
+) -> _T | None:
+    """Run a stage the pack can do without; ``None`` when it cannot run.
+
+    ``raised`` errors stop the run; ``expected`` ones (the data cannot support the stage) make it
+    unavailable, with a note in the pack language (``run.note.<name>``); any other exception is
+    a failure listed against the reports that read the stage.
+    """
+    try:
+        return compute()
+    except raised:
+        raise
+    except expected as exc:
+        unavailable[name] = Message(f"run.note.{name}", {"reason": stage_reason(exc)})
+        notes.append(unavailable[name])
+    except Exception as exc:
+        log.debug("pipeline: %s failed", name, exc_info=True)
+        failures[name] = error_text(exc)
+    return None
+
+
 # -- the stages ------------------------------------------------------------------------------
 
 
@@ -386,25 +415,18 @@ def _compute_pipeline(
     failures: dict[str, str],
     unavailable: dict[str, Message],
 ) -> pd.DataFrame:
-    pipeline = pd.DataFrame()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
+    def view() -> pd.DataFrame:
+        with warnings.catch_warnings(record=True):  # undated deals: told once, as a note
             warnings.simplefilter("always")
-            pipeline = fc.pipeline_view(dataset, asof=end)
-        del caught  # the undated deals are told once, as a note in the pack language
-        if pipeline.attrs.get("undated_open_deals"):
+            frame = fc.pipeline_view(dataset, asof=end)
+        if frame.attrs.get("undated_open_deals"):
             notes.append(
-                Message("run.note.pipeline_undated", {"n": pipeline.attrs["undated_open_deals"]})
+                Message("run.note.pipeline_undated", {"n": frame.attrs["undated_open_deals"]})
             )
-    except ParameterError:
-        raise
-    except AmtoolsError as exc:
-        unavailable["pipeline"] = Message("run.note.pipeline", {"reason": stage_reason(exc)})
-        notes.append(unavailable["pipeline"])
-    except Exception as exc:
-        log.debug("pipeline: pipeline view failed", exc_info=True)
-        failures["pipeline"] = error_text(exc)
-    return pipeline
+        return frame
+
+    found = _optional("pipeline", view, notes=notes, failures=failures, unavailable=unavailable)
+    return pd.DataFrame() if found is None else found
 
 
 def _compute_forecast(
@@ -429,18 +451,14 @@ def _compute_forecast(
     options = _forecast_options(params)
     used["forecast_models"] = options
     used["forecast_horizon"] = horizon
-    result = None
-    try:
-        series = fc.monthly_series(dataset, "revenue", end=end)
-        result = fc.forecast(series, h=horizon, **options)
-    except ParameterError:
-        raise
-    except (AmtoolsError, ValueError) as exc:
-        unavailable["forecast"] = Message("run.note.forecast", {"reason": stage_reason(exc)})
-        notes.append(unavailable["forecast"])
-    except Exception as exc:
-        log.debug("pipeline: forecast failed", exc_info=True)
-        failures["forecast"] = error_text(exc)
+    result = _optional(
+        "forecast",
+        lambda: fc.forecast(fc.monthly_series(dataset, "revenue", end=end), h=horizon, **options),
+        notes=notes,
+        failures=failures,
+        unavailable=unavailable,
+        expected=(AmtoolsError, ValueError),
+    )
     return result, policy
 
 
@@ -461,20 +479,20 @@ def _compute_budget(
                 "run.note.budget", {"reason": Message("run.reason.no_forecast")}
             )
         return None
-    try:
-        return plan(
+    # a budget ParameterError (an impossible policy) makes the budget unavailable, as before
+    return _optional(
+        "budget",
+        lambda: plan(
             result,
             dataset,
             policy=policy,
             scores=manager_scores if not manager_scores.empty else None,
-        )
-    except AmtoolsError as exc:
-        unavailable["budget"] = Message("run.note.budget", {"reason": stage_reason(exc)})
-        notes.append(unavailable["budget"])
-    except Exception as exc:
-        log.debug("pipeline: budget failed", exc_info=True)
-        failures["budget"] = error_text(exc)
-    return None
+        ),
+        notes=notes,
+        failures=failures,
+        unavailable=unavailable,
+        raised=(),
+    )
 
 
 def build(
