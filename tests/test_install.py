@@ -14,6 +14,7 @@ it; ``make install`` does that).
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -40,6 +41,16 @@ def _setuptools_ok() -> bool:
     return major >= 77
 
 
+_LOCAL = {".git", ".venv", "build", "dist", "data", "reports", "amtools.egg-info"}
+_CACHES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"}
+
+
+def _not_sources(folder: str, names: list[str]) -> list[str]:
+    """What a copy of the checkout leaves out: local folders at its top, caches anywhere."""
+    top = Path(folder).resolve() == ROOT
+    return [n for n in names if n in _CACHES or (top and n in _LOCAL)]
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert _setuptools_ok(), (
@@ -48,6 +59,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         'pip install -e ".[dev]" (make install) installs it'
     )
     dist = tmp_path_factory.mktemp("dist")
+    # Build from a copy of the checkout: an in-tree build reuses ./build, where files of an
+    # older layout can linger and end up in the wheel (they once hid a missing template).
+    source = tmp_path_factory.mktemp("source") / "amtools"
+    shutil.copytree(ROOT, source, ignore=_not_sources)
     done = _run(
         [
             sys.executable,
@@ -60,7 +75,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-q",
             "-w",
             str(dist),
-            str(ROOT),
+            str(source),
         ]  # fmt: skip
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -138,7 +153,14 @@ def test_wheel_ships_params_presets_and_notebooks(wheel: Path) -> None:
                 assert inside in names, f"{inside} missing from {wheel.name}"
     assert "amtools/_params/mappings/superstore.yaml" in names
     assert any(n.startswith("amtools/core/locales/") for n in names)
-    assert any(n.startswith("amtools/report/templates/") for n in names)
+    assert any(n.startswith("amtools/render/templates/") for n in names)
+    # the lazy package fronts read their stubs at import time
+    fronts = {n for n in names if n.endswith("/__init__.pyi")}
+    assert {
+        "amtools/__init__.pyi",
+        "amtools/kpi/__init__.pyi",
+        "amtools/render/sections/__init__.pyi",
+    } <= fronts
 
 
 @pytest.mark.slow
