@@ -118,3 +118,38 @@ def test_a_notebook_that_kills_its_kernel_does_not_break_the_next(kernel):
         _run(kernel, _nb("import os; os._exit(1)"), tag="dies")
     after = _run(kernel, _nb(PROBE), tag="alive")
     assert json.loads(_stdout(after).strip().splitlines()[-1])["tag"] == "alive"
+
+
+def test_a_kernel_that_dies_while_starting_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Jupyter picks the ports before the kernel binds them: a kernel started beside others can
+    # find one taken and exit at once ("Address already in use"). A new start picks new ports.
+    launched = []
+    real_connect = WarmKernel._connect
+
+    def connect_dies_once(self: WarmKernel) -> None:
+        launched.append(self.pid)
+        if len(launched) == 1:
+            self.shutdown()
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        real_connect(self)
+
+    monkeypatch.setattr(WarmKernel, "_connect", connect_dies_once)
+    with WarmKernel(modules=()) as kernel:
+        assert len(launched) == 2 and launched[0] != launched[1]
+        assert kernel.pid is not None
+
+
+def test_a_kernel_that_keeps_dying_fails_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from amtools.render.notebooks.kernels import START_ATTEMPTS
+
+    starts = []
+
+    def dies(self: WarmKernel) -> None:
+        starts.append(1)
+        self.shutdown()
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(WarmKernel, "_connect", dies)
+    with pytest.raises(RuntimeError, match="died"):
+        WarmKernel(modules=()).start()
+    assert len(starts) == START_ATTEMPTS

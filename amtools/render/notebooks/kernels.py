@@ -39,6 +39,7 @@ from papermill.engines import NBClientEngine, papermill_engines
 
 __all__ = [
     "WARM_MODULES",
+    "START_ATTEMPTS",
     "WarmKernel",
     "WarmEngine",
     "KernelCodeError",
@@ -47,6 +48,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+START_ATTEMPTS = 3
+"""Starts of a kernel that dies while starting, before the report fails (see WarmKernel.start)."""
 
 WARM_MODULES: tuple[str, ...] = (
     "numpy",
@@ -317,7 +321,32 @@ class WarmKernel:
         self.km = None
 
     def start(self) -> WarmKernel:
-        """Start the kernel and import the warm modules."""
+        """Start the kernel and import the warm modules.
+
+        A kernel that dies while starting is replaced, up to :data:`START_ATTEMPTS` starts:
+        Jupyter picks a kernel's ports before the kernel binds them, so a kernel started beside
+        others can find one taken ("Address already in use") and exit at once; a new start
+        picks new ports. A kernel that starts but does not answer is not retried.
+        """
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                self._launch()
+                self._connect()
+                break
+            except RuntimeError as exc:
+                if "died" not in str(exc) or attempt == START_ATTEMPTS:
+                    raise
+                log.warning(
+                    "report kernel died while starting (start %d of %d): %s; starting another",
+                    attempt,
+                    START_ATTEMPTS,
+                    exc,
+                )
+        self.run_code(_WARM_CODE.format(modules=self.modules))
+        self._dirty = False
+        return self
+
+    def _launch(self) -> None:
         from jupyter_client.manager import AsyncKernelManager
 
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
@@ -335,10 +364,6 @@ class WarmKernel:
             # The kernel gets SIGTERM when this process dies (even by SIGKILL): no orphans.
             kwargs["preexec_fn"] = _die_with_parent_preexec(os.getpid())
         run_sync(self.km.start_kernel)(**kwargs)
-        self._connect()
-        self.run_code(_WARM_CODE.format(modules=self.modules))
-        self._dirty = False
-        return self
 
     def _connect(self) -> None:
         self.kc = self.km.client()
