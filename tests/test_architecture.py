@@ -94,6 +94,18 @@ def test_no_private_name_crosses_a_package_boundary() -> None:
     assert not crossing, f"make these public in the module that owns them: {crossing}"
 
 
+def test_the_code_a_report_kernel_imports_for_its_housekeeping_is_light() -> None:
+    # every kernel start imports it: papermill and nbformat there cost about 2 s each time
+    code = (
+        "import sys, amtools.render.notebooks.inkernel\n"
+        "print(','.join(m for m in ('papermill', 'nbformat', 'jupyter_client', 'pandas')"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"the in-kernel module pulled in {done.stdout}"
+
+
 def test_the_kpi_catalogue_imports_without_the_engine() -> None:
     code = (
         "import sys, amtools.kpi.registry\n"
@@ -180,7 +192,7 @@ def test_ruff_is_clean_on_code_tests_benchmarks_and_notebooks() -> None:
 
 
 def test_every_module_a_warm_kernel_preloads_exists() -> None:
-    from amtools.render.notebooks.kernels import WARM_MODULES
+    from amtools.render.notebooks.inkernel import WARM_MODULES
 
     missing = [name for name in WARM_MODULES if importlib.util.find_spec(name) is None]
     assert not missing, f"WARM_MODULES names modules that do not exist: {missing}"

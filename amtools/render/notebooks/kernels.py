@@ -3,7 +3,8 @@
 Starting a kernel and importing pandas, matplotlib, seaborn and amtools costs seconds, far
 more than most reports take to run. A :class:`WarmKernel` pays that once and then runs
 notebook after notebook through papermill's nbclient machinery (registered as the papermill
-engine ``"amtools_warm"``), resetting the kernel in between:
+engine ``"amtools_warm"``), resetting the kernel in between (the code that runs inside the
+kernel is :mod:`.inkernel`):
 
 - the user namespace is cleared (IPython ``reset``), so no variable survives a notebook;
 - matplotlib figures are closed and ``rcParams``, pandas and numpy print options, warning
@@ -20,15 +21,11 @@ notebook, as they would in a fresh kernel as soon as the notebook imports them.
 from __future__ import annotations
 
 import contextlib
-import copy
 import ctypes
-import gc
-import importlib
 import logging
 import os
 import signal
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +34,13 @@ from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 
+from amtools.render.notebooks.inkernel import WARM_MODULES
+
 __all__ = [
-    "WARM_MODULES",
     "START_ATTEMPTS",
     "WarmKernel",
     "WarmEngine",
     "KernelCodeError",
-    "kernel_warm",
-    "kernel_reset",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,114 +48,9 @@ log = logging.getLogger(__name__)
 START_ATTEMPTS = 3
 """Starts of a kernel that dies while starting, before the report fails (see WarmKernel.start)."""
 
-WARM_MODULES: tuple[str, ...] = (
-    "numpy",
-    "pandas",
-    "matplotlib",
-    "matplotlib.pyplot",
-    "seaborn",
-    "IPython.display",
-    "amtools",
-    "amtools.render.notebooks.context",  # the fronts are lazy: warm the modules themselves
-    "amtools.pipeline",
-    "amtools.core.i18n",
-    "amtools.kpi",
-    "amtools.kpi.registry",
-    "amtools.kpi.scoring",
-    "amtools.kpi.training",
-    "amtools.render.charts",
-    "amtools.render.html",
-    "amtools.render.sections.team_review",
-    "amtools.render.sections.manager_review",
-    "amtools.render.sections.forecast",
-    "amtools.render.sections.budget_plan",
-    "amtools.forecast",
-    "amtools.budget.planner",
-)
-"""Modules imported into every warm kernel before its first notebook (missing ones are skipped)."""
-
 
 class KernelCodeError(RuntimeError):
     """Housekeeping code (warm-up or reset) failed inside the kernel."""
-
-
-# -- code that runs inside the kernel -----------------------------------------------------------
-
-_SNAPSHOT: dict[str, Any] = {}
-
-
-def kernel_warm(modules: tuple[str, ...] | list[str] = WARM_MODULES) -> list[str]:
-    """Import ``modules`` and remember the interpreter state to restore between notebooks.
-
-    Runs inside a report kernel; returns the modules that could not be imported.
-
-    Example
-    -------
-    >>> kernel_warm(["json"])
-    []
-    """
-    missing = []
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            missing.append(name)
-    _SNAPSHOT.clear()
-    _SNAPSHOT.update(
-        cwd=os.getcwd(),
-        environ=dict(os.environ),
-        sys_path=list(sys.path),
-        filters=list(warnings.filters),
-    )
-    if "matplotlib" in sys.modules:
-        import matplotlib
-
-        _SNAPSHOT["rc"] = copy.deepcopy(dict(matplotlib.rcParams))
-        _SNAPSHOT["backend"] = matplotlib.get_backend()
-    if "numpy" in sys.modules:
-        import numpy
-
-        _SNAPSHOT["numpy_print"] = numpy.get_printoptions()
-    return missing
-
-
-def kernel_reset() -> None:
-    """Clear the user namespace and restore the state :func:`kernel_warm` recorded.
-
-    Runs inside a report kernel between two notebooks.
-    """
-    shell = _ipython()
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].close("all")
-    if shell is not None:
-        shell.reset(new_session=False)
-        shell.execution_count = 1
-    if "cwd" in _SNAPSHOT:
-        os.chdir(_SNAPSHOT["cwd"])
-        os.environ.clear()
-        os.environ.update(_SNAPSHOT["environ"])
-        sys.path[:] = _SNAPSHOT["sys_path"]
-        warnings.filters[:] = _SNAPSHOT["filters"]  # type: ignore[index]
-    if "rc" in _SNAPSHOT:
-        import matplotlib
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            matplotlib.rcParams.update(_SNAPSHOT["rc"])
-            if matplotlib.get_backend() != _SNAPSHOT["backend"]:
-                import matplotlib.pyplot as plt
-
-                plt.switch_backend(_SNAPSHOT["backend"])
-    if "numpy_print" in _SNAPSHOT:
-        import numpy
-
-        numpy.set_printoptions(**_SNAPSHOT["numpy_print"])
-    if "pandas" in sys.modules:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sys.modules["pandas"].reset_option("all")
-    if shell is None:  # IPython's reset already ran a full garbage collection
-        gc.collect()
 
 
 def die_with_parent(parent_pid: int | None = None) -> bool:
@@ -194,21 +85,14 @@ def _die_with_parent_preexec(parent_pid: int) -> Any:
     return preexec
 
 
-def _ipython() -> Any:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - kernels always have IPython
-        return None
-    return get_ipython()
-
-
 _WARM_CODE = (
-    "import amtools.render.notebooks.kernels as _amtools_kernels\n"
-    "_amtools_missing = _amtools_kernels.kernel_warm({modules!r})\n"
-    "del _amtools_kernels, _amtools_missing\n"
+    "import amtools.render.notebooks.inkernel as _amtools_inkernel\n"
+    "_amtools_missing = _amtools_inkernel.kernel_warm({modules!r})\n"
+    "del _amtools_inkernel, _amtools_missing\n"
 )
 _RESET_CODE = (
-    "import amtools.render.notebooks.kernels as _amtools_kernels\n_amtools_kernels.kernel_reset()\n"
+    "import amtools.render.notebooks.inkernel as _amtools_inkernel\n"
+    "_amtools_inkernel.kernel_reset()\n"
 )
 
 
