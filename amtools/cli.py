@@ -251,7 +251,7 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "--workers",
         type=int,
         default=None,
-        help="parallel report kernels, one worker process each (default: number of CPUs; "
+        help="parallel report kernels, one worker process each (default: the CPUs this process may use, affinity and cgroup quota counted; "
         "0 = one kernel driven from this process)",
     )
     run.add_argument(

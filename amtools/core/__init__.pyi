@@ -2,6 +2,7 @@ from . import dataset as dataset
 from . import errors as errors
 from . import files as files
 from . import i18n as i18n
+from . import machine as machine
 from . import messages as messages
 from . import paths as paths
 from . import periods as periods

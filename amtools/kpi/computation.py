@@ -9,7 +9,6 @@ arrays (:class:`amtools.kpi.prep.Prep`) once, then runs each KPI definition
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,6 +18,7 @@ import pandas as pd
 
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError
+from amtools.core.machine import usable_cpus
 from amtools.core.settings.kpi import KpiSettings
 from amtools.core.vocab import LEVELS, SEGMENTS
 from amtools.kpi.availability import INFERRED_CHURN, absent_cells, missing_input
@@ -179,7 +179,7 @@ def compute_levels(
     # ufuncs) release the GIL, and KPIs are independent once the shared arrays exist.
     parallel = (
         len(dataset["deals"]) >= _PARALLEL_MIN_ROWS
-        and (os.cpu_count() or 1) > 1
+        and usable_cpus() > 1
         and _arrow_backed(dataset["deals"]["manager_id"])
     )
     out: dict[str, pd.DataFrame] = {}

@@ -26,7 +26,8 @@ class RunConfig:
     reports : report kinds (default: team_review, forecast, budget, manager_review).
     managers : only these managers' reviews (default: all).
     lang : "en" or "ru".
-    workers : parallel kernels, each in a worker process (default: the number of CPUs);
+    workers : parallel kernels, each in a worker process (default: the usable CPUs, see
+        :func:`amtools.core.machine.usable_cpus`);
         0 runs one kernel from this process.
     out : reports folder.
     notebooks_dir, params_dir : where notebooks and their parameter files live.

@@ -25,6 +25,7 @@ from amtools import __version__
 from amtools.core.dataset import Dataset
 from amtools.core.errors import AmtoolsError, ParameterError, ReportError
 from amtools.core.i18n import check_lang, t
+from amtools.core.machine import usable_cpus
 from amtools.core.messages import Message
 from amtools.core.periods import parse_period, period_label
 from amtools.core.settings import read_params
@@ -392,7 +393,7 @@ def _run_locked(
         remove_stale_staging(out)
         staging.mkdir(mode=0o700)
         ACTIVE_RUN["staging"] = staging
-        workers = (os.cpu_count() or 1) if config.workers is None else config.workers
+        workers = usable_cpus() if config.workers is None else config.workers
         pool = KernelPool(
             min(max(workers, 0), len(jobs)),
             cwd=Path(config.notebooks_dir).resolve(),
