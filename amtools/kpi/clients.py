@@ -13,17 +13,22 @@ and the team review's clients per manager all count active clients with this rul
   the N months before ``t``.
 
 The rule is written here once, on arrays (:func:`acquired_at`, :func:`is_win_back`,
-:func:`active_mask`, :func:`active_during_mask`, :func:`inferred_active_mask`,
-:func:`inferred_active_during`); :func:`active_clients` applies it to a dataset and the KPI
+:func:`active_mask`, :func:`active_during_mask`, :func:`inferred_active_mask`); :func:`active_clients` applies it to a dataset and the KPI
 engine (``amtools.kpi.prep``) to its vectorised per-client arrays.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from amtools.core.dataset import Dataset
+from amtools.core.settings.kpi import KpiSettings
+
+_FROM_SETTINGS: Any = object()
+"""Default of ``churn_inactive_months``: take it from the KPI settings."""
 
 __all__ = [
     "acquired_at",
@@ -31,7 +36,6 @@ __all__ = [
     "active_clients",
     "active_during_mask",
     "active_mask",
-    "inferred_active_during",
     "inferred_active_mask",
     "is_win_back",
     "lapse_start",
@@ -185,27 +189,11 @@ def inferred_active_mask(
     return ~np.isnat(last_event) & (last_event >= lapse_start(at, months))
 
 
-def inferred_active_during(
-    last_event: np.ndarray, start: np.datetime64 | pd.Timestamp, months: int
-) -> np.ndarray:
-    """The inferred rule over a period: active at some instant of it when the last won deal
-    or acquisition before the period's end (``last_event``) lies in the ``months`` months
-    before its ``start``.
-
-    Example
-    -------
-    >>> last = np.array(["2026-08-10", "2025-12-31"], dtype="datetime64[ns]")
-    >>> inferred_active_during(last, np.datetime64("2026-07-01"), 6).tolist()
-    [True, False]
-    """
-    return ~np.isnat(last_event) & (last_event >= lapse_start(start, months))
-
-
 def active_clients(
     ds: Dataset,
     at: pd.Timestamp | str,
     *,
-    churn_inactive_months: int | None = None,
+    churn_inactive_months: Any = _FROM_SETTINGS,
 ) -> pd.Series:
     """Whether each client of ``ds.clients`` is active at instant ``at``.
 
@@ -214,7 +202,8 @@ def active_clients(
     ds : a dataset with a clients table (deals give acquisition and win-back dates).
     at : the instant; pass ``period.end_time`` for "at the end of the period".
     churn_inactive_months : the inferred rule's N, used only when ``clients.churned_date``
-        has no value at all (as the KPI engine does).
+        has no value at all (as the KPI engine does); by default the value of
+        ``params/policy/kpi.yaml``, so every caller counts as the KPIs do. ``None``: never infer.
 
     Returns
     -------
@@ -228,6 +217,8 @@ def active_clients(
     >>> active_clients(Dataset({"clients": clients}), "2026-03-31").tolist()
     [True, False, False]
     """
+    if churn_inactive_months is _FROM_SETTINGS:
+        churn_inactive_months = KpiSettings.load().churn_inactive_months
     clients = ds.clients
     t = pd.Timestamp(at).to_datetime64()
     acq = acquisition_dates(ds).to_numpy(dtype="datetime64[ns]")

@@ -18,7 +18,6 @@ from amtools.kpi.clients import (
     acquired_at,
     active_during_mask,
     active_mask,
-    inferred_active_during,
     inferred_active_mask,
     is_win_back,
 )
@@ -215,7 +214,7 @@ class Prep:
         """Clients active at some instant of ``[start, end)`` (the same rule over a period)."""
         if self.lapse_months is not None:
             last = self.last_event_before(end).view("datetime64[ns]")
-            return inferred_active_during(last, start, self.lapse_months)
+            return inferred_active_mask(last, start, self.lapse_months)  # the window ends at start
         return active_during_mask(self.cl_acq, self.cl_churn, self.cl_react, start, end)
 
 
