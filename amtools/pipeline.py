@@ -29,6 +29,7 @@ from amtools.core.messages import Message
 from amtools.core.periods import FREQS, parse_period, period_freq, period_label
 from amtools.core.problems import DataValidationError
 from amtools.core.settings import read_params
+from amtools.core.settings.forecast import OPTIONS, ForecastSettings
 from amtools.core.vocab import DEFAULT_CURRENCY, LEVELS
 from amtools.forecast import ForecastResult
 from amtools.kpi import compute_levels, resolve_targets, scorecard, scores, training_plan
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 STAGES = ("kpis", "scores", "pipeline", "forecast", "budget")
 """The stages of :func:`build`, in order (the keys of ``Results.failures`` / ``unavailable``)."""
 
-FORECAST_OPTIONS = ("models", "folds", "levels", "reconcile", "season_length")
+FORECAST_OPTIONS = OPTIONS
 """Keys of params/policy/forecast.yaml passed to :func:`amtools.forecast.forecast`."""
 
 _T = TypeVar("_T")
@@ -240,23 +241,23 @@ def _policy(name: str, params: Mapping[str, Any]) -> Any:
 
 
 def _forecast_options(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Model options from params/policy/forecast.yaml merged with ``params["forecast_models"]``.
+    """Model options of params/policy/forecast.yaml (:class:`ForecastSettings`, checked there)
+    with ``params["forecast_models"]`` merged over them key by key.
 
-    Unknown keys are an error (a misspelt option must not be silently ignored).
+    An unknown override key is an error (a misspelt option must not be silently ignored).
     """
-    options: dict[str, Any] = dict(read_params("policy/forecast") or {})
     override = params.get("forecast_models") or {}
     if not isinstance(override, dict):
         raise ParameterError(
             f"params['forecast_models'] must be a mapping of forecast options, got {override!r}"
         )
-    options.update(override)
-    unknown = sorted(set(options) - set(FORECAST_OPTIONS))
+    unknown = sorted(set(override) - set(OPTIONS))
     if unknown:
         raise ParameterError(
-            f"params/policy/forecast.yaml: unknown option(s) {', '.join(unknown)}; "
-            f"use {', '.join(FORECAST_OPTIONS)}"
+            f"params['forecast_models']: unknown option(s) {', '.join(unknown)}; "
+            f"use {', '.join(OPTIONS)}"
         )
+    options = {**ForecastSettings.load().options(), **override}
     return {k: v for k, v in options.items() if v is not None}
 
 
