@@ -5,19 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from amtools.budget.inputs import data_error, managers_frame
-from amtools.budget.planner import BudgetPlan
+from amtools.budget.planner import LEVEL_KEYS, BudgetPlan
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError
 
 __all__ = ["plan_vs_actual", "won_revenue"]
 
-LEVEL_KEYS: dict[str, list[str]] = {
-    "manager": ["segment", "team", "manager_id"],
-    "team": ["segment", "team"],
-    "segment": ["segment"],
-    "company": [],
-}
-"""The key columns of each level of :func:`plan_vs_actual`."""
 
 COLUMNS = [
     "month",

@@ -50,6 +50,15 @@ from amtools.core.vocab import DEFAULT_CURRENCY
 __all__ = ["BudgetPlan", "plan"]
 
 
+LEVEL_KEYS: dict[str, list[str]] = {
+    "manager": ["segment", "team", "manager_id"],
+    "team": ["segment", "team"],
+    "segment": ["segment"],
+    "company": [],
+}
+"""The key columns of each level of :func:`~amtools.budget.actuals.plan_vs_actual` and :meth:`BudgetPlan.quota_rollup`."""
+
+
 @dataclass
 class BudgetPlan:
     """A budget for one fiscal year: revenue plan, quotas, scenario costs and margin.
@@ -137,15 +146,9 @@ class BudgetPlan:
         >>> budget.quota_rollup("segment").columns.tolist()  # doctest: +SKIP
         ['segment', 'month', 'quota']
         """
-        keys = {
-            "manager": ["segment", "team", "manager_id"],
-            "team": ["segment", "team"],
-            "segment": ["segment"],
-            "company": [],
-        }
-        if level not in keys:
-            raise ValueError(f"level must be one of {list(keys)}, got {level!r}")
-        by = keys[level] + ["month"]
+        if level not in LEVEL_KEYS:
+            raise ValueError(f"level must be one of {list(LEVEL_KEYS)}, got {level!r}")
+        by = LEVEL_KEYS[level] + ["month"]
         return self.quotas.groupby(by, sort=True)["quota"].sum().reset_index()
 
 

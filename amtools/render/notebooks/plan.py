@@ -106,10 +106,11 @@ def plan_jobs(
     check_lang(lang)
     table = dataset.managers
     ids = table["manager_id"].astype(str).tolist()
+    known = set(ids)
     names = dict(zip(ids, table["name"].map(_text), strict=False)) if "name" in table else {}
     teams = sorted({_text(v) for v in table["team"]} - {""}) if "team" in table else []
     if managers:
-        unknown = [m for m in managers if m not in set(ids)]
+        unknown = [m for m in managers if m not in known]
         if unknown:
             raise ParameterError(
                 f"unknown manager id(s) {', '.join(map(repr, unknown))}; "
@@ -149,7 +150,7 @@ def plan_jobs(
                 shown = t("report.entity", lang, title=title, entity=label)
             name = f"{kind.name}/{entity}" if entity is not None else kind.name
             validate_parameters(declared, values, notebook=f"{kind.notebook} ({name})")
-            _check_entities(values, set(table["manager_id"].astype(str)), set(teams), name)
+            _check_entities(values, known, set(teams), name)
             jobs.append(
                 Job(
                     name=name,
