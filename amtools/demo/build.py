@@ -27,12 +27,7 @@ from amtools.demo.targets import targets
 from amtools.demo.training import trainings
 from amtools.demo.world import World
 
-__all__ = ["make_demo", "GENERATOR"]
-
-GENERATOR = DEMO_GENERATOR
-"""``meta["generator"]`` of every demo dataset: the tag ``amtools.kpi.targets`` recognises the demo
-by (:data:`amtools.core.vocab.DEMO_GENERATOR`; a demo file saved before is rebuilt, since the
-generator's digest changed too)."""
+__all__ = ["make_demo"]
 
 
 def _parse_end(end: dt.date | str | pd.Timestamp | None) -> dt.date:
@@ -169,7 +164,7 @@ def make_demo(
         "period_end": w.period_end,
         "currency": DEFAULT_CURRENCY,
         "seed": int(seed),
-        "generator": GENERATOR,
+        "generator": DEMO_GENERATOR,
         "traits": traits,
     }
     return Dataset(tables, source=f"amtools demo (seed={seed})", meta=meta)

@@ -7,7 +7,6 @@ newly completed quarter rebuild it.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -15,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from amtools.core import paths as config
@@ -24,21 +22,9 @@ from amtools.core.errors import SourceError
 from amtools.core.periods import last_complete_quarter
 from amtools.demo.build import make_demo
 from amtools.loading import load, save_duckdb
+from amtools.loading.meta import encode_meta
 
 __all__ = ["load_demo", "generator_digest", "is_current"]
-
-
-def _json_ready(value: Any) -> Any:
-    """``value`` with timestamps tagged and NumPy scalars as Python ones (the saved meta's form)."""
-    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
-        return {"__timestamp__": pd.Timestamp(value).isoformat()}
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def is_current(ds: Dataset, kwargs: Mapping[str, Any]) -> bool:
@@ -97,7 +83,7 @@ def load_demo(
     target = Path(path)
     # The generator's own source is part of the key: a file built by an older generator is stale.
     wanted = json.dumps(
-        {**_json_ready(make_demo_kwargs), "_generator": generator_digest()},
+        {**encode_meta(make_demo_kwargs), "_generator": generator_digest()},
         sort_keys=True,
         default=str,
     )

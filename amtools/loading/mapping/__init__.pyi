@@ -4,7 +4,6 @@ from . import spec as spec
 from .apply import MappedTables as MappedTables
 from .apply import apply_mapping as apply_mapping
 from .apply import make_id as make_id
-from .resolve import MAPPINGS_DIR as MAPPINGS_DIR
 from .resolve import matching_preset as matching_preset
 from .resolve import presets as presets
 from .resolve import resolve_mapping as resolve_mapping

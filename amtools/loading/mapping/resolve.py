@@ -8,13 +8,10 @@ from typing import Any
 
 from amtools.core.errors import MappingError, ParameterError
 from amtools.core.parse import normalize_name
-from amtools.core.paths import PARAMS_DIR
 from amtools.core.settings import params_dirs, params_path, read_params
 from amtools.loading.mapping.spec import MappingSpec, parse_mapping
 
-__all__ = ["MAPPINGS_DIR", "presets", "resolve_mapping", "matching_preset"]
-
-MAPPINGS_DIR = PARAMS_DIR / "mappings"
+__all__ = ["presets", "resolve_mapping", "matching_preset"]
 
 
 def presets() -> list[str]:
