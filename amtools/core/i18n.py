@@ -133,6 +133,13 @@ def _locale(lang: str) -> str:
 
 
 def is_missing(x: Any) -> bool:
+    """Whether ``x`` is a missing scalar (None, NaN, NA, NaT); containers are not missing.
+
+    Example
+    -------
+    >>> is_missing(None), is_missing(float("nan")), is_missing(0), is_missing([1, 2])
+    (True, True, False, False)
+    """
     if x is None or x is pd.NA or x is pd.NaT:
         return True
     try:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from amtools.core.dataset import Dataset
+from amtools.core.i18n import is_missing
 from amtools.core.periods import parse_period
 from amtools.core.vocab import SEGMENTS
 from amtools.kpi.clients import active_clients
@@ -32,13 +33,6 @@ __all__ = [
     "segment_series",
     "segment_targets",
 ]
-
-
-def _missing(x: Any) -> bool:
-    try:
-        return x is None or bool(pd.isna(x))
-    except (TypeError, ValueError):
-        return False
 
 
 def is_ranked(scores: pd.DataFrame) -> pd.Series:
@@ -128,12 +122,12 @@ def segment_profile(kpis_segment: pd.DataFrame, dataset: Dataset, period: str) -
                     float(values.loc[metric, segment])
                     if metric in values.index
                     and segment in values.columns
-                    and not _missing(values.loc[metric, segment])
+                    and not is_missing(values.loc[metric, segment])
                     else np.nan
                 )
         row["expected_higher"] = expected if expected else pd.NA
         b2b, b2c = SEGMENTS
-        if expected and not (_missing(row[b2b]) or _missing(row[b2c])):
+        if expected and not (is_missing(row[b2b]) or is_missing(row[b2c])):
             other = b2c if expected == b2b else b2b
             row["agrees"] = bool(row[expected] > row[other])
         else:
@@ -227,7 +221,7 @@ def totals_vs_targets(
             else:
                 target = float(targets.mean())
             value = com.get(kpi, np.nan) if scope == "all" else seg.get((scope, kpi), np.nan)
-            value = np.nan if _missing(value) else float(value)
+            value = np.nan if is_missing(value) else float(value)
             if np.isnan(value) or np.isnan(target) or target == 0:
                 attainment = np.nan
             elif direction == "lower":

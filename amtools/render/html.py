@@ -27,7 +27,6 @@ __all__ = [
     "BAD",
     "esc",
     "t_or",
-    "is_missing",
     "stylesheet",
     "heading",
     "paragraph",
@@ -87,20 +86,6 @@ def t_or(key: str, lang: str, default: str) -> str:
         return i18n.t(key, lang)
     except KeyError:
         return default
-
-
-def is_missing(x: Any) -> bool:
-    """Whether ``x`` is a missing scalar (None, NaN, NA, NaT); containers are not missing.
-
-    Example
-    -------
-    >>> is_missing(None), is_missing(float("nan")), is_missing(0), is_missing([1])
-    (True, True, False, False)
-    """
-    try:
-        return x is None or bool(pd.isna(x))
-    except (TypeError, ValueError):
-        return False
 
 
 def stylesheet() -> HTML:
@@ -228,7 +213,7 @@ def html_table(
             if fmt is not None:
                 text = fmt(value)
             else:
-                text = i18n.MISSING if is_missing(value) else str(value)
+                text = i18n.MISSING if i18n.is_missing(value) else str(value)
             text = text if c in raw_html else esc(text)
             classes = []
             if c in numeric:
@@ -251,7 +236,7 @@ def sparkline(values: Sequence[float]) -> str:
     >>> sparkline([1, 2, 3, 4])
     '▁▃▆█'
     """
-    arr = np.asarray([np.nan if is_missing(v) else float(v) for v in values], dtype="float64")
+    arr = np.asarray([np.nan if i18n.is_missing(v) else float(v) for v in values], dtype="float64")
     if arr.size == 0 or np.isnan(arr).all():
         return ""
     lo, hi = np.nanmin(arr), np.nanmax(arr)

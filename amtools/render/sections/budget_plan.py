@@ -16,7 +16,7 @@ from IPython.display import HTML
 from matplotlib.figure import Figure
 
 from amtools.core import i18n
-from amtools.core.i18n import t
+from amtools.core.i18n import is_missing, t
 from amtools.core.messages import render
 from amtools.core.vocab import SEGMENTS
 from amtools.render.charts import (
@@ -36,7 +36,6 @@ from amtools.render.charts import (
 from amtools.render.html import (
     BAD,
     html_table,
-    is_missing,
     paragraph,
     t_or,
 )

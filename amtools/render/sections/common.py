@@ -11,10 +11,11 @@ import pandas as pd
 from IPython.display import HTML
 
 from amtools.core import i18n
-from amtools.core.i18n import t
+from amtools.core.i18n import is_missing, t
 from amtools.kpi.format import fmt_gap, fmt_kpi_value, kpi_name
 from amtools.kpi.registry import GROUPS, KPIS, kpi_table
-from amtools.render.html import BAD, GOOD, WARN, html_table, is_missing, paragraph, t_or
+from amtools.kpi.targets import TARGET_SOURCES
+from amtools.render.html import BAD, GOOD, WARN, html_table, paragraph, t_or
 
 __all__ = [
     "kpi_label",
@@ -191,9 +192,6 @@ def not_measured(card: pd.DataFrame, lang: str = "en", *, weighted: bool = False
     return paragraph(t("tbl.not_measured", lang, kpis=names, n=len(kpis)))
 
 
-_TARGET_SOURCES = ("data", "params", "mapping", "demo", "history", "none")
-
-
 def targets_note(card: pd.DataFrame, lang: str = "en") -> HTML:
     """One line saying where the targets come from (scorecard column ``target_source``).
 
@@ -211,15 +209,14 @@ def targets_note(card: pd.DataFrame, lang: str = "en") -> HTML:
     if "target_source" not in card.columns:
         return HTML("")
     sources = [s for s in dict.fromkeys(card["target_source"].dropna().astype(str))]
-    sources = [s for s in sources if s in _TARGET_SOURCES]
+    sources = [s for s in sources if s in TARGET_SOURCES]
     if not sources:
         return HTML("")
     # "none" only when no KPI has a target: a page where one KPI lacks a target while the
     # others have the demo's or the data's must not say that no targets were supplied. Among
     # the supplied sources the weakest speaks for the page ("history" before the others).
-    order = ["none", "history", "demo", "params", "mapping", "data"]
     supplied = [s for s in sources if s != "none"]
-    source = min(supplied or sources, key=order.index)
+    source = max(supplied or sources, key=TARGET_SOURCES.index)
     return paragraph(t(f"tbl.targets.{source}", lang))
 
 

@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 
 from amtools.core import i18n
 from amtools.core.dataset import Dataset
-from amtools.core.i18n import t
+from amtools.core.i18n import is_missing, t
 from amtools.core.periods import parse_period
 from amtools.core.problems import DataValidationError
 from amtools.core.vocab import SEGMENTS
@@ -41,7 +41,6 @@ from amtools.render.html import (
     WARN,
     esc,
     html_table,
-    is_missing,
     t_or,
 )
 

@@ -21,7 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from amtools.core import i18n
 from amtools.core.errors import ParameterError
-from amtools.core.i18n import t
+from amtools.core.i18n import is_missing, t
 from amtools.kpi.reasons import REASONS, reason_text
 from amtools.kpi.registry import KPIS
 from amtools.kpi.views import is_ranked
@@ -48,7 +48,6 @@ from amtools.render.html import (
     bullets,
     esc,
     html_table,
-    is_missing,
     paragraph,
     sparkline,
 )
