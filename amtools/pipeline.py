@@ -29,6 +29,7 @@ from amtools.core.messages import Message
 from amtools.core.periods import FREQS, parse_period, period_freq, period_label
 from amtools.core.problems import DataValidationError
 from amtools.core.settings import read_params
+from amtools.core.settings.budget import BudgetSettings
 from amtools.core.settings.forecast import OPTIONS, ForecastSettings
 from amtools.core.vocab import DEFAULT_CURRENCY, LEVELS
 from amtools.forecast import ForecastResult
@@ -441,10 +442,12 @@ def _compute_forecast(
     unavailable: dict[str, Message],
 ) -> tuple[ForecastResult | None, Any]:
     """The revenue forecast and the budget policy it was made long enough for."""
-    policy = _policy("budget", params)
+    # The budget policy: the file (read and checked by BudgetSettings, which also unwraps a
+    # file that nests it under `policy:`) with params["budget"] merged over it by plan().
+    override = params.get("budget")
+    policy = {**BudgetSettings.load().as_dict(), **(override or {})}
     # Forecast far enough for the budget to cover the whole next fiscal year.
-    fys = int((policy or {}).get("fiscal_year_start", 1))
-    horizon = max(horizon, required_horizon(end, fys))
+    horizon = max(horizon, required_horizon(end, int(policy.get("fiscal_year_start", 1))))
     used["budget"] = policy
     # Model options come from params/policy/forecast.yaml (params["forecast_models"]
     # overrides it key by key); params/reports/forecast.yaml is the forecast notebook's display
@@ -460,7 +463,7 @@ def _compute_forecast(
         unavailable=unavailable,
         expected=(AmtoolsError, ValueError),
     )
-    return result, policy
+    return result, override
 
 
 def _compute_budget(

@@ -348,3 +348,25 @@ def test_index_in_russian(tmp_path):
     page = render_index(ctx, [], tmp_path)
     assert "Квартальный пакет отчётов 3 кв. 2026" in page
     assert 'lang="ru"' in page
+
+
+def test_a_budget_policy_nested_under_policy_builds_the_budget(tmp_path: Path) -> None:
+    # BudgetSettings accepts a budget.yaml that nests the policy under `policy:`; the run
+    # context reads it the same way (it once merged the raw file, `policy:` key and all).
+    import yaml
+
+    import amtools.demo as datasets
+    from amtools.core.settings import use_params_dir
+
+    folder = tmp_path / "params" / "policy"
+    folder.mkdir(parents=True)
+    policy = read_params("policy/budget")
+    policy["fiscal_year_start"] = 4
+    (folder / "budget.yaml").write_text(yaml.safe_dump({"policy": policy}), encoding="utf-8")
+    ds = datasets.make_demo(seed=1, n_managers=3, years=2, scale=0.2, end="2026-11-26")
+    fast = {"models": ["seasonal_naive", "naive"], "folds": 1}
+    with use_params_dir(tmp_path / "params"):
+        ctx = build_context(ds, params={"forecast_models": fast})
+    assert ctx.budget is not None, ctx.notes
+    assert ctx.params["budget"]["fiscal_year_start"] == 4
+    assert ctx.budget.months[0].month == 4  # the fiscal year starts in April, as the file says
