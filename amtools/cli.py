@@ -280,6 +280,12 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
         help="a params folder whose files override ./params and the packaged defaults, file by "
         "file (targets, kpi_profiles, budget, the notebooks' parameters, mappings/ …)",
     )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="render every report again; by default a report whose inputs (data, parameters, "
+        "notebook, amtools version) did not change since the last run into --out is reused",
+    )
     progress = run.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",
@@ -325,6 +331,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         timeout=args.timeout,
         progress=args.progress,
         targets=args.targets,
+        force=args.force,
     )
 
 
@@ -337,7 +344,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     total = len(result.results)
     failed = len(result.failed)
     phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.timings.items())
-    print(f"{total - failed} of {total} reports rendered in {result.seconds:.1f} s ({phases})")
+    reused = len(result.reused)
+    if reused:
+        tail = f", {failed} failed" if failed else ""
+        print(
+            f"{total} reports: {len(result.rendered)} rendered, {reused} reused (unchanged inputs; "
+            f"--force to re-render){tail} in {result.seconds:.1f} s ({phases})"
+        )
+    else:
+        print(f"{total - failed} of {total} reports rendered in {result.seconds:.1f} s ({phases})")
     for res in result.failed:
         print(f"FAILED {res.name}: {res.error}", file=sys.stderr)
     print(result.index.resolve())

@@ -24,6 +24,7 @@ from amtools.render.export import (
 from amtools.render.notebooks.context import RunContext, note_text
 from amtools.render.notebooks.jobs import JobResult
 from amtools.render.notebooks.kinds import REPORTS
+from amtools.render.notebooks.reuse import REUSED_FROM
 
 __all__ = ["render_index", "write_index"]
 
@@ -69,6 +70,7 @@ def _labels(lang: str) -> dict[str, str]:
         "no_problems": "index.no_problems",
         "notes": "index.notes",
         "not_ranked_note": "tbl.not_ranked_note",
+        "reused_title": "index.reused_title",
     }
     labels = {name: t(key, lang) for name, key in keys.items()}
     for col in ("report", "manager", "segment", "team", "score", "rank", "status", "seconds"):
@@ -145,6 +147,7 @@ def render_index(
             "status": _status(ctx, kind, res.ok, status),
             "css": _status_class(ctx, kind, res.ok),
             "seconds": fmt_number(res.seconds, lang, digits=1),
+            "reused_from": _reused_from(res, lang),
         }
         if section == "manager" and res.entity is not None:
             info = by_id.get(res.entity, {})
@@ -182,6 +185,7 @@ def render_index(
     notes = [note_text(n, lang) for n in ctx.notes]
     notes += [note_text(n, lang) for n in _budget_notes(ctx)]
     ok = sum(r.ok for r in results)
+    reused = sum(bool(_reused_from(r, lang)) for r in results)
     params = {k: v for k, v in (parameters or {}).items() if k != "context"}
     return str(
         _template().render(
@@ -196,6 +200,7 @@ def render_index(
             fingerprint=ctx.fingerprint,
             parameters_text=json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
             summary=t("index.summary", lang, ok=ok, total=len(results)),
+            reused_text=t("index.reused_summary", lang, n=reused) if reused else "",
             failures=failures,
             team_rows=team_rows,
             manager_rows=manager_rows,
@@ -207,6 +212,18 @@ def render_index(
             files=[{"title": title, "href": _href(path, folder)} for title, path in files],
         )
     )
+
+
+def _reused_from(res: JobResult, lang: str) -> str:
+    """The marker of a page carried over unchanged from an earlier run (else an empty text)."""
+    stamp = res.extra.get(REUSED_FROM) if res.ok else None
+    if not stamp:
+        return ""
+    try:
+        when = generated_text(pd.Timestamp(stamp), lang)
+    except (TypeError, ValueError):
+        when = str(stamp)
+    return t("index.reused_from", lang, time=when)
 
 
 def _status(ctx: RunContext, kind: Any, ok: bool, status: dict[bool, str]) -> str:

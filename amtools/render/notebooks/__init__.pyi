@@ -6,6 +6,7 @@ from . import paramcheck as paramcheck
 from . import plan as plan
 from . import pool as pool
 from . import publish as publish
+from . import reuse as reuse
 from . import runner as runner
 from .config import RunConfig as RunConfig
 from .context import (

@@ -40,6 +40,9 @@ class RunConfig:
         when a requested report needs the forecast, else 0 (not computed).
     targets : a targets YAML file (the format of params/policy/targets.yaml), a mapping, or
         ``"history"``; passed to the context as ``params["targets"]``.
+    force : render every report, even those whose inputs did not change since the pack in
+        ``out`` was published (by default those are reused, see
+        :mod:`amtools.render.notebooks.reuse`).
 
     Example
     -------
@@ -64,3 +67,4 @@ class RunConfig:
     context_params: Mapping[str, Any] | None = None
     forecast_horizon: int | None = None
     targets: Any = None
+    force: bool = False

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -49,6 +50,15 @@ from amtools.render.notebooks.publish import (
     publish,
     remove_stale_staging,
     signals_interrupt,
+)
+from amtools.render.notebooks.reuse import (
+    REUSED_FROM,
+    build_manifest,
+    carry_folder,
+    carry_reused,
+    plan_reuse,
+    policy_inputs,
+    run_key,
 )
 
 __all__ = [
@@ -100,6 +110,16 @@ class RunResult:
     def ok(self) -> bool:
         """Whether every report rendered."""
         return not self.failed
+
+    @property
+    def reused(self) -> list[JobResult]:
+        """The reports carried over unchanged from the previous pack (their inputs did not change)."""
+        return [r for r in self.results if r.ok and REUSED_FROM in r.extra]
+
+    @property
+    def rendered(self) -> list[JobResult]:
+        """The reports this run rendered."""
+        return [r for r in self.results if r.ok and REUSED_FROM not in r.extra]
 
 
 def load_source(source: str | Path | Dataset | None = None, mapping: Any = None) -> Dataset:
@@ -314,7 +334,7 @@ def _period_of(dataset: Dataset, period: str | None, fiscal: int) -> str:
 
 def _render(
     config: RunConfig,
-    pool: KernelPool,
+    pool: KernelPool | None,
     ctx: RunContext,
     jobs: Sequence[Job],
     label: str,
@@ -334,7 +354,7 @@ def _render(
     try:
         for res in results:
             progress_bar.update(res)
-        for res in pool.run(ordered, timeout=config.timeout):
+        for res in pool.run(ordered, timeout=config.timeout) if pool is not None else ():
             results.append(res)
             progress_bar.update(res)
     finally:
@@ -342,6 +362,20 @@ def _render(
     order = {job.name: i for i, job in enumerate(jobs)}
     results.sort(key=lambda r: order[r.name])
     return results
+
+
+def _announce(total: int, render: int, reused: int, config: RunConfig) -> None:
+    """Say before any kernel starts how many reports are reused from the published pack."""
+    if config.force:
+        line = f"{total} reports: all rendered (--force)"
+    elif reused:
+        line = (
+            f"{total} reports: {render} to render, {reused} reused "
+            "(unchanged inputs; --force to re-render)"
+        )
+    else:
+        return
+    print(line, file=sys.stderr, flush=True)
 
 
 def _run_locked(
@@ -385,6 +419,21 @@ def _run_locked(
     )
     if not jobs:
         raise ReportError("nothing to render: no reports or no managers selected")
+    horizon = config.forecast_horizon
+    if horizon is None:
+        needed = any("forecast" in get_report(name).needs for name in kinds)
+        horizon = 12 if needed else 0
+    key = run_key(
+        fingerprint=str(header["fingerprint"]),
+        source=str(header["source"]),
+        version=__version__,
+        period=label,
+        lang=config.lang,
+        currency=config.currency,
+        context_params=context_params,
+        forecast_horizon=horizon,
+        policy=policy_inputs(),
+    )
     # Everything is checked: now the out folder is created, locked and staged into.
     out.mkdir(parents=True, exist_ok=True)
     lock = OutLock(out).acquire()
@@ -393,19 +442,23 @@ def _run_locked(
         remove_stale_staging(out)
         staging.mkdir(mode=0o700)
         ACTIVE_RUN["staging"] = staging
-        workers = usable_cpus() if config.workers is None else config.workers
-        pool = KernelPool(
-            min(max(workers, 0), len(jobs)),
-            cwd=Path(config.notebooks_dir).resolve(),
-            log_dir=staging / "_executed",
-        )
-        ACTIVE_RUN["pool"] = pool
-        with pool:  # kernels warm up while the context is computed
+        # Pages whose inputs did not change are carried over from the published pack.
+        reuse = plan_reuse(jobs, run=key, staging=staging, folder=folder, force=config.force)
+        reused = carry_reused(reuse, jobs, staging=staging, folder=folder)
+        to_render = reuse.to_render(jobs)
+        _announce(len(jobs), len(to_render), len(reused), config)
+        pool = None  # no kernel starts when every page is reused
+        if to_render:
+            workers = usable_cpus() if config.workers is None else config.workers
+            pool = KernelPool(
+                min(max(workers, 0), len(to_render)),
+                cwd=Path(config.notebooks_dir).resolve(),
+                log_dir=staging / "_executed",
+            )
+            ACTIVE_RUN["pool"] = pool
+        with pool if pool is not None else contextlib.nullcontext():
+            # kernels warm up while the context is computed
             mark = time.perf_counter()
-            horizon = config.forecast_horizon
-            if horizon is None:
-                needed = any("forecast" in get_report(name).needs for name in kinds)
-                horizon = 12 if needed else 0
             ctx = build_context(
                 dataset,
                 label,
@@ -415,15 +468,23 @@ def _run_locked(
                 forecast_horizon=horizon,
             )
             ctx.generated_at = generated
-            save_context(ctx, context_dir)
+            # Every page reused: the context saved with them was built from the same inputs.
+            if to_render or not carry_folder(folder / context_dir.name, context_dir):
+                save_context(ctx, context_dir)
             artifacts = _write_artifacts(ctx, jobs, staging)
             timings["context"] = time.perf_counter() - mark
             mark = time.perf_counter()
-            results = _render(config, pool, ctx, jobs, label)
+            results = reused + _render(config, pool, ctx, to_render, label)
             timings["reports"] = time.perf_counter() - mark
+        order = {job.name: i for i, job in enumerate(jobs)}
+        results.sort(key=lambda r: order[r.name])
         run_params = {"period": label, "lang": config.lang, "reports": kinds}
         mark = time.perf_counter()
         write_index(ctx, results, staging, parameters=run_params, files=artifacts)
+        # The manifest is published with the pages, by the same rename.
+        build_manifest(reuse, results, staging=staging, rendered_at=generated.isoformat()).write(
+            staging
+        )
         timings["index"] = time.perf_counter() - mark
         publish(staging, folder)
         published = True
