@@ -364,6 +364,28 @@ def _render(
     return results
 
 
+def _run_key(
+    config: RunConfig,
+    header: dict[str, Any],
+    label: str,
+    context_params: dict[str, Any],
+    horizon: int,
+) -> str:
+    """The inputs every page of this run shares (:func:`~.reuse.run_key`); the data
+    fingerprint is the one the page headers show."""
+    return run_key(
+        fingerprint=str(header["fingerprint"]),
+        source=str(header["source"]),
+        version=__version__,
+        period=label,
+        lang=config.lang,
+        currency=config.currency,
+        context_params=context_params,
+        forecast_horizon=horizon,
+        policy=policy_inputs(),
+    )
+
+
 def _announce(total: int, render: int, reused: int, config: RunConfig) -> None:
     """Say before any kernel starts how many reports are reused from the published pack."""
     if config.force:
@@ -423,17 +445,7 @@ def _run_locked(
     if horizon is None:
         needed = any("forecast" in get_report(name).needs for name in kinds)
         horizon = 12 if needed else 0
-    key = run_key(
-        fingerprint=str(header["fingerprint"]),
-        source=str(header["source"]),
-        version=__version__,
-        period=label,
-        lang=config.lang,
-        currency=config.currency,
-        context_params=context_params,
-        forecast_horizon=horizon,
-        policy=policy_inputs(),
-    )
+    key = _run_key(config, header, label, context_params, horizon)
     # Everything is checked: now the out folder is created, locked and staged into.
     out.mkdir(parents=True, exist_ok=True)
     lock = OutLock(out).acquire()
