@@ -122,7 +122,7 @@ OK = ALL - {"rr_manager/M002"}
 
 
 def test_second_run_reuses_every_unchanged_page_and_starts_no_kernel(
-    dataset, project, pools, capsys
+    dataset, project, pools, capsys, monkeypatch
 ) -> None:
     first = _run(dataset, project)
     assert _names(first.rendered) == OK and not first.reused
@@ -156,10 +156,26 @@ def test_second_run_reuses_every_unchanged_page_and_starts_no_kernel(
     assert _names(third.rendered) == {f"rr_manager/{m}" for m in MANAGERS}  # the notebook changed
     assert _names(third.reused) == {"rr_team"}
     made = len(pools)
+    built: list[int] = []
+    real_build = runner_module.build_context
+
+    def counting_build(*args, **kwargs):
+        built.append(1)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "build_context", counting_build)
     fourth = _run(dataset, project)
     assert fourth.ok and _names(fourth.reused) == ALL and not fourth.rendered
     assert len(pools) == made  # no pool, no kernel
-    assert (fourth.folder / "_context").is_dir()  # the context saved with the pages is kept
+    assert not built  # the context saved with the pages is read, not computed again
+    saved = sorted(p.name for p in (fourth.folder / "_context").iterdir())
+    assert saved and fourth.index.read_text().count("reused from ") == len(ALL)
+    # A saved context that cannot be read is built again; the pages are still reused.
+    for path in (fourth.folder / "_context").iterdir():
+        path.write_bytes(b"not a context")
+    fifth = _run(dataset, project)
+    assert built and _names(fifth.reused) == ALL and len(pools) == made
+    assert sorted(p.name for p in (fifth.folder / "_context").iterdir()) == saved
 
 
 def test_a_params_file_rerenders_only_the_pages_that_read_it(dataset, project) -> None:

@@ -35,7 +35,13 @@ from amtools.loading import load
 from amtools.pipeline import default_period, error_text
 from amtools.render.index import write_index
 from amtools.render.notebooks.config import RunConfig
-from amtools.render.notebooks.context import RunContext, build_context, note_text, save_context
+from amtools.render.notebooks.context import (
+    RunContext,
+    build_context,
+    load_context,
+    note_text,
+    save_context,
+)
 from amtools.render.notebooks.jobs import Job, JobResult
 from amtools.render.notebooks.kinds import DEFAULT_REPORTS, get_report
 from amtools.render.notebooks.paramcheck import check_run_options
@@ -386,6 +392,40 @@ def _run_key(
     )
 
 
+def _context(
+    dataset: Dataset,
+    label: str,
+    config: RunConfig,
+    context_params: dict[str, Any],
+    horizon: int,
+    context_dir: Path,
+    saved: Path | None,
+    generated: pd.Timestamp | None = None,
+) -> RunContext:
+    """The run context, saved in ``context_dir``: built, or (``saved``: the published pack's
+    context, when every page is reused, so its inputs are this run's) carried over and read."""
+    generated = pd.Timestamp.now(tz="UTC").floor("s") if generated is None else generated
+    if saved is not None and carry_folder(saved, context_dir):
+        try:
+            ctx = load_context(context_dir)
+            ctx.generated_at = generated  # the index's time; the saved files are kept as they were
+            return ctx
+        except Exception as exc:  # unreadable: build it as in any run
+            log.info("saved run context %s not reused: %s", saved, exc)
+            shutil.rmtree(context_dir, ignore_errors=True)
+    ctx = build_context(
+        dataset,
+        label,
+        lang=config.lang,
+        currency=config.currency,
+        params=context_params,
+        forecast_horizon=horizon,
+    )
+    ctx.generated_at = generated
+    save_context(ctx, context_dir)
+    return ctx
+
+
 def _announce(total: int, render: int, reused: int, config: RunConfig) -> None:
     """Say before any kernel starts how many reports are reused from the published pack."""
     if config.force:
@@ -471,18 +511,11 @@ def _run_locked(
         with pool if pool is not None else contextlib.nullcontext():
             # kernels warm up while the context is computed
             mark = time.perf_counter()
-            ctx = build_context(
-                dataset,
-                label,
-                lang=config.lang,
-                currency=config.currency,
-                params=context_params,
-                forecast_horizon=horizon,
-            )
-            ctx.generated_at = generated
             # Every page reused: the context saved with them was built from the same inputs.
-            if to_render or not carry_folder(folder / context_dir.name, context_dir):
-                save_context(ctx, context_dir)
+            saved = None if to_render else folder / context_dir.name
+            ctx = _context(
+                dataset, label, config, context_params, horizon, context_dir, saved, generated
+            )
             artifacts = _write_artifacts(ctx, jobs, staging)
             timings["context"] = time.perf_counter() - mark
             mark = time.perf_counter()
