@@ -280,6 +280,21 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
         help="a params folder whose files override ./params and the packaged defaults, file by "
         "file (targets, kpi_profiles, budget, the notebooks' parameters, mappings/ …)",
     )
+    archive = run.add_mutually_exclusive_group()
+    archive.add_argument(
+        "--archive",
+        default=None,
+        metavar="PATH",
+        help="forecast archive (DuckDB) the run appends its forecasts to (default: "
+        "params/policy/forecast_history.yaml, i.e. amtools_forecasts.duckdb beside the data)",
+    )
+    archive.add_argument(
+        "--no-archive",
+        dest="archive",
+        action="store_const",
+        const=False,
+        help="do not archive this run's forecasts",
+    )
     progress = run.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",
@@ -325,6 +340,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         timeout=args.timeout,
         progress=args.progress,
         targets=args.targets,
+        archive=args.archive,
     )
 
 

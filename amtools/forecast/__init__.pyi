@@ -18,3 +18,7 @@ from .registry import register_model as register_model
 from .series import LEVELS as LEVELS
 from .series import hierarchy_of as hierarchy_of
 from .series import monthly_series as monthly_series
+from .history import AccuracyHistory as AccuracyHistory
+from .history import accuracy_history as accuracy_history
+from .history import score_forecasts as score_forecasts
+from .history import summarise_accuracy as summarise_accuracy

@@ -40,6 +40,9 @@ class RunConfig:
         when a requested report needs the forecast, else 0 (not computed).
     targets : a targets YAML file (the format of params/policy/targets.yaml), a mapping, or
         ``"history"``; passed to the context as ``params["targets"]``.
+    archive : the forecast archive (docs/forecast-archive.md): a DuckDB file path, ``False``
+        (off) or ``None`` (``archive:`` of params/policy/forecast_history.yaml, default beside
+        the data).
 
     Example
     -------
@@ -64,3 +67,4 @@ class RunConfig:
     context_params: Mapping[str, Any] | None = None
     forecast_horizon: int | None = None
     targets: Any = None
+    archive: str | Path | bool | None = None

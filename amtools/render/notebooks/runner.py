@@ -32,6 +32,7 @@ from amtools.core.settings import read_params
 from amtools.demo import load_demo
 from amtools.loading import load
 from amtools.pipeline import default_period, error_text
+from amtools.render.archive import record_forecasts
 from amtools.render.index import write_index
 from amtools.render.notebooks.config import RunConfig
 from amtools.render.notebooks.context import RunContext, build_context, note_text, save_context
@@ -413,8 +414,10 @@ def _run_locked(
                 currency=config.currency,
                 params=context_params,
                 forecast_horizon=horizon,
+                accuracy_history=horizon > 0 and "forecast" in kinds,
             )
             ctx.generated_at = generated
+            record_forecasts(ctx, source=config.source, archive=config.archive)
             save_context(ctx, context_dir)
             artifacts = _write_artifacts(ctx, jobs, staging)
             timings["context"] = time.perf_counter() - mark
