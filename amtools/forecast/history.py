@@ -271,10 +271,8 @@ def score_forecasts(  # long: one vectorised pass, the steps commented
     >>> out[["lead", "mase", "smape", "coverage_80", "coverage_95"]].round(2).to_dict("list")
     {'lead': [1, 2, 3], 'mase': [0.7, 0.7, 0.7], 'smape': [66.67, 40.0, 28.57], 'coverage_80': [1.0, 1.0, 1.0], 'coverage_95': [0.0, 0.0, 0.0]}
     """
-    columns = list(DETAIL_COLUMNS)
-    for lv in levels:
-        if f"coverage_{lv}" not in columns:
-            columns.insert(columns.index("n"), f"coverage_{lv}")
+    columns = [c for c in DETAIL_COLUMNS if not c.startswith("coverage_") and c != "n"]
+    columns += [f"coverage_{lv}" for lv in levels] + ["n"]
     if forecasts.empty:
         return _empty(columns)
     fc = forecasts.copy()

@@ -198,14 +198,16 @@ def append_forecasts(path: str | Path, rows: pd.DataFrame) -> int:
         raise ArchiveError(f"{path}: not writable (permission denied or a read-only place)")
     con = _connect(path, read_only=False)
     try:
-        con.execute(_SCHEMA)
-        before = int(con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+        con.execute(_SCHEMA).fetchall()
+        before = _count(con)
         frame = rows[list(ARCHIVE_COLUMNS)]
         con.register("new_rows", frame)
         names = ", ".join(ARCHIVE_COLUMNS)
-        con.execute(f"INSERT OR IGNORE INTO {TABLE} ({names}) SELECT {names} FROM new_rows")
+        con.execute(
+            f"INSERT OR IGNORE INTO {TABLE} ({names}) SELECT {names} FROM new_rows"
+        ).fetchall()
         con.unregister("new_rows")
-        after = int(con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+        after = _count(con)
     except (duckdb.Error, OSError) as exc:
         raise ArchiveError(f"{path}: {str(exc).splitlines()[0]}") from None
     finally:
@@ -236,7 +238,8 @@ def read_forecasts(path: str | Path, *, due_by: pd.Timestamp | None = None) -> p
         return _empty_rows()
     con = _connect(path, read_only=True)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")}
+        found = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        tables = {row[0] for row in found}
         if TABLE not in tables:
             return _empty_rows()
         query = f"SELECT {', '.join(ARCHIVE_COLUMNS)} FROM {TABLE}"
@@ -252,6 +255,11 @@ def read_forecasts(path: str | Path, *, due_by: pd.Timestamp | None = None) -> p
     for col in ("made_at", "origin", "target"):
         frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
     return frame
+
+
+def _count(con: Any) -> int:
+    rows = con.execute(f"SELECT count(*) FROM {TABLE}").fetchall()
+    return int(rows[0][0]) if rows else 0
 
 
 def _empty_rows() -> pd.DataFrame:

@@ -30,6 +30,7 @@ from amtools.loading.archive import (
     archive_rows,
     read_forecasts,
 )
+from amtools.pipeline import error_text
 from amtools.render.notebooks.context import RunContext
 
 __all__ = ["archive_path", "record_forecasts", "as_made_accuracy"]
@@ -63,6 +64,10 @@ def archive_path(source: Any, archive: str | Path | bool | None, setting: str) -
     if chosen.strip().lower() == AUTO:
         return archive_location(source, DEMO_DB)
     return Path(chosen).expanduser()
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, ArchiveError) else error_text(exc)
 
 
 def as_made_accuracy(
@@ -120,16 +125,20 @@ def record_forecasts(
         origin=end,
         source=ctx.source,
     )
+    # The archive is a by-product of the run: whatever goes wrong with it is a note in the
+    # forecast report, never a failed run.
     try:
         added = append_forecasts(path, rows)
         log.info("forecast archive %s: %d rows added", path, added)
-    except ArchiveError as exc:
-        note = Message("fc.history.archive_not_written", {"path": str(path), "reason": str(exc)})
+    except Exception as exc:
+        log.debug("forecast archive %s not written", path, exc_info=True)
+        note = Message("fc.history.archive_not_written", {"path": str(path), "reason": _why(exc)})
     stored = pd.DataFrame()
     try:
         stored = read_forecasts(path, due_by=end)
-    except ArchiveError as exc:
-        note = Message("fc.history.archive_not_read", {"path": str(path), "reason": str(exc)})
+    except Exception as exc:
+        log.debug("forecast archive %s not read", path, exc_info=True)
+        note = Message("fc.history.archive_not_read", {"path": str(path), "reason": _why(exc)})
     season = int(result.settings.get("season_length") or 12)
     as_made = as_made_accuracy(stored, result.history, season_length=season, leads=leads)
     ctx.accuracy_history = dataclasses.replace(
