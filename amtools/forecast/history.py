@@ -360,7 +360,7 @@ def summarise_accuracy(detail: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (level, lead), g in detail.groupby(["level", "lead"], sort=False):
         weights = g["n"].astype("float64")
-        row: dict[str, Any] = {"level": level, "lead": int(lead)}
+        row: dict[str, Any] = {"level": level, "lead": int(str(lead))}
         for m in metrics:
             ok = g[m].notna() & np.isfinite(g[m].astype("float64"))
             w = weights[ok]

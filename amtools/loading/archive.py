@@ -135,7 +135,7 @@ def archive_rows(
     [{'key': 'North', 'target': Timestamp('2026-10-01 00:00:00'), 'lead': 1, 'point': 5.0, 'lo_95': nan}]
     """
     origin = pd.Timestamp(origin).to_period("M").to_timestamp()
-    target = pd.to_datetime(forecasts["ds"]).dt.to_period("M").dt.to_timestamp()
+    target = pd.Series(pd.to_datetime(forecasts["ds"]).dt.to_period("M").dt.to_timestamp())
     uid = forecasts["unique_id"].astype(str)
     made = pd.Timestamp(made_at)
     made = made.tz_convert("UTC").tz_localize(None) if made.tzinfo is not None else made
