@@ -116,7 +116,10 @@ def _origin_label(origin: Any, lang: str) -> str:
 
 
 def history_table(history: Any, lang: str = "en") -> HTML:
-    """MASE, sMAPE and 80/95 % coverage per level and lead: backfilled beside as made.
+    """MASE, sMAPE and 80/95 % coverage per level and lead: backfilled, and as made beneath.
+
+    One row per level, lead and kind (backfilled; as made once the archive has forecasts
+    whose months have come), grouped by level.
 
     Example
     -------
@@ -125,66 +128,50 @@ def history_table(history: Any, lang: str = "en") -> HTML:
     if history is None or (history.summary.empty and history.as_made_summary.empty):
         return HTML(f'<p class="amt-note">{esc(t("fc.history.no_table", lang))}</p>')
     keys = ["level", "lead"]
-    back = history.summary.reindex(columns=[*keys, *_HISTORY_METRICS])
-    made = history.as_made_summary.reindex(columns=[*keys, *_HISTORY_METRICS])
-    frame = back.merge(made, on=keys, how="outer", suffixes=("", "_made"))
+    parts = [history.summary.reindex(columns=[*keys, *_HISTORY_METRICS]).assign(kind=0)]
+    if not history.as_made_summary.empty:
+        made = history.as_made_summary.reindex(columns=[*keys, *_HISTORY_METRICS])
+        grid = pd.concat([parts[0][keys], made[keys]]).drop_duplicates()
+        parts.append(grid.merge(made, on=keys, how="left").assign(kind=1))
+    frame = pd.concat(parts, ignore_index=True)
     order = {lv: i for i, lv in enumerate(("company", "segment", "team", "manager"))}
     frame = frame.sort_values(
-        keys, key=lambda s: s.map(order) if s.name == "level" else s, kind="stable"
+        [*keys, "kind"], key=lambda s: s.map(order) if s.name == "level" else s, kind="stable"
     )
     frame["level"] = [_level_name(str(lv), lang) for lv in frame["level"]]
-    made_tag = t("fc.history.as_made_short", lang)
+    kinds = {0: t("fc.history.backfilled", lang), 1: t("fc.history.as_made", lang)}
     headers = {
-        "level": t("fc.history.col.level", lang),
         "lead": t("fc.history.col.lead", lang),
+        "kind": t("fc.history.col.kind", lang),
         "mase": "MASE",
         "smape": "sMAPE",
         "coverage_80": t("tbl.col.interval_coverage", lang, level=80),
         "coverage_95": t("tbl.col.interval_coverage", lang, level=95),
         "n": t("fc.history.col.n", lang),
-        "mase_made": f"MASE, {made_tag}",
-        "smape_made": f"sMAPE, {made_tag}",
-        "coverage_80_made": f"{t('tbl.col.interval_coverage', lang, level=80)}, {made_tag}",
-        "coverage_95_made": f"{t('tbl.col.interval_coverage', lang, level=95)}, {made_tag}",
-        "n_made": f"{t('fc.history.col.n', lang)}, {made_tag}",
     }
-
-    def num(x: Any) -> str:
-        return i18n.fmt_number(x, lang, digits=2)
-
-    def pct(x: Any) -> str:
-        return i18n.fmt_percent(x, lang)
 
     def smape(x: Any) -> str:
         return i18n.MISSING if is_missing(x) else i18n.fmt_percent(x / 100, lang, digits=1)
 
-    def count(x: Any) -> str:
-        return i18n.MISSING if is_missing(x) else i18n.fmt_number(x, lang)
-
-    def lead(x: Any) -> str:
-        return t("fc.history.lead_months", lang, n=int(x))
-
     def mase_class(x: Any) -> str:
         return "" if is_missing(x) else GOOD if x < 1 else WARN if x < 1.5 else BAD
 
-    formatters: dict[str, Any] = {"lead": lead}
-    for suffix in ("", "_made"):
-        formatters.update(
-            {
-                f"mase{suffix}": num,
-                f"smape{suffix}": smape,
-                f"coverage_80{suffix}": pct,
-                f"coverage_95{suffix}": pct,
-                f"n{suffix}": count,
-            }
-        )
     return HTML(
         html_table(
             frame,
             headers=headers,
-            formatters=formatters,
-            numeric=tuple(c for c in headers if c not in ("level", "lead")),
-            cell_classes={"mase": mase_class, "mase_made": mase_class},
+            formatters={
+                "lead": lambda x: t("fc.history.lead_months", lang, n=int(x)),
+                "kind": lambda k: kinds[int(k)],
+                "mase": lambda x: i18n.fmt_number(x, lang, digits=2),
+                "smape": smape,
+                "coverage_80": lambda x: i18n.fmt_percent(x, lang),
+                "coverage_95": lambda x: i18n.fmt_percent(x, lang),
+                "n": lambda x: i18n.MISSING if is_missing(x) else i18n.fmt_number(x, lang),
+            },
+            numeric=("mase", "smape", "coverage_80", "coverage_95", "n"),
+            cell_classes={"mase": mase_class},
+            group_col="level",
         )
     )
 
