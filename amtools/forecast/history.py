@@ -234,7 +234,7 @@ def _scales(actuals: pd.DataFrame, pairs: pd.DataFrame, season_length: int) -> p
     return pd.Series(values, index=pd.MultiIndex.from_frame(pairs), dtype="float64")
 
 
-def score_forecasts(  # long: one vectorised pass, the steps commented
+def score_forecasts(
     forecasts: pd.DataFrame,
     actuals: pd.DataFrame,
     *,
