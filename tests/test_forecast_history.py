@@ -237,3 +237,44 @@ def test_shipped_settings() -> None:
     assert 4 <= s.origins <= 8 and s.leads == (1, 3, 6) and s.archive == "auto"
     with pytest.raises(ParameterError, match="unknown key"):
         HistorySettings.from_mapping({**vars(s), "extra": 1})
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_report_section_parts(lang: str) -> None:
+    import dataclasses
+
+    from amtools.core.messages import Message
+    from amtools.render.charts import missing_message
+    from amtools.render.sections import forecast_history as past
+
+    hist = accuracy_history(_seasonal(), origins=4, leads=(1, 3, 6), min_history=24, options=FAST)
+    table = past.history_table(hist, lang).data
+    assert ("backfilled" if lang == "en" else "восстановленная") in table
+    assert ("as made" if lang == "en" else "фактическая") not in table  # nothing stored yet
+    stored = dataclasses.replace(
+        hist,
+        as_made=hist.detail.iloc[:3],
+        as_made_summary=summarise_accuracy(hist.detail.iloc[:3]),
+        archive="/x/a.duckdb",
+    )
+    assert ("as made" if lang == "en" else "фактическая") in past.history_table(stored, lang).data
+    waiting = past.history_intro(dataclasses.replace(hist, archive="/x/a.duckdb"), lang).data
+    due = {
+        "en": "no stored forecasts have come due yet; each run adds its forecasts to /x/a.duckdb",
+        "ru": "ни один сохранённый прогноз ещё не наступил; каждый запуск добавляет свои прогнозы в /x/a.duckdb",
+    }
+    assert due[lang] in waiting
+    for fig in (past.history_chart(stored, lang), past.history_vs_actual(hist, lang, lead=3)):
+        assert missing_message(fig) is None
+    # unavailable: the reason is said, the charts say what is missing
+    reason = Message("run.note.history", {"reason": "the sales history has 20 months"})
+    intro = past.history_intro(None, lang, unavailable={"history": reason}).data
+    assert "20" in intro
+    assert missing_message(past.history_chart(None, lang)) is not None
+    note = Message(
+        "fc.history.archive_not_written", {"path": "/ro/a.duckdb", "reason": "read-only"}
+    )
+    assert (
+        "/ro/a.duckdb"
+        in past.history_intro(dataclasses.replace(hist, archive_note=note), lang).data
+    )
