@@ -49,17 +49,21 @@ def history_intro(
     Parameters
     ----------
     history : the run context's ``accuracy_history`` (``AccuracyHistory``) or None.
-    failures, unavailable : the run context's; their ``"history"`` entry says why the
-        backfilled history is missing.
+    failures, unavailable : the run context's; their ``"history"`` (else ``"forecast"``)
+        entry says why the backfilled history is missing.
 
     Example
     -------
     >>> history_intro(ctx.accuracy_history, "ru", failures=ctx.failures)  # doctest: +SKIP
     """
-    reason: Any = (failures or {}).get("history")
-    missing = (unavailable or {}).get("history")
-    if reason is None and isinstance(missing, Message):
-        reason = _note_text(missing.args.get("reason", ""), lang)
+    reason: Any = None
+    for stage in ("history", "forecast"):  # no forecast: no history either
+        missing = (unavailable or {}).get(stage)
+        reason = (failures or {}).get(stage)
+        if reason is None and isinstance(missing, Message):
+            reason = _note_text(missing.args.get("reason", ""), lang)
+        if reason:
+            break
     parts = [t("fc.history.explain", lang)]
     if history is None or history.summary.empty:
         parts.append(
