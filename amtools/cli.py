@@ -286,6 +286,21 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
         help="render every report again; by default a report whose inputs (data, parameters, "
         "notebook, amtools version) did not change since the last run into --out is reused",
     )
+    archive = run.add_mutually_exclusive_group()
+    archive.add_argument(
+        "--archive",
+        default=None,
+        metavar="PATH",
+        help="forecast archive (DuckDB) the run appends its forecasts to (default: "
+        "params/policy/forecast_history.yaml, i.e. amtools_forecasts.duckdb beside the data)",
+    )
+    archive.add_argument(
+        "--no-archive",
+        dest="archive",
+        action="store_const",
+        const=False,
+        help="do not archive this run's forecasts",
+    )
     progress = run.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",
@@ -332,6 +347,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         progress=args.progress,
         targets=args.targets,
         force=args.force,
+        archive=args.archive,
     )
 
 

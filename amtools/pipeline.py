@@ -31,8 +31,9 @@ from amtools.core.problems import DataValidationError
 from amtools.core.settings import read_params
 from amtools.core.settings.budget import BudgetSettings
 from amtools.core.settings.forecast import OPTIONS, ForecastSettings
+from amtools.core.settings.history import HistorySettings
 from amtools.core.vocab import DEFAULT_CURRENCY, LEVELS
-from amtools.forecast import ForecastResult
+from amtools.forecast import AccuracyHistory, ForecastResult
 from amtools.kpi import compute_levels, resolve_targets, scorecard, scores, training_plan
 from amtools.kpi.targets import Targets
 
@@ -51,7 +52,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STAGES = ("kpis", "scores", "pipeline", "forecast", "budget")
+STAGES = ("kpis", "scores", "pipeline", "forecast", "budget", "history")
 """The stages of :func:`build`, in order (the keys of ``Results.failures`` / ``unavailable``)."""
 
 FORECAST_OPTIONS = OPTIONS
@@ -129,6 +130,8 @@ class Results:
     notes : what could not be computed and why, as Messages (or plain strings).
     failures : stage (one of :data:`STAGES`) -> error text, for a stage that raised.
     unavailable : stage -> the reason a stage ran but has no result.
+    accuracy_history : the backfilled forecast accuracy
+        (:class:`~amtools.forecast.AccuracyHistory`), or None when not asked for or unavailable.
     """
 
     dataset: Dataset
@@ -145,6 +148,7 @@ class Results:
     notes: tuple[Message | str, ...] = ()
     failures: Mapping[str, str] = field(default_factory=dict)
     unavailable: Mapping[str, Message] = field(default_factory=dict)
+    accuracy_history: AccuracyHistory | None = None
 
 
 # -- the period ------------------------------------------------------------------------------
@@ -466,6 +470,46 @@ def _compute_forecast(
     return result, override
 
 
+def _compute_history(
+    dataset: Dataset,
+    end: pd.Timestamp,
+    params: Mapping[str, Any],
+    used: dict[str, Any],
+    notes: list[Message | str],
+    failures: dict[str, str],
+    unavailable: dict[str, Message],
+) -> AccuracyHistory | None:
+    """The accuracy history: the run's forecast method backfilled at past quarter ends."""
+    override = params.get("forecast_history") or {}
+    if not isinstance(override, dict):
+        raise ParameterError(
+            f"params['forecast_history'] must be a mapping of accuracy-history settings, "
+            f"got {override!r}"
+        )
+    settings = HistorySettings.load()
+    if override:
+        settings = HistorySettings.from_mapping(
+            {**vars(settings), **override}, source="params['forecast_history']"
+        )
+    used["forecast_history"] = {**vars(settings), "leads": list(settings.leads)}
+    options = used.get("forecast_models") or _forecast_options(params)
+    return _optional(
+        "history",
+        lambda: fc.accuracy_history(
+            fc.monthly_series(dataset, "revenue", end=end),
+            origins=settings.origins,
+            leads=settings.leads,
+            min_history=settings.min_history,
+            n_jobs=settings.n_jobs,
+            options=options,
+        ),
+        notes=notes,
+        failures=failures,
+        unavailable=unavailable,
+        expected=(AmtoolsError, ValueError),
+    )
+
+
 def _compute_budget(
     dataset: Dataset,
     result: ForecastResult | None,
@@ -508,6 +552,7 @@ def build(
     history_quarters: int = 8,
     forecast_horizon: int = 12,
     params: Mapping[str, Any] | None = None,
+    accuracy_history: bool = False,
 ) -> Results:
     """Run every stage of the analysis for one period, once.
 
@@ -521,7 +566,10 @@ def build(
     forecast_horizon : months to forecast (at least the months the budget's next fiscal year
         needs); 0 skips the forecast and the budget.
     params : overrides of the policy files by name (``targets``, ``kpi_profiles``,
-        ``training_catalog``, ``budget``, ``kpi``, ``forecast_models``) and ``fiscal_year_start``.
+        ``training_catalog``, ``budget``, ``kpi``, ``forecast_models``, ``forecast_history``)
+        and ``fiscal_year_start``.
+    accuracy_history : also backfill the forecast at past quarter ends and score it
+        (``Results.accuracy_history``; a few more forecast runs: only when a report shows it).
 
     Returns
     -------
@@ -584,6 +632,9 @@ def build(
         budget = _compute_budget(
             dataset, forecast, policy, scoring.scores, notes, failures, unavailable
         )
+    history_result: AccuracyHistory | None = None
+    if accuracy_history and forecast is not None:
+        history_result = _compute_history(dataset, end, params, used, notes, failures, unavailable)
     return Results(
         dataset=dataset,
         period=label,
@@ -599,4 +650,5 @@ def build(
         notes=tuple(notes),
         failures=failures,
         unavailable=unavailable,
+        accuracy_history=history_result,
     )

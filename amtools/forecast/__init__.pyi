@@ -1,6 +1,10 @@
 from .backtest import backtest_plan as backtest_plan
 from .engine import ForecastResult as ForecastResult
 from .engine import forecast as forecast
+from .history import AccuracyHistory as AccuracyHistory
+from .history import accuracy_history as accuracy_history
+from .history import score_forecasts as score_forecasts
+from .history import summarise_accuracy as summarise_accuracy
 from .metrics import coverage as coverage
 from .metrics import mase as mase
 from .metrics import mase_scale as mase_scale

@@ -1,3 +1,4 @@
+from . import archive as archive
 from . import coerce as coerce
 from . import csvfile as csvfile
 from . import encoding as encoding

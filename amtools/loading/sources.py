@@ -20,6 +20,7 @@ import pandas as pd
 from amtools.core.dataset import Dataset
 from amtools.core.errors import SourceError
 from amtools.core.problems import Problem
+from amtools.loading.archive import ARCHIVE_FILE
 from amtools.loading.csvfile import check_header, drop_blank, read_csv
 from amtools.loading.encoding import encoding_trouble, guess_encoding, quick_encoding
 from amtools.loading.meta import META_TABLE, decode_meta
@@ -315,7 +316,11 @@ def read_source(
         ignored += sorted(
             f.name
             for f in path.iterdir()
-            if f.is_file() and not f.name.startswith(".") and f not in files
+            if f.is_file()
+            and not f.name.startswith(".")
+            and f not in files
+            # the forecast archive amtools itself keeps beside the data (and its WAL)
+            and not f.name.startswith(ARCHIVE_FILE)
         )
         source_ = _file_source(
             [f for f in files if f.name in unique],

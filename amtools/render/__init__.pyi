@@ -1,3 +1,4 @@
+from . import archive as archive
 from . import charts as charts
 from . import docs as docs
 from . import export as export

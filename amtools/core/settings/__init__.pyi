@@ -1,5 +1,6 @@
 from . import budget as budget
 from . import forecast as forecast
+from . import history as history
 from . import kpi as kpi
 from . import reader as reader
 from .reader import ENV_VAR as ENV_VAR

@@ -43,6 +43,9 @@ class RunConfig:
     force : render every report, even those whose inputs did not change since the pack in
         ``out`` was published (by default those are reused, see
         :mod:`amtools.render.notebooks.reuse`).
+    archive : the forecast archive (docs/forecast-archive.md): a DuckDB file path, ``False``
+        (off) or ``None`` (``archive:`` of params/policy/forecast_history.yaml, default beside
+        the data).
 
     Example
     -------
@@ -68,3 +71,4 @@ class RunConfig:
     forecast_horizon: int | None = None
     targets: Any = None
     force: bool = False
+    archive: str | Path | bool | None = None

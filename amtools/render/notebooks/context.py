@@ -21,7 +21,7 @@ from amtools.core.messages import Message, render
 from amtools.core.periods import parse_period, period_label
 from amtools.core.problems import Problem
 from amtools.demo import load_demo
-from amtools.forecast import ForecastResult
+from amtools.forecast import AccuracyHistory, ForecastResult
 from amtools.kpi.format import fmt_kpi_value, kpi_name
 from amtools.pipeline import STAGES, Results, default_period
 
@@ -81,6 +81,8 @@ class RunContext:
     unavailable : stage -> the reason (a Message) a stage has no result although it ran
         (no forecastable history, a budget that cannot be planned): reports render and the
         index shows "rendered — <reason>".
+    accuracy_history : backfilled and as-made forecast accuracy (``AccuracyHistory``), or
+        ``None`` when no forecast report is rendered (or the history is unavailable).
     """
 
     dataset: Dataset
@@ -106,6 +108,7 @@ class RunContext:
     notes: list[Message | str] = dataclasses.field(default_factory=list)
     failures: dict[str, str] = dataclasses.field(default_factory=dict)
     unavailable: dict[str, Message] = dataclasses.field(default_factory=dict)
+    accuracy_history: AccuracyHistory | None = None
 
     # -- conveniences for notebooks -------------------------------------------------
     @property
@@ -190,6 +193,7 @@ def build_context(
     history_quarters: int = 8,
     forecast_horizon: int = 12,
     params: dict[str, Any] | None = None,
+    accuracy_history: bool = False,
 ) -> RunContext:
     """Compute everything a report pack needs, once (:func:`amtools.pipeline.build`).
 
@@ -205,6 +209,7 @@ def build_context(
         needs); 0 skips the forecast and the budget (reports that do not use them).
     params : overrides of the parameter files by name (``targets``, ``kpi_profiles``,
         ``training_catalog``, ``budget``, ``kpi``, ``forecast_models``) and ``fiscal_year_start``.
+    accuracy_history : also backfill and score past forecasts (the forecast report's history).
 
     Returns
     -------
@@ -232,6 +237,7 @@ def build_context(
         history_quarters=history_quarters,
         forecast_horizon=forecast_horizon,
         params=params,
+        accuracy_history=accuracy_history,
     )
     return context_of(results, lang=lang)
 
@@ -268,6 +274,7 @@ def context_of(results: Results, *, lang: str = "en") -> RunContext:
         notes=list(results.notes),
         failures=dict(results.failures),
         unavailable=dict(results.unavailable),
+        accuracy_history=results.accuracy_history,
     )
 
 

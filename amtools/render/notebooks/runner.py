@@ -33,6 +33,7 @@ from amtools.core.settings import read_params
 from amtools.demo import load_demo
 from amtools.loading import load
 from amtools.pipeline import default_period, error_text
+from amtools.render.archive import record_forecasts
 from amtools.render.index import write_index
 from amtools.render.notebooks.config import RunConfig
 from amtools.render.notebooks.context import (
@@ -401,6 +402,8 @@ def _context(
     context_dir: Path,
     saved: Path | None,
     generated: pd.Timestamp | None = None,
+    *,
+    history: bool = False,
 ) -> RunContext:
     """The run context, saved in ``context_dir``: built, or (``saved``: the published pack's
     context, when every page is reused, so its inputs are this run's) carried over and read."""
@@ -420,8 +423,10 @@ def _context(
         currency=config.currency,
         params=context_params,
         forecast_horizon=horizon,
+        accuracy_history=history,
     )
     ctx.generated_at = generated
+    record_forecasts(ctx, source=config.source, archive=config.archive)
     save_context(ctx, context_dir)
     return ctx
 
@@ -514,7 +519,15 @@ def _run_locked(
             # Every page reused: the context saved with them was built from the same inputs.
             saved = None if to_render else folder / context_dir.name
             ctx = _context(
-                dataset, label, config, context_params, horizon, context_dir, saved, generated
+                dataset,
+                label,
+                config,
+                context_params,
+                horizon,
+                context_dir,
+                saved,
+                generated,
+                history=horizon > 0 and "forecast" in kinds,
             )
             artifacts = _write_artifacts(ctx, jobs, staging)
             timings["context"] = time.perf_counter() - mark
