@@ -280,6 +280,12 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
         help="a params folder whose files override ./params and the packaged defaults, file by "
         "file (targets, kpi_profiles, budget, the notebooks' parameters, mappings/ …)",
     )
+    run.add_argument(
+        "--keep-notebooks",
+        action="store_true",
+        help="keep every executed notebook in <out>/<period>/_executed (default: only those of "
+        "failed reports)",
+    )
     progress = run.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",
@@ -325,6 +331,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         timeout=args.timeout,
         progress=args.progress,
         targets=args.targets,
+        keep_notebooks=args.keep_notebooks,
     )
 
 

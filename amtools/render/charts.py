@@ -197,7 +197,7 @@ class _CachingRenderer(RendererAgg):
 def _font_height_metrics(prop: Any, dpi: float) -> tuple[Any, Any, Any]:
     """``(line_gap, ascent, descent)`` as :meth:`matplotlib.text.Text._get_layout` computes
     them from the OS/2 or hhea table (``None`` values: the text falls back to measuring)."""
-    font = get_font(fontManager._find_fonts_by_props(prop))
+    font: Any = get_font(fontManager._find_fonts_by_props(prop))
     for table_name, gap_key, ascent_key, descent_key in (
         ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
         ("hhea", "lineGap", "ascent", "descent"),

@@ -38,6 +38,8 @@ class RunConfig:
     context_params : overrides for :func:`~amtools.render.notebooks.context.build_context` ``params``.
     forecast_horizon : months to forecast; default 12 (extended to the budget's fiscal year)
         when a requested report needs the forecast, else 0 (not computed).
+    keep_notebooks : keep the executed notebook of every report in ``_executed`` (default:
+        only those of failed reports, which the index links).
     targets : a targets YAML file (the format of params/policy/targets.yaml), a mapping, or
         ``"history"``; passed to the context as ``params["targets"]``.
 
@@ -64,3 +66,4 @@ class RunConfig:
     context_params: Mapping[str, Any] | None = None
     forecast_horizon: int | None = None
     targets: Any = None
+    keep_notebooks: bool = False
