@@ -23,7 +23,8 @@ WARM_MODULES: tuple[str, ...] = (
     "pandas",
     "matplotlib",
     "matplotlib.pyplot",
-    "seaborn",
+    # not seaborn: only the team review's heatmap draws with it and imports it then (it pulls
+    # in scipy.stats, a third of the warm-up of every kernel)
     "IPython.display",
     "amtools",
     "amtools.render.notebooks.context",  # the fronts are lazy: warm the modules themselves
