@@ -26,6 +26,7 @@ Usage::
     .venv/bin/python benchmarks/bench_pack.py --managers 30 --workers 2
     .venv/bin/python benchmarks/bench_pack.py --managers 100 --workers 2 --naive-limit 15
     .venv/bin/python benchmarks/bench_pack.py --managers 200 500 --workers 2 --naive-limit 0
+    .venv/bin/python benchmarks/bench_pack.py --managers 500 --naive-limit 0 --render-managers 40
     .venv/bin/python benchmarks/bench_pack.py --managers 6 --naive-limit 3   # quick check
 """
 
@@ -124,7 +125,9 @@ def _naive_script(reports: list[tuple[str, str, dict[str, str]]], out: Path) -> 
     return "\n".join(lines) + "\n"
 
 
-def bench(n_managers: int, workers: int, naive_limit: int | None) -> dict[str, object]:
+def bench(
+    n_managers: int, workers: int, naive_limit: int | None, render: int | None = None
+) -> dict[str, object]:
     from amtools.core.settings import read_params
     from amtools.demo import make_demo
     from amtools.loading import save_duckdb
@@ -140,6 +143,9 @@ def bench(n_managers: int, workers: int, naive_limit: int | None) -> dict[str, o
         str(BIN / "amtools"), "run", "--source", str(db), "--reports", "team_review,manager_review",
         "--workers", str(workers), "--out", str(work / "run"), "--no-progress",
     ]  # fmt: skip
+    if render is not None:  # the whole data and context, the reviews of the first managers only
+        run_cmd += ["--managers", *ids[:render]]
+        ids = ids[:render]
     run_s, run_out, peak = _run_sampled(run_cmd)
     phases = next((line for line in run_out.splitlines() if "reports rendered" in line), "")
     period = next(p.name for p in (work / "run").iterdir() if p.is_dir())
@@ -240,11 +246,18 @@ def main() -> int:
         help="render only this many reports naively and extrapolate (0: no naive loop)",
     )
     parser.add_argument("--results", type=Path, default=WORK / "results_pack.md")
+    parser.add_argument(
+        "--render-managers",
+        type=int,
+        default=None,
+        help="render the reviews of the first K managers only (the data, context and kernels "
+        "are those of the whole company: for memory at scale on a busy machine)",
+    )
     args = parser.parse_args()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     rows = []
     for n in args.managers:
-        row = bench(n, args.workers, args.naive_limit)
+        row = bench(n, args.workers, args.naive_limit, args.render_managers)
         print(
             f"{n} managers: amtools run {row['run_s']:.1f} s, naive {row['naive_s']:.1f} s "
             f"-> {row['speedup']:.1f}x",
