@@ -315,6 +315,8 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     >>> config = run_config(args)
     >>> config.lang, config.workers, config.source
     ('ru', 2, None)
+    >>> config.keep_notebooks, run_config(build_parser().parse_args(["run", "--keep-notebooks"])).keep_notebooks
+    (False, True)
     """
     return RunConfig(
         source=args.source,
