@@ -301,6 +301,12 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
         const=False,
         help="do not archive this run's forecasts",
     )
+    run.add_argument(
+        "--keep-notebooks",
+        action="store_true",
+        help="keep every executed notebook in <out>/<period>/_executed (default: only those of "
+        "failed reports)",
+    )
     progress = run.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",
@@ -330,6 +336,8 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     >>> config = run_config(args)
     >>> config.lang, config.workers, config.source
     ('ru', 2, None)
+    >>> config.keep_notebooks, run_config(build_parser().parse_args(["run", "--keep-notebooks"])).keep_notebooks
+    (False, True)
     """
     return RunConfig(
         source=args.source,
@@ -348,6 +356,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         targets=args.targets,
         force=args.force,
         archive=args.archive,
+        keep_notebooks=args.keep_notebooks,
     )
 
 

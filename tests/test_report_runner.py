@@ -117,7 +117,8 @@ def project(tmp_path):
 
 @pytest.fixture(scope="module")
 def pack(dataset, tmp_path_factory):
-    """One `amtools run` through the CLI: two workers, M002's review fails on purpose."""
+    """One `amtools run --keep-notebooks` through the CLI: two workers, M002's review fails
+    on purpose."""
     from amtools import loading as io
     from amtools.cli import main
 
@@ -134,7 +135,7 @@ def pack(dataset, tmp_path_factory):
     argv = [
         "run", "--source", str(source), "--reports", "tiny_team,tiny", "--lang", "ru",
         "--notebooks", str(project["notebooks"]), "--params", str(project["params"]),
-        "--out", str(project["out"]), "--workers", "2", "--no-progress",
+        "--out", str(project["out"]), "--workers", "2", "--no-progress", "--keep-notebooks",
     ]  # fmt: skip
     import contextlib
     import io as stdio
@@ -193,7 +194,7 @@ def test_pack_renders_self_contained_code_free_html(dataset, pack):
     # the manager's own (hostile) name is escaped in the title of their review
     own = (folder / "tiny-M001.html").read_text(encoding="utf-8")
     assert EVIL not in own and "&lt;script&gt;alert(1)&lt;/script&gt;" in own
-    # executed notebooks kept; each review received only its own manager's id
+    # executed notebooks kept (--keep-notebooks); each review received only its own manager's id
     executed = nbformat.read(folder / "_executed" / "tiny-M003.ipynb", 4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and 'manager_id = "M003"' in injected[0].source
@@ -279,3 +280,20 @@ def test_single_report_runs_in_process(dataset, project):
     assert set(result.timings) == {"load", "context", "reports", "index"}
     assert (result.folder / "tiny_team.html").is_file()
     assert "Team quarterly review" in result.index.read_text(encoding="utf-8")
+    # without keep_notebooks the executed notebook of a rendered report is not kept
+    assert result.results[0].ipynb_path is None
+    assert not list(result.folder.rglob("*.ipynb"))
+
+
+@pytest.mark.notebook
+def test_failed_report_notebook_is_kept_without_keep_notebooks(dataset, project):
+    (project["params"] / "reports" / "tiny.yaml").write_text(
+        "greeting: hi-from-yaml\nfail_for: M002\n"
+    )
+    result = _run(dataset, project, reports=["tiny"], managers=["M002", "M003"], workers=0)
+    by_name = {r.name: r for r in result.results}
+    assert not by_name["tiny/M002"].ok and by_name["tiny/M003"].ok
+    assert sorted(p.name for p in (result.folder / "_executed").glob("*.ipynb")) == [
+        "tiny-M002.ipynb"
+    ]  # the failure is linked from the index; the rendered review's notebook is not kept
+    assert by_name["tiny/M003"].ipynb_path is None

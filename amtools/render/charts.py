@@ -20,7 +20,9 @@ import matplotlib
 import pandas as pd
 from babel.numbers import get_currency_symbol
 from IPython.display import HTML, display
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.figure import Figure
+from matplotlib.font_manager import fontManager, get_font
 from matplotlib.ticker import FuncFormatter
 
 from amtools.core import i18n
@@ -38,6 +40,7 @@ __all__ = [
     "MISSING_ATTR",
     "figure_html",
     "missing_message",
+    "figure_png",
     "show",
     "axis_formatter",
     "compact",
@@ -97,6 +100,128 @@ MISSING_ATTR = "amtools_missing"
 """Attribute of a Figure that has nothing to show: the one line that replaces it."""
 
 
+# --------------------------------------------------------------------------- text cache
+# Most of a report chart's drawing time is text: every label is measured (several times, by
+# the constrained layout) and shaped into glyphs, and matplotlib caches both per renderer,
+# that is per figure. The labels repeat across the charts and reports a warm kernel draws
+# (tick labels, KPI names, legends), so this renderer keeps the measurements and the shaped
+# glyph runs for the life of the process: the pixels are the same, the work is done once.
+_TEXT_CACHE_SIZE = 20_000
+_METRICS: dict[tuple[Any, ...], tuple[float, float, float]] = {}
+_LAYOUTS: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
+
+
+def _font_key(prop: Any, dpi: float) -> tuple[Any, ...]:
+    return (
+        tuple(prop.get_family()),
+        prop.get_slant(),
+        prop.get_variant(),
+        prop.get_weight(),
+        prop.get_stretch(),
+        prop.get_size_in_points(),
+        prop.get_file(),
+        dpi,
+    )
+
+
+def _remember(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> Any:
+    if len(cache) >= _TEXT_CACHE_SIZE:
+        cache.clear()  # bounded: a kernel drawing unusual labels for hours never grows
+    cache[key] = value
+    return value
+
+
+class _CachingRenderer(RendererAgg):
+    """The Agg renderer with text measurements and glyph layouts cached per process."""
+
+    def get_text_width_height_descent(self, s: str, prop: Any, ismath: Any) -> Any:
+        if ismath:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        key = (s, *_font_key(prop, self.dpi), get_hinting_flag())
+        found = _METRICS.get(key)
+        if found is None:
+            found = _remember(_METRICS, key, super().get_text_width_height_descent(s, prop, False))
+        return found
+
+    def draw_text(
+        self,
+        gc: Any,
+        x: float,
+        y: float,
+        s: str,
+        prop: Any,
+        angle: float,
+        ismath: Any = False,
+        mtext: Any = None,
+    ) -> None:
+        if ismath:
+            super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            return
+        features = mtext.get_fontfeatures() if mtext is not None else None
+        language = mtext.get_language() if mtext is not None else None
+        flags = get_hinting_flag()
+        key = (
+            s,
+            *_font_key(prop, self.dpi),
+            flags,
+            None if features is None else tuple(features),
+            language if language is None or isinstance(language, str) else tuple(language),
+        )
+        found = _LAYOUTS.get(key)
+        if found is None:
+            font = self._prepare_font(prop)
+            items = list(font._layout(s, flags=flags, features=features, language=language))
+            found = _remember(_LAYOUTS, key, (font, items))
+        size = prop.get_size_in_points()
+        self._draw_text_glyphs_and_boxes(
+            gc,
+            x,
+            y,
+            angle,
+            ((item.ft_object, size, item.glyph_index, 0, 1, item.x, item.y) for item in found[1]),
+            [],
+        )
+
+    def _get_font_height_metrics(
+        self, prop: Any
+    ) -> tuple[float, float, float] | tuple[None, None, None]:
+        """Line gap, ascent and descent of the font (what ``Text`` reads from the font's
+        tables for every text it lays out), cached."""
+        key = ("height", *_font_key(prop, self.dpi))
+        found = _METRICS.get(key)
+        if found is None:
+            found = _remember(_METRICS, key, _font_height_metrics(prop, self.dpi))
+        return found[1], found[2], found[0]
+
+
+def _font_height_metrics(prop: Any, dpi: float) -> tuple[Any, Any, Any]:
+    """``(line_gap, ascent, descent)`` as :meth:`matplotlib.text.Text._get_layout` computes
+    them from the OS/2 or hhea table (``None`` values: the text falls back to measuring)."""
+    font: Any = get_font(fontManager._find_fonts_by_props(prop))
+    for table_name, gap_key, ascent_key, descent_key in (
+        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+        ("hhea", "lineGap", "ascent", "descent"),
+    ):
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * prop.get_size_in_points() * dpi / 72
+        return table[gap_key] * scale, table[ascent_key] * scale, -table[descent_key] * scale
+    return None, None, None
+
+
+class _CachingCanvas(FigureCanvasAgg):
+    """An Agg canvas drawing with :class:`_CachingRenderer`."""
+
+    def get_renderer(self) -> RendererAgg:
+        w, h = self.get_width_height(physical=True)
+        key = w, h, self.figure.dpi
+        if self._lastKey != key:
+            self.renderer = _CachingRenderer(w, h, self.figure.dpi)
+            self._lastKey = key
+        return self.renderer
+
+
 # --------------------------------------------------------------------------- display
 def figure_html(fig: Figure, *, alt: str = "") -> str:
     """Render ``fig`` to an ``<img>`` tag with the PNG embedded (the report works offline).
@@ -115,17 +240,44 @@ def figure_html(fig: Figure, *, alt: str = "") -> str:
     message = missing_message(fig)
     if message is not None:
         return f'<p class="amt-note amt-missing">{html.escape(message)}</p>'
-    buffer = io.BytesIO()
-    # constrained layout already fits labels; "tight" would cost a second full draw
-    tight = None if fig.get_layout_engine() is not None else "tight"
-    fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches=tight, facecolor="white")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    data = base64.b64encode(figure_png(fig)).decode("ascii")
     width = int(round(fig.get_figwidth() * 96))
     return (
         '<figure class="amt-figure">'
         f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
         f'style="width:{width}px;max-width:100%;height:auto"></figure>'
     )
+
+
+def figure_png(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes at the reports' resolution, drawn once.
+
+    ``savefig`` of a figure with a layout engine draws it twice (a dry run, so the layout
+    can measure the text, then the real one). Here the constrained layout runs once on the
+    figure at the output resolution and the figure is drawn once with that layout: the
+    same pixels for less than two thirds of the work.
+
+    Example
+    -------
+    >>> figure_png(new_figure(1.0))[:4]
+    b'\\x89PNG'
+    """
+    buffer = io.BytesIO()
+    engine = fig.get_layout_engine()
+    if engine is None:  # no layout of its own: fit the labels ("tight" draws twice)
+        fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white")
+        return buffer.getvalue()
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        _CachingCanvas(fig)
+    fig.set_dpi(_DPI)
+    if fig.axes:
+        engine.execute(fig)
+    fig.set_layout_engine("none")
+    try:
+        fig.savefig(buffer, format="png", dpi=_DPI, facecolor="white")
+    finally:
+        fig.set_layout_engine(engine)
+    return buffer.getvalue()
 
 
 def missing_message(fig: Figure) -> str | None:
@@ -258,7 +410,9 @@ def new_figure(height: float, width: float = PAGE_WIDTH) -> Figure:
     >>> new_figure(2.0).get_size_inches().tolist()
     [8.0, 2.0]
     """
-    return Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout="constrained")
+    _CachingCanvas(fig)  # text measured and shaped once per process (see _CachingRenderer)
+    return fig
 
 
 def style_axes(ax: Any) -> None:

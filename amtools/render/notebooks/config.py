@@ -38,6 +38,8 @@ class RunConfig:
     context_params : overrides for :func:`~amtools.render.notebooks.context.build_context` ``params``.
     forecast_horizon : months to forecast; default 12 (extended to the budget's fiscal year)
         when a requested report needs the forecast, else 0 (not computed).
+    keep_notebooks : keep the executed notebook of every report in ``_executed`` (default:
+        only those of failed reports, which the index links).
     targets : a targets YAML file (the format of params/policy/targets.yaml), a mapping, or
         ``"history"``; passed to the context as ``params["targets"]``.
     force : render every report, even those whose inputs did not change since the pack in
@@ -72,3 +74,4 @@ class RunConfig:
     targets: Any = None
     force: bool = False
     archive: str | Path | bool | None = None
+    keep_notebooks: bool = False

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import logging
 import pickle
 import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,7 @@ __all__ = [
     "default_period",
     "CONTEXT_FILE",
     "META_FILE",
+    "FRAMES_DIR",
     "STAGES",
     "note_text",
     "context_of",
@@ -46,7 +49,21 @@ log = logging.getLogger(__name__)
 
 CONTEXT_FILE = "context.pkl"
 META_FILE = "meta.json"
-_FORMAT = 3  # bump when the saved layout changes (3: the stages moved to amtools.pipeline)
+FRAMES_DIR = "frames"
+"""Folder of a saved context holding its tables, one Parquet file each, read on first use."""
+# bump when the saved layout changes (3: the stages moved to amtools.pipeline; 4: the data
+# tables and the KPI, score and training frames are Parquet files read only when used)
+_FORMAT = 4
+_FRAME_FIELDS = (
+    "kpis",
+    "kpis_team",
+    "kpis_segment",
+    "kpis_company",
+    "scorecard",
+    "scores",
+    "training",
+    "pipeline",
+)
 
 
 @dataclasses.dataclass
@@ -110,6 +127,29 @@ class RunContext:
     unavailable: dict[str, Message] = dataclasses.field(default_factory=dict)
     accuracy_history: AccuracyHistory | None = None
 
+    # -- a saved context reads its frames on first use -------------------------------
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        store = self.__dict__.get("_store")
+        if store is not None and name in store.frames:
+            value = _copy_frame(store.read(name))
+            setattr(self, name, value)
+            return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled whole: a context read lazily from a folder reads what it has not yet."""
+        store = self.__dict__.get("_store")
+        if store is not None:
+            for name in store.frames:
+                getattr(self, name)
+        state = {k: v for k, v in self.__dict__.items() if k != "_store"}
+        if isinstance(state.get("dataset"), _SavedDataset):
+            dataset = state["dataset"]
+            state["dataset"] = Dataset(
+                dict(dataset.tables), source=dataset.source, meta=dataset.meta
+            )
+        return state
+
     # -- conveniences for notebooks -------------------------------------------------
     @property
     def managers(self) -> pd.DataFrame:
@@ -146,7 +186,9 @@ class RunContext:
 
     def with_lang(self, lang: str) -> RunContext:
         """The same results shown in another language (nothing is recomputed)."""
-        return dataclasses.replace(self, lang=check_lang(lang))
+        new = _shallow(self)
+        new.lang = check_lang(lang)
+        return new
 
     def meta(self) -> dict[str, Any]:
         """JSON-friendly description of the run (written next to the saved context)."""
@@ -303,10 +345,103 @@ def _text_of(value: Any, lang: str) -> Any:
 # -- saving and loading ---------------------------------------------------------------------
 
 
-def save_context(ctx: RunContext, folder: str | Path) -> Path:
-    """Write ``ctx`` to ``folder`` (a pickle of the results plus a readable ``meta.json``).
+def _shallow(ctx: RunContext) -> RunContext:
+    """A new RunContext sharing ``ctx``'s values (and its saved frames not yet read)."""
+    new = object.__new__(RunContext)
+    new.__dict__.update(ctx.__dict__)
+    return new
 
-    Files are written atomically, so a notebook never opens a half-written context.
+
+def _copy_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy a notebook may edit (shares memory until written under copy-on-write)."""
+    return df.copy(deep=not _copy_on_write())
+
+
+class _Store:
+    """The Parquet files of one saved context: each read once per process, when first used.
+
+    A report kernel thus holds only the tables its reports read (a manager review reads the
+    managers, the scorecard, the scores and the training plan, not the CRM tables).
+    """
+
+    def __init__(self, folder: Path, frames: list[str], tables: list[str]) -> None:
+        self.folder = folder
+        self.frames = frames
+        self.tables = tables
+        self._read: dict[str, pd.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def read(self, name: str) -> pd.DataFrame:
+        """The frame (a context field) or data table ``name``, read once."""
+        with self._lock:
+            df = self._read.get(name)
+            if df is None:
+                path = self.folder / FRAMES_DIR / f"{name}.parquet"
+                try:
+                    df = pd.read_parquet(path)
+                except (OSError, ValueError) as exc:
+                    raise ParameterError(
+                        f"the saved run context in {self.folder} lacks a readable {path.name} "
+                        f"({type(exc).__name__}: {exc}); rerun `amtools run`"
+                    ) from None
+                self._read[name] = df
+            return df
+
+    @property
+    def read_names(self) -> list[str]:
+        """What this process has read so far (for tests and memory measurements)."""
+        return list(self._read)
+
+
+class _LazyTables(Mapping[str, pd.DataFrame]):
+    """A saved dataset's tables by name, each read (and copied) on first access."""
+
+    def __init__(self, store: _Store) -> None:
+        self._store = store
+        self._got: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._store.tables:
+            raise KeyError(name)
+        df = self._got.get(name)
+        if df is None:
+            df = self._got[name] = _copy_frame(self._store.read(f"table.{name}"))
+        return df
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store.tables)
+
+    def __len__(self) -> int:
+        return len(self._store.tables)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._store.tables
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self),))
+
+
+class _SavedDataset(Dataset):
+    """The :class:`Dataset` of a saved context: its tables are read when first used."""
+
+    def __init__(self, store: _Store, *, source: str = "", meta: Mapping[str, Any] | None = None):
+        super().__init__({}, source=source, meta=meta)
+        self._tables = _LazyTables(store)  # type: ignore[assignment]
+
+
+def _parquet(df: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    df.to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def save_context(ctx: RunContext, folder: str | Path) -> Path:
+    """Write ``ctx`` to ``folder``: its tables as Parquet files in ``frames/`` (each read only
+    by the notebooks that use it), the rest (forecast, budget, notes) as a small pickle, and
+    a readable ``meta.json``.
+
+    Files are written atomically and ``meta.json`` last, so a notebook never opens a
+    half-written context.
 
     Example
     -------
@@ -314,15 +449,26 @@ def save_context(ctx: RunContext, folder: str | Path) -> Path:
     PosixPath('reports/2026Q3/_context')
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / CONTEXT_FILE, pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL))
-    meta = json.dumps(ctx.meta(), ensure_ascii=False, indent=2).encode("utf-8")
-    write_atomic(folder / META_FILE, meta)
+    (folder / FRAMES_DIR).mkdir(parents=True, exist_ok=True)
+    frames = [name for name in _FRAME_FIELDS if isinstance(getattr(ctx, name), pd.DataFrame)]
+    tables = list(ctx.dataset.names)
+    for name in frames:
+        write_atomic(folder / FRAMES_DIR / f"{name}.parquet", _parquet(getattr(ctx, name)))
+    for name in tables:
+        write_atomic(folder / FRAMES_DIR / f"table.{name}.parquet", _parquet(ctx.dataset[name]))
+    skeleton = _shallow(ctx)
+    for name in frames:
+        skeleton.__dict__.pop(name, None)
+    skeleton.__dict__.pop("_store", None)
+    skeleton.dataset = Dataset({}, source=ctx.dataset.source, meta=ctx.dataset.meta)
+    write_atomic(folder / CONTEXT_FILE, pickle.dumps(skeleton, protocol=pickle.HIGHEST_PROTOCOL))
+    meta = {**ctx.meta(), "frames": frames, "tables": tables}
+    write_atomic(folder / META_FILE, json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8"))
     return folder
 
 
 def load_context(folder: str | Path) -> RunContext:
-    """Read a context written by :func:`save_context`.
+    """Read a context written by :func:`save_context`; its tables are read when first used.
 
     The pickle is only read from folders that hold amtools' ``meta.json`` of the same format;
     like any pickle, open only contexts your own runs wrote.
@@ -330,7 +476,7 @@ def load_context(folder: str | Path) -> RunContext:
     Raises
     ------
     ParameterError
-        If ``folder`` holds no saved context.
+        If ``folder`` holds no saved context (or one of another format).
 
     Example
     -------
@@ -352,6 +498,10 @@ def load_context(folder: str | Path) -> RunContext:
         ctx = pickle.load(fh)
     if not isinstance(ctx, RunContext):
         raise ParameterError(f"{folder / CONTEXT_FILE} does not hold an amtools RunContext")
+    frames = [str(name) for name in meta.get("frames", [])]
+    store = _Store(folder, frames, [str(name) for name in meta.get("tables", [])])
+    ctx.__dict__["_store"] = store
+    ctx.dataset = _SavedDataset(store, source=ctx.dataset.source, meta=ctx.dataset.meta)
     return ctx
 
 
@@ -372,29 +522,39 @@ def _detached(value: Any) -> Any:
     """A copy of the cached context: edits in one notebook never reach the next.
 
     With copy-on-write the copies share memory until written; without it they are deep.
+    Frames of a saved context not read yet stay unread (each copy reads them when used).
     """
     deep = not _copy_on_write()
     if isinstance(value, pd.DataFrame | pd.Series):
         return value.copy(deep=deep)
+    if isinstance(value, _SavedDataset):
+        tables = value._tables
+        assert isinstance(tables, _LazyTables)
+        return _SavedDataset(tables._store, source=value.source, meta=dict(value.meta))
     if isinstance(value, Dataset):
         return Dataset(
             {name: df.copy(deep=deep) for name, df in value.tables.items()},
             source=value.source,
             meta=dict(value.meta),
         )
+    if isinstance(value, RunContext):
+        new = _shallow(value)
+        for name, item in value.__dict__.items():
+            if isinstance(item, pd.DataFrame | pd.Series | Dataset):
+                new.__dict__[name] = _detached(item)
+        new.forecast = _detached(value.forecast)
+        new.budget = _detached(value.budget)
+        new.params = json.loads(json.dumps(value.params))
+        new.notes = list(value.notes)
+        new.failures = dict(value.failures)
+        new.unavailable = dict(value.unavailable)
+        return new
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {
             f.name: _detached(getattr(value, f.name))
             for f in dataclasses.fields(value)
             if f.init and isinstance(getattr(value, f.name), pd.DataFrame | pd.Series | Dataset)
         }
-        if isinstance(value, RunContext):
-            changes["forecast"] = _detached(value.forecast)
-            changes["budget"] = _detached(value.budget)
-            changes["params"] = json.loads(json.dumps(value.params))
-            changes["notes"] = list(value.notes)
-            changes["failures"] = dict(value.failures)
-            changes["unavailable"] = dict(value.unavailable)
         return dataclasses.replace(value, **changes)
     return value
 

@@ -30,6 +30,8 @@ class Job:
     parameters : validated values for its parameters cell.
     header : what the HTML header shows.
     html_path, ipynb_path : outputs.
+    keep_notebook : also write the executed notebook of a report that rendered (``amtools
+        run --keep-notebooks``); the notebook of a failed report is always written.
     """
 
     name: str
@@ -40,6 +42,7 @@ class Job:
     header: ReportHeader
     html_path: Path
     ipynb_path: Path
+    keep_notebook: bool = False
 
 
 @dataclass
@@ -128,9 +131,10 @@ def _prepare(job: Job) -> nbformat.NotebookNode:
 def execute_job(kernel: WarmKernel, job: Job, *, timeout: float | None = None) -> JobResult:
     """Render one report on ``kernel``; never raises for a failing notebook.
 
-    The executed notebook is always written to ``job.ipynb_path`` (with papermill's error
-    marker when it failed); the HTML only when the notebook ran through, atomically. A
-    failed report's stale HTML from an earlier run is removed so no one reads it as current.
+    The HTML is written only when the notebook ran through, atomically. The executed
+    notebook is written to ``job.ipynb_path`` when the report failed (with papermill's error
+    marker: the index links it) or when ``job.keep_notebook`` asks for it. A failed report's
+    stale HTML from an earlier run is removed so no one reads it as current.
     """
     from papermill.exceptions import PapermillExecutionError
 
@@ -142,13 +146,14 @@ def execute_job(kernel: WarmKernel, job: Job, *, timeout: float | None = None) -
         executed = time.perf_counter()
         html = export_html(nb, job.header)
         write_atomic(job.html_path, html)
-        write_atomic(job.ipynb_path, nbformat.writes(nb))
+        if job.keep_notebook:
+            write_atomic(job.ipynb_path, nbformat.writes(nb))
         return JobResult.of(
             job,
             ok=True,
             seconds=time.perf_counter() - started,
             html_path=job.html_path,
-            ipynb_path=job.ipynb_path,
+            ipynb_path=job.ipynb_path if job.keep_notebook else None,
             extra={
                 "execute_s": executed - started,
                 "export_s": time.perf_counter() - executed,

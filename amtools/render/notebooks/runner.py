@@ -279,8 +279,8 @@ def run(config: RunConfig | str | Path | Dataset | None = None, /, **options: An
 
     Loads and validates the data once, builds the run context once (KPIs for all managers,
     scores, forecast, budget), then executes the notebooks on warm kernels in parallel and
-    writes ``*.html`` plus ``index.html``; executed notebooks are kept in ``_executed`` and
-    the context in ``_context``. Everything is written to a private staging folder in
+    writes ``*.html`` plus ``index.html``; the executed notebooks of failed reports (of all
+    reports with ``keep_notebooks``) are kept in ``_executed`` and the context in ``_context``. Everything is written to a private staging folder in
     ``out`` and renamed to ``<out>/<period>`` when the run is complete; ``out`` is locked for
     the run (a second run into it is refused), and SIGINT/SIGTERM stop the workers and
     kernels, remove the staging folder and raise :class:`RunInterrupted`.
@@ -491,6 +491,8 @@ def _run_locked(
         needed = any("forecast" in get_report(name).needs for name in kinds)
         horizon = 12 if needed else 0
     key = _run_key(config, header, label, context_params, horizon)
+    for job in jobs:
+        job.keep_notebook = config.keep_notebooks
     # Everything is checked: now the out folder is created, locked and staged into.
     out.mkdir(parents=True, exist_ok=True)
     lock = OutLock(out).acquire()
