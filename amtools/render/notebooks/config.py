@@ -40,6 +40,9 @@ class RunConfig:
         when a requested report needs the forecast, else 0 (not computed).
     targets : a targets YAML file (the format of params/policy/targets.yaml), a mapping, or
         ``"history"``; passed to the context as ``params["targets"]``.
+    scheduler : render on a Dask cluster: ``"tcp://HOST:PORT"`` of its scheduler, or
+        ``"local"`` (a ``LocalCluster`` of ``workers`` processes); ``None``: the environment
+        variable ``AMTOOLS_SCHEDULER`` if set, else local worker processes; ``""``: local.
 
     Example
     -------
@@ -64,3 +67,4 @@ class RunConfig:
     context_params: Mapping[str, Any] | None = None
     forecast_horizon: int | None = None
     targets: Any = None
+    scheduler: str | None = None

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -64,6 +64,9 @@ __all__ = [
     "OutLock",
 ]
 
+
+if TYPE_CHECKING:
+    from amtools.render.notebooks.cluster import DaskPool
 
 log = logging.getLogger(__name__)
 
@@ -312,9 +315,24 @@ def _period_of(dataset: Dataset, period: str | None, fiscal: int) -> str:
     return label
 
 
+def _pool(config: RunConfig, workers: int, staging: Path) -> KernelPool | DaskPool:
+    """The local worker processes, or a Dask cluster (``scheduler`` / ``AMTOOLS_SCHEDULER``)."""
+    scheduler = config.scheduler
+    if scheduler is None:
+        scheduler = os.environ.get("AMTOOLS_SCHEDULER", "")
+    cwd = Path(config.notebooks_dir).resolve()
+    if scheduler.strip():
+        from amtools.render.notebooks.cluster import DaskPool  # dask: an optional extra
+
+        return DaskPool(
+            scheduler, workers=workers, cwd=cwd, log_dir=staging / "_executed", root=staging
+        )
+    return KernelPool(workers, cwd=cwd, log_dir=staging / "_executed")
+
+
 def _render(
     config: RunConfig,
-    pool: KernelPool,
+    pool: KernelPool | DaskPool,
     ctx: RunContext,
     jobs: Sequence[Job],
     label: str,
@@ -394,11 +412,7 @@ def _run_locked(
         staging.mkdir(mode=0o700)
         ACTIVE_RUN["staging"] = staging
         workers = usable_cpus() if config.workers is None else config.workers
-        pool = KernelPool(
-            min(max(workers, 0), len(jobs)),
-            cwd=Path(config.notebooks_dir).resolve(),
-            log_dir=staging / "_executed",
-        )
+        pool = _pool(config, min(max(workers, 0), len(jobs)), staging)
         ACTIVE_RUN["pool"] = pool
         with pool:  # kernels warm up while the context is computed
             mark = time.perf_counter()
