@@ -53,6 +53,7 @@ from amtools.render.notebooks.kernels import WarmKernel
 try:
     import dask
     from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
+    from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 except ImportError as exc:  # pragma: no cover - the extra is part of the dev install
     raise ReportError(
@@ -218,9 +219,13 @@ class WarmKernelPlugin(WorkerPlugin):
         self._bundles: dict[str, Path] = {}
         self._lock = threading.Lock()
         count = self.kernels or int(getattr(getattr(worker, "state", None), "nthreads", 1) or 1)
-        self._slots = [] if self.error else [
-            _Slot(self.folder / "cwd", self.folder / f"kernels-{i}.log") for i in range(count)
-        ]
+        self._slots = (
+            []
+            if self.error
+            else [
+                _Slot(self.folder / "cwd", self.folder / f"kernels-{i}.log") for i in range(count)
+            ]
+        )
         self._free: queue.Queue[_Slot] = queue.Queue()
         for slot in self._slots:
             self._free.put(slot)
@@ -335,7 +340,11 @@ class DaskPool:
         self.log_dir = Path(log_dir)
         self.root = Path(root)
         if shared is None:
-            shared = os.environ.get("AMTOOLS_DASK_SHARED", "").strip().lower() in ("1", "true", "yes")
+            shared = os.environ.get("AMTOOLS_DASK_SHARED", "").strip().lower() in (
+                "1",
+                "true",
+                "yes",
+            )
         self.shared = shared
         self.plugin_name = f"amtools-kernels-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._cluster: Any = None
@@ -357,7 +366,7 @@ class DaskPool:
                     n_workers=self.workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # no fixed port to collide on
                     silence_logs=logging.WARNING,
                 )
             self._client = Client(self._cluster)
@@ -386,7 +395,8 @@ class DaskPool:
                 f"no Dask worker joined the scheduler at {self.scheduler} within "
                 f"{WORKER_WAIT:.0f} s; start workers (`dask worker {self.scheduler}`)"
             ) from None
-        bundle = None if self.shared else client.scatter(Bundle.of(jobs), broadcast=True, hash=False)
+        payload = None if self.shared else Bundle.of(jobs)
+        bundle = [self._scatter(payload)]
         tries: dict[str, int] = {}
 
         def submit(job: Job, priority: int) -> Any:
@@ -394,7 +404,7 @@ class DaskPool:
                 _render_on_worker,
                 self.plugin_name,
                 job,
-                bundle,
+                bundle[0],
                 str(self.root),
                 timeout,
                 key=f"amtools-{uuid.uuid4().hex}",
@@ -410,10 +420,15 @@ class DaskPool:
             job, priority = pending.pop(future)
             try:
                 res, files = future.result()
-            except KilledWorker as exc:
+            except (KilledWorker, FutureCancelledError) as exc:
+                if isinstance(exc, FutureCancelledError) and "lost" not in str(exc.reason):
+                    yield JobResult.failed(job, f"Dask task cancelled: {exc}")
+                    continue
                 if tries.get(job.name, 0) < RETRIES:
                     tries[job.name] = tries.get(job.name, 0) + 1
                     log.warning("%s: its Dask worker was lost; submitting it again", job.name)
+                    if bundle[0] is not None and bundle[0].status != "finished":
+                        bundle[0] = self._scatter(payload)  # every worker holding it died
                     retry = submit(job, priority)
                     pending[retry] = (job, priority)
                     completed.add(retry)
@@ -429,6 +444,12 @@ class DaskPool:
                 write_atomic(_inside(self.root, rel), data)
             yield res
         self._futures.clear()
+
+    def _scatter(self, payload: Bundle | None) -> Any:
+        """Send ``payload`` to every worker once (``None``: the workers share the paths)."""
+        if payload is None:
+            return None
+        return self._client.scatter(payload, broadcast=True, hash=False)
 
     def _stop(self, timeout: float) -> None:
         client, self._client = self._client, None
