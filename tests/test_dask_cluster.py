@@ -20,6 +20,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -299,7 +300,7 @@ def test_the_cluster_renders_the_same_pack_as_a_local_run(
     executed = sorted(p.name for p in (remote.folder / "_executed").glob("*.ipynb"))
     assert executed == sorted(p.name for p in (local_run.folder / "_executed").glob("*.ipynb"))
     # No worker wrote into the out folder, and nothing is left staged beside the pack.
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [remote.period]
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.is_dir()] == [remote.period]
     # The run unregistered its plugin: the workers keep no kernel after it.
     deadline = time.monotonic() + 20
     while _kernels(cluster.tops) and time.monotonic() < deadline:
@@ -351,3 +352,55 @@ def test_an_unreachable_scheduler_is_one_clear_error(
     with pytest.raises(ReportError, match="cannot reach the Dask scheduler at tcp://127"):
         _run(dataset, notebooks, tmp_path / "out", scheduler=address)
     assert not list((tmp_path / "out").glob("20*")), "nothing is published"
+
+
+def test_the_flag_and_the_environment_choose_the_pool(tmp_path, monkeypatch) -> None:
+    from amtools.cli import build_parser, run_config
+    from amtools.render.notebooks.cluster import DaskPool
+    from amtools.render.notebooks.config import RunConfig
+    from amtools.render.notebooks.pool import KernelPool
+    from amtools.render.notebooks.runner import _pool
+
+    args = build_parser().parse_args(["run", "--scheduler", "tcp://127.0.0.1:8786"])
+    assert run_config(args).scheduler == "tcp://127.0.0.1:8786"
+    assert run_config(build_parser().parse_args(["run"])).scheduler is None
+    monkeypatch.setenv("AMTOOLS_SCHEDULER", "tcp://10.1.2.3:8786")
+    pool = _pool(RunConfig(), 2, tmp_path)  # not started: nothing connects
+    assert isinstance(pool, DaskPool) and pool.scheduler == "tcp://10.1.2.3:8786"
+    assert pool.root == tmp_path and not pool.shared
+    assert isinstance(_pool(RunConfig(scheduler=""), 2, tmp_path), KernelPool)
+    monkeypatch.delenv("AMTOOLS_SCHEDULER")
+    assert isinstance(_pool(RunConfig(), 2, tmp_path), KernelPool)
+    local = _pool(RunConfig(scheduler="local"), 0, tmp_path)
+    assert isinstance(local, DaskPool) and local.workers == 1
+
+
+def test_the_bundle_holds_the_context_whole_and_refuses_paths_out(tmp_path) -> None:
+    from amtools.core.errors import ReportError
+    from amtools.render.export import ReportHeader
+    from amtools.render.notebooks.cluster import Bundle, _inside
+    from amtools.render.notebooks.jobs import Job
+
+    ctx = tmp_path / "_context"
+    (ctx / "managers").mkdir(parents=True)
+    (ctx / "meta.json").write_text("{}")
+    (ctx / "managers" / "M1.bin").write_bytes(b"x" * 10)
+    nb = tmp_path / "r.ipynb"
+    nb.write_text("{}")
+    header = ReportHeader(
+        "t", "en", "2026Q3", "demo", pd.Timestamp("2026-12-01", tz="UTC"), "f", "0"
+    )
+    job = Job(
+        "r", "r", None, nb, {"context": str(ctx)}, header, tmp_path / "r.html", tmp_path / "r.ipynb"
+    )
+    bundle = Bundle.of([job, job])
+    assert sorted(bundle.files) == [
+        "context0/managers/M1.bin",
+        "context0/meta.json",
+        "notebooks0/r.ipynb",
+    ]
+    assert bundle.paths == {str(ctx): "context0", str(nb): "notebooks0/r.ipynb"}
+    assert Bundle.of([job]).digest == bundle.digest
+    for bad in ("../x", "/etc/passwd", "a/../../x", ""):
+        with pytest.raises(ReportError):
+            _inside(tmp_path, bad)
