@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--managers", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--dask-first", action="store_true", help="time the cluster run first")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results_dask.md")
     args = parser.parse_args()
 
@@ -72,9 +73,12 @@ def main() -> None:
         f"`--workers {args.workers}` (local worker processes)": [],
         f"`--scheduler local --workers {args.workers}` (LocalCluster)": ["--scheduler", "local"],
     }
+    order = list(variants.items())
+    if args.dask_first:
+        order.reverse()
     rows = []
     for turn in range(args.repeat):
-        for label, extra in variants.items():
+        for label, extra in order:
             load = _load()
             out = WORK / f"out-{turn}-{len(rows)}"
             seconds, stdout = _amtools(
@@ -87,6 +91,7 @@ def main() -> None:
     command = " ".join(
         ["python benchmarks/bench_dask.py", f"--managers {args.managers}",
          f"--workers {args.workers}", f"--repeat {args.repeat}"]
+        + (["--dask-first"] if args.dask_first else [])
     )  # fmt: skip
     lines = [
         "# Dask",
