@@ -350,6 +350,8 @@ class DaskPool:
         self._cluster: Any = None
         self._client: Any = None
         self._futures: list[Any] = []
+        self._starting: threading.Thread | None = None
+        self._start_error: str | None = None
 
     @property
     def client(self) -> Any:
@@ -357,9 +359,31 @@ class DaskPool:
         return self._client
 
     def start(self) -> DaskPool:
-        """Connect (or start the local cluster) and let every worker warm its kernels."""
+        """Connect and let every worker warm its kernels (returns at once for ``"local"``).
+
+        A local cluster starts in a thread, while the runner computes the run context, as the
+        local pool's processes do; an existing scheduler is reached now, so a wrong address
+        fails the run before any work.
+        """
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self.scheduler == LOCAL:
+            self._starting = threading.Thread(
+                target=self._start_local, name="amtools-local-cluster", daemon=True
+            )
+            self._starting.start()
+            return self
+        try:
+            self._client = Client(self.scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ReportError(
+                f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); start one "
+                "(`dask scheduler`) or pass its address as --scheduler tcp://HOST:PORT"
+            ) from None
+        self._client.register_plugin(WarmKernelPlugin(__version__), name=self.plugin_name)
+        return self
+
+    def _start_local(self) -> None:
+        try:
             # One resubmission by the runner, not the scheduler's own retries as well.
             with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
                 self._cluster = LocalCluster(
@@ -370,21 +394,23 @@ class DaskPool:
                     silence_logs=logging.WARNING,
                 )
             self._client = Client(self._cluster)
-        else:
-            try:
-                self._client = Client(self.scheduler, timeout=CONNECT_TIMEOUT)
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise ReportError(
-                    f"cannot reach the Dask scheduler at {self.scheduler} ({exc}); start one "
-                    "(`dask scheduler`) or pass its address as --scheduler tcp://HOST:PORT"
-                ) from None
-        self._client.register_plugin(WarmKernelPlugin(__version__), name=self.plugin_name)
-        return self
+            self._client.register_plugin(WarmKernelPlugin(__version__), name=self.plugin_name)
+        except Exception as exc:
+            self._start_error = f"{type(exc).__name__}: {exc}"
+
+    def _started(self) -> None:
+        """Wait for the local cluster's start; raise if it failed."""
+        starting, self._starting = self._starting, None
+        if starting is not None:
+            starting.join()
+        if self._start_error is not None:
+            raise ReportError(f"the local Dask cluster did not start: {self._start_error}")
 
     def run(self, jobs: Sequence[Job], *, timeout: float | None = None) -> Iterator[JobResult]:
         """Render ``jobs`` on the cluster; yield results as they finish (in order of priority)."""
         if not jobs:
             return
+        self._started()
         client = self._client
         if client is None:
             raise ReportError("DaskPool.run before start()")
@@ -452,6 +478,8 @@ class DaskPool:
         return self._client.scatter(payload, broadcast=True, hash=False)
 
     def _stop(self, timeout: float) -> None:
+        with contextlib.suppress(ReportError):
+            self._started()
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(Exception):
