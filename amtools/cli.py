@@ -255,6 +255,14 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
         "0 = one kernel driven from this process)",
     )
     run.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT|local",
+        help="render on a Dask cluster: its scheduler's address, or 'local' for a local cluster of "
+        "--workers processes (default: $AMTOOLS_SCHEDULER if set, else local worker processes; "
+        "needs pip install amtools[dask])",
+    )
+    run.add_argument(
         "--timeout",
         type=float,
         default=1800,
@@ -357,6 +365,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         force=args.force,
         archive=args.archive,
         keep_notebooks=args.keep_notebooks,
+        scheduler=args.scheduler,
     )
 
 

@@ -48,6 +48,9 @@ class RunConfig:
     archive : the forecast archive (docs/forecast-archive.md): a DuckDB file path, ``False``
         (off) or ``None`` (``archive:`` of params/policy/forecast_history.yaml, default beside
         the data).
+    scheduler : render on a Dask cluster: ``"tcp://HOST:PORT"`` of its scheduler, or
+        ``"local"`` (a ``LocalCluster`` of ``workers`` processes); ``None``: the environment
+        variable ``AMTOOLS_SCHEDULER`` if set, else local worker processes; ``""``: local.
 
     Example
     -------
@@ -75,3 +78,4 @@ class RunConfig:
     force: bool = False
     archive: str | Path | bool | None = None
     keep_notebooks: bool = False
+    scheduler: str | None = None

@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -81,6 +81,9 @@ __all__ = [
     "OutLock",
 ]
 
+
+if TYPE_CHECKING:
+    from amtools.render.notebooks.cluster import DaskPool
 
 log = logging.getLogger(__name__)
 
@@ -339,9 +342,24 @@ def _period_of(dataset: Dataset, period: str | None, fiscal: int) -> str:
     return label
 
 
+def _pool(config: RunConfig, workers: int, staging: Path) -> KernelPool | DaskPool:
+    """The local worker processes, or a Dask cluster (``scheduler`` / ``AMTOOLS_SCHEDULER``)."""
+    scheduler = config.scheduler
+    if scheduler is None:
+        scheduler = os.environ.get("AMTOOLS_SCHEDULER", "")
+    cwd = Path(config.notebooks_dir).resolve()
+    if scheduler.strip():
+        from amtools.render.notebooks.cluster import DaskPool  # dask: an optional extra
+
+        return DaskPool(
+            scheduler, workers=workers, cwd=cwd, log_dir=staging / "_executed", root=staging
+        )
+    return KernelPool(workers, cwd=cwd, log_dir=staging / "_executed")
+
+
 def _render(
     config: RunConfig,
-    pool: KernelPool | None,
+    pool: KernelPool | DaskPool | None,
     ctx: RunContext,
     jobs: Sequence[Job],
     label: str,
@@ -509,11 +527,7 @@ def _run_locked(
         pool = None  # no kernel starts when every page is reused
         if to_render:
             workers = usable_cpus() if config.workers is None else config.workers
-            pool = KernelPool(
-                min(max(workers, 0), len(to_render)),
-                cwd=Path(config.notebooks_dir).resolve(),
-                log_dir=staging / "_executed",
-            )
+            pool = _pool(config, min(max(workers, 0), len(to_render)), staging)
             ACTIVE_RUN["pool"] = pool
         with pool if pool is not None else contextlib.nullcontext():
             # kernels warm up while the context is computed
