@@ -40,7 +40,9 @@ class ForecastResult:
         segments and the company for every month).
     backtest : unique_id, level, model, mase, smape, coverage_80, coverage_95, folds, horizon —
         rolling-origin accuracy of every model tried (raw model intervals).
-    choice : unique_id, level, model, reason, note — the model chosen per series and why.
+    choice : unique_id, level, model, reason, note, guarded — the model chosen per series, why,
+        and the models the guard rejected for it with the reason (empty when none; see
+        :func:`amtools.forecast.backtest.implausible`).
     history : the input series (unique_id, level, ds, y).
     candidates : every model's own forecast per series (not reconciled, not calibrated).
     calibration : level, interval, points, coverage_raw, factor, coverage_calibrated — the
@@ -347,8 +349,12 @@ def _backtest_frames(
                 }
             )
         note = res.full[pick.model].note if pick.model in res.full else ""
-        if res.failures:
-            note += "; failed: " + "; ".join(f"{k} ({v})" for k, v in res.failures.items())
+        failed = {k: v for k, v in res.failures.items() if k not in res.guarded}
+        if failed:
+            note += "; failed: " + "; ".join(f"{k} ({v})" for k, v in failed.items())
+        guarded = "; ".join(f"{k} ({v.removeprefix('guard: ')})" for k, v in res.guarded.items())
+        if guarded:
+            note += "; guard rejected: " + guarded
         choice_rows.append(
             {
                 "unique_id": uid,
@@ -356,6 +362,7 @@ def _backtest_frames(
                 "model": pick.model,
                 "reason": pick.reason,
                 "note": note,
+                "guarded": guarded,
             }
         )
     bt_cols = (
@@ -366,12 +373,15 @@ def _backtest_frames(
     backtest = pd.DataFrame(bt_rows, columns=bt_cols)
     backtest["folds"] = backtest["folds"].astype("Int64")
     backtest["horizon"] = backtest["horizon"].astype("Int64")
-    choice = pd.DataFrame(choice_rows, columns=["unique_id", "level", "model", "reason", "note"])
+    choice = pd.DataFrame(
+        choice_rows, columns=["unique_id", "level", "model", "reason", "note", "guarded"]
+    )
     for frame in (backtest, choice):
         for col in ("unique_id", "level", "model"):
             frame[col] = frame[col].astype("string")
     choice["reason"] = choice["reason"].astype("string")
     choice["note"] = choice["note"].astype("string")
+    choice["guarded"] = choice["guarded"].astype("string")
     return backtest, choice
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from amtools.core.errors import ParameterError
 from amtools.forecast.arima import arima
+from amtools.forecast.dotm import dotm
 from amtools.forecast.models import (
     ModelFn,
     ModelForecast,
@@ -120,6 +121,7 @@ for _name, _fn, _rank in [
     ("seasonal_naive", seasonal_naive, 2),
     ("croston", croston, 3),
     ("theta", theta, 10),
+    ("dotm", dotm, 12),
     ("ets", ets, 20),
     ("arima", arima, 30),
 ]:
