@@ -58,7 +58,7 @@ def envelope(y: np.ndarray, h: int, season_length: int = 12) -> tuple[np.ndarray
     -------
     >>> lo, hi = envelope(np.array([10.0, 20.0]), 2, season_length=12)
     >>> lo.round(2).tolist(), hi.round(2).tolist()
-    [[-0.83, -1.67], [30.83, 31.67]]
+    ([-0.83, -1.67], [30.83, 31.67])
     """
     y = np.asarray(y, dtype="float64")
     top, bottom = float(np.max(y)), float(np.min(y))
@@ -79,7 +79,7 @@ def implausible(fc: ModelForecast, y: np.ndarray, season_length: int = 12) -> st
     -------
     >>> fc = ModelForecast(np.array([5.0, 1e12]), {80: np.zeros(2)}, {80: np.ones(2)})
     >>> implausible(fc, np.array([1.0, 9.0]))
-    'forecast leaves the plausible range of the history at month 2 (1e+12 outside [-8.3, 18.3])'
+    'forecast leaves the plausible range of the history at month 2 (1e+12 outside [-8.33, 18.3])'
     """
     mean = np.asarray(fc.mean, dtype="float64")
     if not np.all(np.isfinite(mean)):
@@ -229,7 +229,7 @@ def expand_models(models: Sequence[str]) -> tuple[list[str], list[str]]:
     Example
     -------
     >>> expand_models(["naive", "combo"])
-    (['naive', 'ets', 'arima', 'theta'], ['combo'])
+    (['naive', 'ets', 'arima', 'theta', 'dotm'], ['combo'])
     """
     base: list[str] = []
     combos: list[str] = []

@@ -126,4 +126,4 @@ for _name, _fn, _rank in [
     ("arima", arima, 30),
 ]:
     register_model(_name, _fn, complexity=_rank)
-register_model("combo", Combination(("ets", "arima", "theta")), complexity=40)
+register_model("combo", Combination(("ets", "arima", "theta", "dotm")), complexity=40)
