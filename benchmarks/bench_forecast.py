@@ -115,8 +115,11 @@ def _seasonal_naive_frame(train: dict[str, np.ndarray], h: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+PEERS = ("AutoETS", "AutoTheta", "AutoARIMA")
+
+
 def _statsforecast_frames(
-    long: pd.DataFrame, h: int, n_jobs: int, refit: bool = False
+    long: pd.DataFrame, h: int, n_jobs: int, refit: bool = False, peers: tuple[str, ...] = PEERS
 ) -> dict[str, tuple[pd.DataFrame, float, float, bool]] | str:
     """statsforecast's forecasts: name -> (frame, seconds, CPU seconds, from the cache)."""
     try:
@@ -139,6 +142,8 @@ def _statsforecast_frames(
         ("AutoTheta", AutoTheta(season_length=SEASON)),
         ("AutoARIMA", AutoARIMA(season_length=SEASON)),
     ):
+        if name not in peers:
+            continue
         cache = PEER_CACHE / f"{name}-{digest}.pkl"
         if cache.exists() and not refit:
             with cache.open("rb") as fh:
@@ -222,6 +227,7 @@ def run_case(
     forecasters: dict[str, Callable[[pd.DataFrame], pd.DataFrame]],
     clip: bool,
     refit: bool = False,
+    peer_names: tuple[str, ...] = PEERS,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str]:
     train = {
         uid: g["y"].to_numpy(dtype="float64") for uid, g in long.groupby("unique_id", sort=False)
@@ -243,8 +249,15 @@ def run_case(
         speed[label] = n_series / (time.perf_counter() - start)
         cpu_ms[label] = 1000 * (_cpu_seconds() - cpu_start) / n_series
         results[label] = _metrics(train, test, ours)
+        m = results[label]
+        print(
+            f"{name} | {label}: MASE {m['mase'].mean():.3f} sMAPE {m['smape'].mean():.2f} "
+            f"coverage {m['coverage_80'].mean():.3f}/{m['coverage_95'].mean():.3f} "
+            f"{speed[label]:.1f} series/s {cpu_ms[label]:.0f} CPU ms/series",
+            flush=True,
+        )
 
-    peers = _statsforecast_frames(long, h, n_jobs, refit)
+    peers = _statsforecast_frames(long, h, n_jobs, refit, peer_names)
     if isinstance(peers, str):
         notes.append(peers)
     else:
@@ -282,6 +295,10 @@ def run_case(
             }
         )
     return pd.DataFrame(rows), results, "; ".join(notes)
+
+
+def _peers(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(p.strip() for p in args.peers.split(",") if p.strip())
 
 
 def _models(args: argparse.Namespace) -> list[str] | None:
@@ -333,6 +350,7 @@ def demo_case(
         {f"amtools ({m})": ours(m) for m in methods},
         clip=True,
         refit=args.refit_peers,
+        peer_names=_peers(args),
     )
     return table, per_series, notes, holder.get("result")
 
@@ -385,6 +403,7 @@ def m3_case(
         {"amtools": ours},
         clip=False,
         refit=args.refit_peers,
+        peer_names=_peers(args),
     )
     return table, per_series, notes, holder.get("result")
 
@@ -404,6 +423,12 @@ def main() -> None:
         "--n-m3", type=int, default=0, help="M3 series sampled evenly (default 0: all of them)"
     )
     parser.add_argument("--m3-subset", choices=("shipments", "all"), default="all")
+    parser.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help="statsforecast models to run beside amtools (comma-separated; the mean of the "
+        "three is added when all three run)",
+    )
     parser.add_argument(
         "--refit-peers",
         action="store_true",
