@@ -162,3 +162,22 @@ def test_dotm_on_a_line_and_with_its_spec() -> None:
     assert fold.spec[2:] == out.spec[2:]
     short = dotm(np.array([1.0, 2.0, 3.0]), 2)
     assert short.fallback and "naive" in short.note
+
+
+# ----------------------------------------------------------------------------- settings
+def test_selection_margin_comes_from_the_settings_and_is_checked() -> None:
+    from amtools.core.errors import ParameterError
+    from amtools.core.settings.forecast import ForecastSettings
+
+    shipped = ForecastSettings.load()
+    assert 0 <= shipped.selection_margin < 1 and "dotm" in shipped.models
+    raw = {**shipped.options(), "selection_margin": 1.5}
+    with pytest.raises(ParameterError, match="selection_margin must be a share"):
+        ForecastSettings.from_mapping(raw)
+    y = _series()
+    res = forecast(_frame(y), h=3, models=["seasonal_naive", "naive"], reconcile="none")
+    assert res.settings["selection_margin"] == shipped.selection_margin
+    with pytest.raises(ParameterError, match="selection_margin"):
+        forecast(_frame(y), h=3, models=["naive"], reconcile="none", selection_margin=-0.1)
+    # The combination is the median of its four members (dotm among them).
+    assert MODELS["combo"].members == ("ets", "arima", "theta", "dotm")
