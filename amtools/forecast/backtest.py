@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,9 @@ from amtools.forecast.registry import Combination, get_model
 
 __all__ = [
     "INTERMITTENT_SHARE",
+    "GUARD_MASE_RATIO",
+    "envelope",
+    "implausible",
     "BacktestPlan",
     "BacktestTask",
     "FoldPredictions",
@@ -35,6 +38,64 @@ __all__ = [
 
 INTERMITTENT_SHARE = 0.4
 """Series with more than this share of zero months are treated as intermittent."""
+
+GUARD_MASE_RATIO = 3.0
+"""A model whose backtest MASE exceeds this multiple of seasonal naive's is not chosen."""
+
+
+# ---------------------------------------------------------------------------- guard
+def envelope(y: np.ndarray, h: int, season_length: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """The plausible range of a forecast of ``y`` per horizon: a widening band around its range.
+
+    With ``R`` the history's range (max - min; 10 % of the largest absolute value, or 1, for
+    a constant history), month ``j`` ahead must lie within
+    ``[min - R (1 + j / m), max + R (1 + j / m)]``: one range beyond the history at once and
+    one more per season ahead. A trend that crossed the history's range in ``n`` months
+    extends it by only ``R j / n``, so honest extrapolations stay well inside; exploding fits
+    (statsmodels ETS is known to produce forecasts of 1e7 x the data on a few series) do not.
+
+    Example
+    -------
+    >>> lo, hi = envelope(np.array([10.0, 20.0]), 2, season_length=12)
+    >>> lo.round(2).tolist(), hi.round(2).tolist()
+    ([-0.83, -1.67], [30.83, 31.67])
+    """
+    y = np.asarray(y, dtype="float64")
+    top, bottom = float(np.max(y)), float(np.min(y))
+    spread = top - bottom
+    if not spread > 0:
+        spread = max(0.1 * float(np.max(np.abs(y))), 1.0)
+    widen = spread * (1 + np.arange(1, h + 1) / max(season_length, 1))
+    return bottom - widen, top + widen
+
+
+def implausible(fc: ModelForecast, y: np.ndarray, season_length: int = 12) -> str:
+    """Why forecast ``fc`` of history ``y`` is not to be used, or ``""`` when it is plausible.
+
+    Rejected: a non-finite point forecast or bound, or a point forecast leaving
+    :func:`envelope`.
+
+    Example
+    -------
+    >>> fc = ModelForecast(np.array([5.0, 1e12]), {80: np.zeros(2)}, {80: np.ones(2)})
+    >>> implausible(fc, np.array([1.0, 9.0]))
+    'forecast leaves the plausible range of the history at month 2 (1e+12 outside [-8.33, 18.3])'
+    """
+    mean = np.asarray(fc.mean, dtype="float64")
+    if not np.all(np.isfinite(mean)):
+        return "non-finite forecast"
+    bounds = (*fc.lower.values(), *fc.upper.values())
+    if not all(np.all(np.isfinite(b)) for b in bounds):
+        return "non-finite interval"
+    lo, hi = envelope(y, len(mean), season_length)
+    outside = np.flatnonzero((mean < lo) | (mean > hi))
+    if len(outside):
+        j = int(outside[0])
+        return (
+            f"forecast leaves the plausible range of the history at month {j + 1} "
+            f"({mean[j]:.3g} outside [{lo[j]:.3g}, {hi[j]:.3g}])"
+        )
+    return ""
 
 
 # ---------------------------------------------------------------------------- planning
@@ -144,6 +205,9 @@ class SeriesBacktest:
     requested : the models this series asked for (simpler ones for short, all-zero or
         intermittent series).
     condition : why the requested models differ from the run's, empty when they do not.
+    guarded : model name -> why its forecast was rejected by the guard (an implausible
+        full-history forecast, see :func:`implausible`, or a backtest MASE above
+        :data:`GUARD_MASE_RATIO` x seasonal naive's); selection skips these models.
     """
 
     full: Mapping[str, ModelForecast]
@@ -155,6 +219,7 @@ class SeriesBacktest:
     metrics: Mapping[str, Mapping[str, float]]
     requested: tuple[str, ...]
     condition: str
+    guarded: Mapping[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- per series
@@ -164,7 +229,7 @@ def expand_models(models: Sequence[str]) -> tuple[list[str], list[str]]:
     Example
     -------
     >>> expand_models(["naive", "combo"])
-    (['naive', 'ets', 'arima', 'theta'], ['combo'])
+    (['naive', 'ets', 'arima', 'theta', 'dotm'], ['combo'])
     """
     base: list[str] = []
     combos: list[str] = []
@@ -192,9 +257,8 @@ def _safe(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = get_model(name)(y, h, season_length=m, levels=levels, spec=spec)
-        if not np.all(np.isfinite(out.mean)):
-            return "non-finite forecast"
-        return out
+        reason = implausible(out, y, m)
+        return f"guard: {reason}" if reason else out
     except Exception as exc:  # noqa: BLE001 - one model failing must not stop the run
         return f"{type(exc).__name__}: {exc}"
 
@@ -230,12 +294,22 @@ def _fit_full(
         else:
             full[name] = out
     for name in combos:
-        combination = _combination(name)
-        if all(mm in full for mm in combination.members):
-            full[name] = combination.combine([full[mm] for mm in combination.members])
+        combination = _members_ok(_combination(name), full)
+        if combination is None:
+            failures[name] = "fewer than two member models ran"
         else:
-            failures[name] = "a member model failed"
+            full[name] = combination.combine([full[mm] for mm in combination.members])
     return full, failures
+
+
+def _members_ok(combination: Combination, full: Mapping[str, ModelForecast]) -> Combination | None:
+    """The combination of the members that ran (at least two), else ``None``."""
+    members = tuple(mm for mm in combination.members if mm in full)
+    if len(members) < min(2, len(combination.members)):
+        return None
+    if members == combination.members:
+        return combination
+    return Combination(members, how=combination.how)
 
 
 def _fold_forecasts(
@@ -260,8 +334,9 @@ def _fold_forecasts(
         )
     for name in combos:
         if name in full:
-            combination = _combination(name)
-            fold[name] = combination.combine([fold[mm] for mm in combination.members])
+            combination = _members_ok(_combination(name), full)
+            if combination is not None:
+                fold[name] = combination.combine([fold[mm] for mm in combination.members])
     return fold
 
 
@@ -339,6 +414,9 @@ def run_series(y: np.ndarray, task: BacktestTask) -> SeriesBacktest:
                 preds[name].lower[lv][k] = fc.lower[lv]
                 preds[name].upper[lv][k] = fc.upper[lv]
 
+    metrics = _score(preds, actual, valid, scales, levels)
+    guarded = {k: v for k, v in failures.items() if v.startswith("guard: ")}
+    guarded.update(_mase_guard(metrics))
     return SeriesBacktest(
         full=full,
         failures=failures,
@@ -346,10 +424,27 @@ def run_series(y: np.ndarray, task: BacktestTask) -> SeriesBacktest:
         actual=actual,
         valid=valid,
         scales=scales,
-        metrics=_score(preds, actual, valid, scales, levels),
+        metrics=metrics,
         requested=tuple(requested),
         condition=condition,
+        guarded=guarded,
     )
+
+
+def _mase_guard(metrics: Mapping[str, Mapping[str, float]]) -> dict[str, str]:
+    """Models whose backtest MASE is more than :data:`GUARD_MASE_RATIO` x seasonal naive's."""
+    base = metrics.get("seasonal_naive", {}).get("mase", float("nan"))
+    if not np.isfinite(base):
+        return {}
+    limit = GUARD_MASE_RATIO * max(base, 1e-9)
+    return {
+        name: (
+            f"guard: backtest MASE {row['mase']:.3g} > {GUARD_MASE_RATIO:g} x seasonal naive's "
+            f"{base:.3g}"
+        )
+        for name, row in metrics.items()
+        if name != "seasonal_naive" and np.isfinite(row["mase"]) and row["mase"] > limit
+    }
 
 
 # ---------------------------------------------------------------------------- many series

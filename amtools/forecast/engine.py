@@ -40,7 +40,9 @@ class ForecastResult:
         segments and the company for every month).
     backtest : unique_id, level, model, mase, smape, coverage_80, coverage_95, folds, horizon —
         rolling-origin accuracy of every model tried (raw model intervals).
-    choice : unique_id, level, model, reason, note — the model chosen per series and why.
+    choice : unique_id, level, model, reason, note, guarded — the model chosen per series, why,
+        and the models the guard rejected for it with the reason (empty when none; see
+        :func:`amtools.forecast.backtest.implausible`).
     history : the input series (unique_id, level, ds, y).
     candidates : every model's own forecast per series (not reconciled, not calibrated).
     calibration : level, interval, points, coverage_raw, factor, coverage_calibrated — the
@@ -102,6 +104,9 @@ def _options(given: Mapping[str, Any], settings: ForecastSettings | None) -> For
     if any(not 0 < lv < 100 for lv in levels):
         raise ParameterError(f"levels must be percentages between 0 and 100, got {levels}")
     reconcile, season_length = given["reconcile"], int(given["season_length"])
+    margin = float(given["selection_margin"])
+    if not 0 <= margin < 1:
+        raise ParameterError(f"selection_margin must be a share from 0 to below 1, got {margin}")
     if season_length < 1:
         raise ParameterError(f"season_length must be >= 1, got {season_length}")
     if reconcile not in (*RECONCILERS, "auto"):
@@ -114,6 +119,7 @@ def _options(given: Mapping[str, Any], settings: ForecastSettings | None) -> For
         levels=levels,
         reconcile=str(reconcile),
         season_length=season_length,
+        selection_margin=margin,
     )
 
 
@@ -131,7 +137,7 @@ def forecast(  # long: the public entry documents every option; the steps are in
     hierarchy: pd.DataFrame | None = None,
     calibrate: bool = True,
     tie_tolerance: float = 0.02,
-    selection_margin: float = 0.2,
+    selection_margin: float | None = None,
     prior: str | None = "combo",
     nonnegative: bool | None = None,
     n_jobs: int = 1,
@@ -172,7 +178,8 @@ def forecast(  # long: the public entry documents every option; the steps are in
         MinT-shrink or OLS, which beat bottom-up on the demo and M3 benchmarks),
         ``"bottom_up"``, ``"ols"``, ``"wls_struct"``, ``"mint_shrink"`` or ``"none"``.
     season_length : months per season.
-        ``models``, ``folds``, ``levels``, ``reconcile`` and ``season_length`` not given are
+        ``models``, ``folds``, ``levels``, ``reconcile``, ``season_length`` and
+        ``selection_margin`` not given are
         taken from ``settings`` (default :meth:`ForecastSettings.load`, i.e.
         ``params/policy/forecast.yaml``, which is read only when one of them is missing).
     hierarchy : manager -> segment/team map (``unique_id, segment, team``); default the one
@@ -181,8 +188,9 @@ def forecast(  # long: the public entry documents every option; the steps are in
     tie_tolerance : relative MASE margin within which the simpler model wins.
     selection_margin : a series keeps the model that backtests best across the whole run
         unless another model beats it on that series by more than this share (0 = pure
-        per-series choice). Three short backtest folds make per-series choice noisy; this
-        shrinkage made M3 and demo holdout accuracy clearly better (benchmarks/).
+        per-series choice). A few short backtest folds rank close models noisily; strong
+        shrinkage towards the combination made M3 holdout accuracy clearly better
+        (benchmarks/results_forecast.md). Taken from ``settings`` when not given.
     prior : the model preferred as the run's best (default the combination): it is kept
         unless another model's mean backtest MASE over the run is more than 5 % lower.
     nonnegative : clip forecasts and bounds at 0; default when the history has no negatives.
@@ -212,6 +220,7 @@ def forecast(  # long: the public entry documents every option; the steps are in
         "levels": levels,
         "reconcile": reconcile,
         "season_length": season_length,
+        "selection_margin": selection_margin,
     }
     opts = _options(given, settings)
     frame = check_series(series)
@@ -240,7 +249,7 @@ def forecast(  # long: the public entry documents every option; the steps are in
         list(opts.models),
         prior=prior,
         tie_tolerance=tie_tolerance,
-        selection_margin=selection_margin,
+        selection_margin=opts.selection_margin,
     )
     calibration = calibrate_intervals(results, selection.choices, level_of, opts.levels, calibrate)
     chosen: dict[str, ModelForecast] = {}
@@ -285,7 +294,7 @@ def forecast(  # long: the public entry documents every option; the steps are in
             "season_length": opts.season_length,
             "calibrate": calibrate,
             "tie_tolerance": tie_tolerance,
-            "selection_margin": selection_margin,
+            "selection_margin": opts.selection_margin,
             "prior": prior,
             "run_best": tuple(best) if best is not None else None,
         },
@@ -347,8 +356,12 @@ def _backtest_frames(
                 }
             )
         note = res.full[pick.model].note if pick.model in res.full else ""
-        if res.failures:
-            note += "; failed: " + "; ".join(f"{k} ({v})" for k, v in res.failures.items())
+        failed = {k: v for k, v in res.failures.items() if k not in res.guarded}
+        if failed:
+            note += "; failed: " + "; ".join(f"{k} ({v})" for k, v in failed.items())
+        guarded = "; ".join(f"{k} ({v.removeprefix('guard: ')})" for k, v in res.guarded.items())
+        if guarded:
+            note += "; guard rejected: " + guarded
         choice_rows.append(
             {
                 "unique_id": uid,
@@ -356,6 +369,7 @@ def _backtest_frames(
                 "model": pick.model,
                 "reason": pick.reason,
                 "note": note,
+                "guarded": guarded,
             }
         )
     bt_cols = (
@@ -366,12 +380,15 @@ def _backtest_frames(
     backtest = pd.DataFrame(bt_rows, columns=bt_cols)
     backtest["folds"] = backtest["folds"].astype("Int64")
     backtest["horizon"] = backtest["horizon"].astype("Int64")
-    choice = pd.DataFrame(choice_rows, columns=["unique_id", "level", "model", "reason", "note"])
+    choice = pd.DataFrame(
+        choice_rows, columns=["unique_id", "level", "model", "reason", "note", "guarded"]
+    )
     for frame in (backtest, choice):
         for col in ("unique_id", "level", "model"):
             frame[col] = frame[col].astype("string")
     choice["reason"] = choice["reason"].astype("string")
     choice["note"] = choice["note"].astype("string")
+    choice["guarded"] = choice["guarded"].astype("string")
     return backtest, choice
 
 

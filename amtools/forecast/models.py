@@ -1,7 +1,9 @@
 """Forecast models: the forecast type, baselines, exponential smoothing (ETS) and Theta.
 
-ARIMA lives in :mod:`amtools.forecast.arima`; the registry that names every model (and the
-combinations of models) in :mod:`amtools.forecast.registry`.
+ARIMA lives in :mod:`amtools.forecast.arima`, the Dynamic Optimised Theta Model and the
+classical seasonal adjustment in :mod:`amtools.forecast.dotm`; the registry that names every
+model (and the combinations of models) in :mod:`amtools.forecast.registry`; the guard that
+rejects implausible forecasts in :mod:`amtools.forecast.backtest`.
 """
 
 from __future__ import annotations

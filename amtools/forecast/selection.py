@@ -90,12 +90,12 @@ def _unscored(res: SeriesBacktest, prefix: str) -> Choice:
     """The choice when no fold had enough history to score any model."""
     # Exponential smoothing (its AICc grid shrinks to the level-only model on short data)
     # when it ran as asked, else the simplest model.
-    requested, full = res.requested, res.full
+    requested, full, guarded = res.requested, res.full, res.guarded
     for name in ("ets", "theta", *requested, "naive"):
-        if name in full and name in requested and not full[name].fallback:
+        if name in full and name in requested and not full[name].fallback and name not in guarded:
             return Choice(name, prefix + f"too short to backtest: {name} without a backtest")
     for name in (*requested, "naive"):
-        if name in full:
+        if name in full and name not in guarded:
             return Choice(name, prefix + "too short to backtest: simplest available model")
     return Choice("naive", prefix + "every model failed: naive")
 
@@ -109,7 +109,9 @@ def choose(
     """The model a series keeps: its lowest backtest MASE, unless the run's best is close.
 
     Within ``tie_tolerance`` of the lowest MASE the simpler model wins; the run's best model
-    ``best`` is kept unless the series' own best beats it by more than ``margin``.
+    ``best`` is kept unless the series' own best beats it by more than ``margin``. Models the
+    guard rejected (``res.guarded``: an implausible forecast or a backtest MASE far above
+    seasonal naive's) are skipped, and the reason says so.
 
     Example
     -------
@@ -118,10 +120,16 @@ def choose(
     """
     requested, full, metrics = res.requested, res.full, res.metrics
     prefix = f"{res.condition}; " if res.condition else ""
+    skipped = [name for name in requested if name in res.guarded]
+    if skipped:
+        prefix += "guard rejected " + ", ".join(skipped) + "; "
     scored = [
         (metrics[name]["mase"], name)
         for name in requested
-        if name in full and name in metrics and np.isfinite(metrics[name]["mase"])
+        if name in full
+        and name in metrics
+        and name not in res.guarded
+        and np.isfinite(metrics[name]["mase"])
     ]
     if not scored:
         return _unscored(res, prefix)

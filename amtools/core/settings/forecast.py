@@ -7,7 +7,8 @@ is not given, and the report context passes the same keys (:data:`OPTIONS`).
 Example
 -------
 >>> s = ForecastSettings.from_mapping(
-...     {"models": ["naive"], "folds": 2, "levels": [80], "reconcile": "none", "season_length": 12}
+...     {"models": ["naive"], "folds": 2, "levels": [80], "reconcile": "none", "season_length": 12,
+...      "selection_margin": 0.5}
 ... )
 >>> s.models, s.levels, s.options()["reconcile"]
 (('naive',), (80,), 'none')
@@ -27,7 +28,7 @@ __all__ = ["ForecastSettings", "OPTIONS"]
 STEM = "policy/forecast"
 SOURCE = "params/policy/forecast.yaml"
 
-OPTIONS = ("models", "folds", "levels", "reconcile", "season_length")
+OPTIONS = ("models", "folds", "levels", "reconcile", "season_length", "selection_margin")
 """The keys of params/policy/forecast.yaml, each a keyword of :func:`amtools.forecast.forecast`."""
 
 
@@ -43,6 +44,9 @@ class ForecastSettings:
     reconcile : how managers are made to add up: ``auto`` or a method of
         ``amtools.forecast.RECONCILERS`` (the engine checks the name).
     season_length : months per season.
+    selection_margin : share by which a series' own best model must beat the run's best
+        model (the combination) in the backtest to be chosen instead (0 = pure per-series
+        choice; below 1).
     """
 
     models: tuple[str, ...]
@@ -50,6 +54,7 @@ class ForecastSettings:
     levels: tuple[int, ...]
     reconcile: str
     season_length: int
+    selection_margin: float
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, source: str = SOURCE) -> ForecastSettings:
@@ -65,7 +70,7 @@ class ForecastSettings:
         >>> ForecastSettings.from_mapping({"models": "naive"})
         Traceback (most recent call last):
         ...
-        amtools.core.errors.ParameterError: params/policy/forecast.yaml: missing keys folds, levels, reconcile, season_length. Add the missing key (the shipped file has every key with a comment).
+        amtools.core.errors.ParameterError: params/policy/forecast.yaml: missing keys folds, levels, reconcile, season_length, selection_margin. Add the missing key (the shipped file has every key with a comment).
         """
         check_keys(raw, source=source, required=OPTIONS)
         models = raw["models"]
@@ -95,12 +100,23 @@ class ForecastSettings:
                 f"{source}: reconcile must be a method name such as auto or bottom_up, "
                 f"got {reconcile!r}"
             )
+        margin = raw["selection_margin"]
+        if (
+            isinstance(margin, bool)
+            or not isinstance(margin, int | float)
+            or not 0 <= float(margin) < 1
+        ):
+            raise ParameterError(
+                f"{source}: selection_margin must be a share from 0 to below 1, got "
+                f"{margin!r}; write e.g. selection_margin: 0.5"
+            )
         return cls(
             models=tuple(models),
             folds=_positive_int(raw, "folds", source),
             levels=tuple(int(lv) for lv in levels),
             reconcile=str(reconcile),
             season_length=_positive_int(raw, "season_length", source),
+            selection_margin=float(margin),
         )
 
     @classmethod
@@ -128,6 +144,7 @@ class ForecastSettings:
             "levels": self.levels,
             "reconcile": self.reconcile,
             "season_length": self.season_length,
+            "selection_margin": self.selection_margin,
         }
 
 
