@@ -288,6 +288,13 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
         help="a params folder whose files override ./params and the packaged defaults, file by "
         "file (targets, kpi_profiles, budget, the notebooks' parameters, mappings/ …)",
     )
+    _add_rerun_and_output_options(run)
+    run.set_defaults(func=_cmd_run)
+    return run
+
+
+def _add_rerun_and_output_options(run: argparse.ArgumentParser) -> None:
+    """``amtools run``'s options for reruns, the forecast archive, kept notebooks and progress."""
     run.add_argument(
         "--force",
         action="store_true",
@@ -329,8 +336,6 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
         action="store_false",
         help="plain log lines instead of a progress bar",
     )
-    run.set_defaults(func=_cmd_run)
-    return run
 
 
 def run_config(args: argparse.Namespace) -> RunConfig:

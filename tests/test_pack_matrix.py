@@ -244,6 +244,9 @@ def test_full_pack_on_real_exports(source: str, lang: str, tmp_path: Path) -> No
             "--workers",
             "0",
             "--no-progress",
+            # the forecast archive goes beside the data by default: not into tests/fixtures
+            "--archive",
+            str(tmp_path.parent / f"{tmp_path.name}-forecasts.duckdb"),
         ]  # fmt: skip
     )
     assert code == 0, f"amtools run exited {code} on {source} ({lang})"

@@ -147,8 +147,17 @@ def test_second_run_reuses_every_unchanged_page_and_starts_no_kernel(
         name = res.html_path.name
         assert res.html_path.read_bytes() == before[name][0]  # the published page as it was
         assert res.html_path.stat().st_mtime_ns == before[name][1]
-        assert res.ipynb_path is not None and res.ipynb_path.is_file()
+        assert res.ipynb_path is None  # executed notebooks are kept only with keep_notebooks
     assert (second.folder / "_context").is_dir()
+
+    # Asked to keep the executed notebooks, pages published without one are rendered again,
+    # and a rerun after that reuses them with their notebooks.
+    kept = _run(dataset, project, keep_notebooks=True)
+    assert _names(kept.rendered) == OK and not kept.reused
+    again = _run(dataset, project, keep_notebooks=True)
+    assert _names(again.reused) == OK
+    assert all(r.ipynb_path is not None and r.ipynb_path.is_file() for r in again.reused)
+    capsys.readouterr()
 
     # With every page rendered, a rerun starts no kernel at all.
     _notebook(project["notebooks"] / "rr_manager.ipynb", MANAGER_PARAMS, BODY)
@@ -171,8 +180,9 @@ def test_second_run_reuses_every_unchanged_page_and_starts_no_kernel(
     saved = sorted(p.name for p in (fourth.folder / "_context").iterdir())
     assert saved and fourth.index.read_text().count("reused from ") == len(ALL)
     # A saved context that cannot be read is built again; the pages are still reused.
-    for path in (fourth.folder / "_context").iterdir():
-        path.write_bytes(b"not a context")
+    for path in (fourth.folder / "_context").rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"not a context")
     fifth = _run(dataset, project)
     assert built and _names(fifth.reused) == ALL and len(pools) == made
     assert sorted(p.name for p in (fifth.folder / "_context").iterdir()) == saved

@@ -312,9 +312,16 @@ def plan_reuse(
             and entry.key == keys[job.name]
             and entry.html == _relative(job.html_path, staging)
             and _unchanged(entry, folder)
+            and (not job.keep_notebook or _has_notebook(entry, folder))
         ):
             plan.reused[job.name] = entry
     return plan
+
+
+def _has_notebook(entry: PageEntry, folder: Path) -> bool:
+    """Whether the published page kept its executed notebook (asked for by ``keep_notebooks``:
+    a page published without one is rendered again rather than reused without it)."""
+    return entry.ipynb is not None and (folder / entry.ipynb).is_file()
 
 
 def _link_or_copy(source: str | Path, target: str | Path) -> None:
