@@ -21,7 +21,7 @@ from amtools.render.notebooks.jobs import Job
 from amtools.render.notebooks.kinds import DEFAULT_REPORTS, ReportKind, get_report
 from amtools.render.notebooks.paramcheck import notebook_parameters, validate_parameters
 
-__all__ = ["SLUG_MAX", "file_slug", "plan_jobs"]
+__all__ = ["SLUG_MAX", "file_slug", "report_stem", "per_team_mode", "plan_jobs"]
 
 _SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 SLUG_MAX = 40
@@ -55,6 +55,53 @@ def file_slug(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:SLUG_MAX].strip("-")
     digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
     return f"{slug}-{digest}" if slug else digest
+
+
+def report_stem(kind: str, entity: str | None = None) -> str:
+    """The file stem of one report in the pack: ``team_review``, ``team_review-<team slug>``.
+
+    Pages link to each other with it (``<stem>.html``, in the same folder).
+
+    Example
+    -------
+    >>> report_stem("team_review"), report_stem("team_review", "B2B Team 1")
+    ('team_review', 'team_review-b2b-team-1-965b83')
+    """
+    return kind if entity is None else f"{kind}-{file_slug(entity)}"
+
+
+def per_team_mode(
+    n_managers: int,
+    above: Any,
+    *,
+    forced: bool = False,
+    where: str = "params/reports/team_review.yaml",
+) -> str:
+    """Whether a run renders the per-team reviews, and why: ``"forced"``, ``"auto"`` or ``""``.
+
+    ``"forced"``: ``amtools run --per-team``; ``"auto"``: more than ``above`` managers
+    (``per_team_above`` in the report's params file; ``None`` or absent: never automatic);
+    ``""``: not rendered. ``where`` names the params file in an error.
+
+    Example
+    -------
+    >>> per_team_mode(200, 40), per_team_mode(30, 40), per_team_mode(30, 40, forced=True)
+    ('auto', '', 'forced')
+    >>> per_team_mode(30, "many")
+    Traceback (most recent call last):
+    ...
+    amtools.core.errors.ParameterError: params/reports/team_review.yaml: per_team_above must be a whole number >= 0 (or null: never automatic), got 'many'; fix the value
+    """
+    if forced:
+        return "forced"
+    if above is None:
+        return ""
+    if isinstance(above, bool) or not isinstance(above, int) or above < 0:
+        raise ParameterError(
+            f"{where}: per_team_above must be a whole number >= 0 "
+            f"(or null: never automatic), got {above!r}; fix the value"
+        )
+    return "auto" if n_managers > above else ""
 
 
 def _text(value: Any) -> str:
@@ -131,21 +178,31 @@ def plan_jobs(
         )
         base = read_params(yaml_path) if yaml_path.is_file() else {}
         title = t(kind.title_key, lang)
+        runner_set: dict[str, Any] = {}
         if kind.per == "manager":
             entities: list[str | None] = list(ids)
         elif kind.per == "team":
             entities = list(teams)
         else:
             entities = [None]
-            if per_team and kind.entity_param == "team":
-                entities += list(teams)
+            if kind.entity_param == "team":
+                # per-team reviews: forced (--per-team) or automatic above per_team_above
+                # managers (the company page then links them and says which applied)
+                mode = per_team_mode(
+                    len(table), base.get("per_team_above"), forced=per_team, where=str(yaml_path)
+                )
+                if mode:
+                    entities += list(teams)
+                if "team_pages" in declared:
+                    runner_set["team_pages"] = mode
         for entity in entities:
-            values = {**base, "context": str(context_dir), "period": period, "lang": lang}
+            values = {**base, **runner_set}
+            values |= {"context": str(context_dir), "period": period, "lang": lang}
             stem = kind.name
             shown = title
             if entity is not None and kind.entity_param:
                 values[kind.entity_param] = entity
-                stem = f"{kind.name}-{file_slug(entity)}"
+                stem = report_stem(kind.name, entity)
                 label = names.get(entity, entity) if kind.per == "manager" else entity
                 shown = t("report.entity", lang, title=title, entity=label)
             name = f"{kind.name}/{entity}" if entity is not None else kind.name
