@@ -214,7 +214,7 @@ def test_company_review_above_the_threshold_summarises_teams_and_links_them(
     teams = sorted(demo12.managers["team"].dropna().unique())
     assert len(result.results) == 1 + len(teams)
     company = (result.folder / "team_review.html").read_text(encoding="utf-8")
-    assert "<script>alert" not in company and "&lt;script&gt;alert(&quot;x&quot;)" in company
+    assert "<script>alert" not in company and '&lt;script&gt;alert("x")' in company
     links = set(re.findall(r'href="(team_review-[^"]+\.html)"', company))
     assert links == {team_summary.team_href(t) for t in teams}
     assert all((result.folder / link).is_file() for link in links)  # relative, in the pack

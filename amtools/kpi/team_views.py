@@ -39,7 +39,8 @@ def team_of(managers: pd.DataFrame) -> pd.Series:
     if "team" not in managers:
         return pd.Series(NO_TEAM, index=ids.to_numpy(), dtype=object)
     # as the runner names the per-team reviews: the text as it is, an empty one is no team
-    team = managers["team"].astype("string").replace("", pd.NA).fillna(NO_TEAM)
+    team = managers["team"].astype("string")
+    team = team.mask(team == "").fillna(NO_TEAM)
     return pd.Series(team.astype(str).to_numpy(), index=ids.to_numpy(), dtype=object)
 
 
@@ -222,7 +223,8 @@ def movers(
     teams = team_of(managers)
     rows = []
     for direction, picked in (("up", ups), ("down", downs)):
-        for manager_id, delta in picked.items():
+        for key, delta in picked.items():
+            manager_id = str(key)
             rows.append(
                 {
                     "direction": direction,

@@ -25,6 +25,7 @@ from amtools.render.charts import (
     NEUTRAL,
     SEGMENT_COLORS,
     compact,
+    currency_symbol,
     empty_figure,
     new_figure,
     require_columns,
@@ -157,7 +158,7 @@ def teams_table(
         "team": t("tbl.col.team", lang),
         "segment": t("tbl.col.segment", lang),
         "managers": t("ts.col.managers", lang),
-        "revenue": t("ts.col.revenue", lang, currency=currency),
+        "revenue": t("ts.col.revenue", lang, currency=currency_symbol(currency, lang)),
         "attainment": t("ts.col.revenue_attainment", lang),
         "score_median": t("ts.col.score_median", lang),
         "alerts": t("ts.col.alerts", lang),
@@ -221,7 +222,7 @@ def team_scores_chart(frame: pd.DataFrame, lang: str = "en", *, title: str | Non
         ax.boxplot(
             [groups[i] for i in keep],
             positions=[y_of[teams[i]] for i in keep],
-            vert=False,
+            orientation="horizontal",
             widths=0.6,
             showfliers=False,
             patch_artist=True,
@@ -234,6 +235,7 @@ def team_scores_chart(frame: pd.DataFrame, lang: str = "en", *, title: str | Non
     jitter = np.random.default_rng(0).uniform(-0.18, 0.18, len(frame))
     y = frame["team"].astype(str).map(y_of).to_numpy(dtype=float) + jitter
     colors = [SEGMENT_COLORS.get(str(s), NEUTRAL) for s in frame["segment"]]
+    hollow = [c for c, r in zip(colors, frame["ranked"].astype(bool), strict=True) if not r]
     is_ranked = frame["ranked"].astype(bool).to_numpy()
     x = frame["score"].astype("float64").to_numpy()
     ax.scatter(
@@ -245,7 +247,7 @@ def team_scores_chart(frame: pd.DataFrame, lang: str = "en", *, title: str | Non
             y[~is_ranked],
             s=11,
             facecolors="none",
-            edgecolors=np.array(colors, dtype=object)[~is_ranked],
+            edgecolors=hollow,
             linewidths=0.8,
             zorder=3,
         )
