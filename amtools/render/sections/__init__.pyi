@@ -3,3 +3,4 @@ from . import common as common
 from . import forecast as forecast
 from . import manager_review as manager_review
 from . import team_review as team_review
+from . import team_summary as team_summary
