@@ -224,3 +224,8 @@ def test_company_review_above_the_threshold_summarises_teams_and_links_them(
     team_page = (result.folder / team_summary.team_href(teams[0])).read_text(encoding="utf-8")
     assert "Тепловая карта KPI" in team_page and 'href="team_review.html"' in team_page
     assert "<script>alert" not in team_page
+    from test_present_lang import english_runs
+
+    words = " ".join([*demo12.managers["team"].astype(str), *demo12.managers["name"].astype(str)])
+    allowed = set(words.lower().split()) | set(str(demo12.source).lower().split())
+    assert english_runs(company, allowed=allowed) == []

@@ -7,6 +7,7 @@ from . import plan as plan
 from . import pool as pool
 from . import publish as publish
 from . import runner as runner
+from . import slugs as slugs
 from .config import RunConfig as RunConfig
 from .context import (
     RunContext as RunContext,

@@ -32,7 +32,7 @@ from amtools.render.charts import (
     style_axes,
 )
 from amtools.render.html import BAD, GOOD, esc, html_table
-from amtools.render.notebooks.plan import report_stem
+from amtools.render.notebooks.slugs import report_stem
 
 __all__ = [
     "COMPANY_PAGE",
