@@ -16,9 +16,15 @@ It reports the seconds of each page as ``amtools run`` printed them (kernel time
 notebook, export included), the run's phases and the load average before each run, and
 writes ``benchmarks/results_team_review.json`` (``--json``).
 
+``--cells`` instead times the company page's notebook cell by cell in one Python process
+(no kernel, no export; charts are drawn and encoded as on the page), before and after, on
+the run context an earlier run saved in ``--work`` (``out-after-company-<N>/*/_context``):
+where a page's time goes.
+
 Usage::
 
     python benchmarks/bench_team_review.py --before /tmp/before --managers 30 200 500
+    python benchmarks/bench_team_review.py --before /tmp/before --managers 200 500 --cells --work W
 """
 
 from __future__ import annotations
@@ -85,6 +91,40 @@ def _one(label: str, tree: Path, db: Path, out: Path, workers: int, params: Path
     }
 
 
+_CELLS = """
+import json, os, sys, time
+import matplotlib
+matplotlib.use("Agg")
+import IPython.display
+import nbformat
+IPython.display.display = lambda *a, **k: None  # the cells' output is not needed, only their work
+tree, context = sys.argv[1], sys.argv[2]
+cells = [c for c in nbformat.read(os.path.join(tree, "notebooks", "team_review.ipynb"), 4).cells
+         if c.cell_type == "code"]
+ns = {}
+exec(cells[0].source, ns)
+ns.update(context=context, lang="en", period="")
+times = []
+for cell in cells[1:]:
+    source = cell.source.replace("from IPython.display import display", "display = IPython.display.display")
+    ns["IPython"] = IPython
+    started = time.perf_counter()
+    exec(source, ns)
+    heading = next((line for line in source.splitlines() if "section." in line), source.splitlines()[0])
+    times.append([heading.strip()[:80], round(time.perf_counter() - started, 2)])
+print(json.dumps(times))
+"""
+
+
+def _cells(tree: Path, context: Path) -> list[list]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(
+        [sys.executable, "-c", _CELLS, str(tree), str(context)], env=env, cwd=tree,
+        check=True, text=True, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", type=Path, required=True, help="the amtools tree before")
@@ -94,7 +134,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, default=ROOT / "benchmarks" / "results_team_review.json"
     )
+    parser.add_argument("--cells", action="store_true", help="time the notebook cell by cell")
     args = parser.parse_args(argv)
+    if args.cells:
+        rows = []
+        for n in args.managers:
+            context = next((args.work / f"out-after-company-{n}").glob("*/_context"))
+            for label, tree in (("before", args.before.resolve()), ("after", ROOT)):
+                load = [round(x, 2) for x in os.getloadavg()]
+                row = {"managers": n, "variant": label, "load_before": load,
+                       "cells": _cells(tree, context)}  # fmt: skip
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+                rows.append(row)
+        args.json.write_text(json.dumps({"cells": rows}, indent=1) + "\n", encoding="utf-8")
+        return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-team-review-"))
     work.mkdir(parents=True, exist_ok=True)
     params = work / "params-company-only" / "reports"
