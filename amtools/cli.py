@@ -242,7 +242,12 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
         metavar="ID",
         help="render only these managers' reviews",
     )
-    run.add_argument("--per-team", action="store_true", help="also render one team review per team")
+    run.add_argument(
+        "--per-team",
+        action="store_true",
+        help="also render one team review per team (automatic above per_team_above managers, "
+        "params/reports/team_review.yaml)",
+    )
     run.add_argument("--lang", choices=LANGS, default="en", help="report language (default en)")
     run.add_argument(
         "--currency", default=None, help="display currency code (default: the data's, else RUB)"

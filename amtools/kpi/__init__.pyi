@@ -1,5 +1,6 @@
 from . import registry as registry
 from . import scoring as scoring
+from . import team_views as team_views
 from . import training as training
 from .clients import active_clients as active_clients
 from .computation import compute as compute

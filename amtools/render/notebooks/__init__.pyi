@@ -8,6 +8,7 @@ from . import pool as pool
 from . import publish as publish
 from . import reuse as reuse
 from . import runner as runner
+from . import slugs as slugs
 from .config import RunConfig as RunConfig
 from .context import (
     RunContext as RunContext,

@@ -21,7 +21,8 @@ class ReportKind:
     per : ``None`` (one report per run), ``"manager"`` (one per manager) or ``"team"``.
     entity_param : the notebook parameter receiving the manager id / team name; for a
         ``per=None`` report with ``entity_param="team"`` the runner can add one report per
-        team next to the company-wide one (``amtools run --per-team``).
+        team next to the company-wide one (``amtools run --per-team``, or automatically above
+        ``per_team_above`` managers when the report's params file sets it).
     section : where the index lists it: ``"team"``, ``"manager"`` or ``"other"``.
     needs : optional context parts it reads (``"forecast"``: forecast and budget); the runner
         computes those only when a requested report needs them.

@@ -92,6 +92,11 @@ PARAMETER_RANGES: dict[str, ParamRange] = {
     "heatmap_value": ParamRange(choices=("percentile", "attainment")),
     "alert_drop": ParamRange(0, 100),  # points of the 0-100 score
     "alert_below": ParamRange(0, 1),  # a share of the target
+    "detail_max_managers": ParamRange(1, None, integer=True),  # managers listed one by one
+    "per_team_above": ParamRange(0, None, integer=True),  # managers; None: only --per-team
+    "movers_n": ParamRange(1, 50, integer=True),
+    "alert_worst": ParamRange(1, 10, integer=True),
+    "team_pages": ParamRange(choices=("", "auto", "forced")),  # set by the runner
     # notebooks/forecast.ipynb, params/reports/forecast.yaml
     "max_managers": ParamRange(1, None, integer=True),
     "history_months": ParamRange(1, None, integer=True),

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from unidecode import unidecode
 
 from amtools.core.dataset import Dataset
 from amtools.core.errors import ParameterError
@@ -20,41 +17,43 @@ from amtools.render.export import ReportHeader
 from amtools.render.notebooks.jobs import Job
 from amtools.render.notebooks.kinds import DEFAULT_REPORTS, ReportKind, get_report
 from amtools.render.notebooks.paramcheck import notebook_parameters, validate_parameters
+from amtools.render.notebooks.slugs import SLUG_MAX, file_slug, report_stem
 
-__all__ = ["SLUG_MAX", "file_slug", "plan_jobs"]
-
-_SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-SLUG_MAX = 40
-"""Longest transliterated part of a file name (the whole name stays far below 255 bytes)."""
+__all__ = ["SLUG_MAX", "file_slug", "report_stem", "per_team_mode", "plan_jobs"]
 
 
-def file_slug(text: str) -> str:
-    """A file-name part readable in any alphabet, unique per ``text`` and never too long.
+def per_team_mode(
+    n_managers: int,
+    above: Any,
+    *,
+    forced: bool = False,
+    where: str = "params/reports/team_review.yaml",
+) -> str:
+    """Whether a run renders the per-team reviews, and why: ``"forced"``, ``"auto"`` or ``""``.
 
-    Ids that already are short ASCII names (``M001``) are kept as they are. Anything else is
-    transliterated with Unidecode (Cyrillic, CJK, accents), lower-cased, reduced to
-    ``[a-z0-9-]``, cut to :data:`SLUG_MAX` characters and given a 6-hex hash of the full
-    id, so two ids never share a file, a 5,000-character id still fits the file system and
-    path parts (``../x``, ``/``) cannot leave the reports folder.
+    ``"forced"``: ``amtools run --per-team``; ``"auto"``: more than ``above`` managers
+    (``per_team_above`` in the report's params file; ``None`` or absent: never automatic);
+    ``""``: not rendered. ``where`` names the params file in an error.
 
     Example
     -------
-    >>> file_slug("M001")
-    'M001'
-    >>> file_slug("Иванов Иван")
-    'ivanov-ivan-b80bc0'
-    >>> file_slug("Ольга Смирнова")[:13]
-    'olga-smirnova'
-    >>> file_slug("../x")
-    'x-72e4d0'
+    >>> per_team_mode(200, 40), per_team_mode(30, 40), per_team_mode(30, 40, forced=True)
+    ('auto', '', 'forced')
+    >>> per_team_mode(30, "many")
+    Traceback (most recent call last):
+    ...
+    amtools.core.errors.ParameterError: params/reports/team_review.yaml: per_team_above must be a whole number >= 0 (or null: never automatic), got 'many'; fix the value
     """
-    if _SAFE_STEM.fullmatch(text):
-        return text
-    # soft/hard signs and apostrophes transliterate to ' and ": they join, not split (Ol'ga)
-    ascii_text = re.sub(r"['\"`’]", "", unidecode(text).lower())
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:SLUG_MAX].strip("-")
-    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:6]
-    return f"{slug}-{digest}" if slug else digest
+    if forced:
+        return "forced"
+    if above is None:
+        return ""
+    if isinstance(above, bool) or not isinstance(above, int) or above < 0:
+        raise ParameterError(
+            f"{where}: per_team_above must be a whole number >= 0 "
+            f"(or null: never automatic), got {above!r}; fix the value"
+        )
+    return "auto" if n_managers > above else ""
 
 
 def _text(value: Any) -> str:
@@ -131,21 +130,31 @@ def plan_jobs(
         )
         base = read_params(yaml_path) if yaml_path.is_file() else {}
         title = t(kind.title_key, lang)
+        runner_set: dict[str, Any] = {}
         if kind.per == "manager":
             entities: list[str | None] = list(ids)
         elif kind.per == "team":
             entities = list(teams)
         else:
             entities = [None]
-            if per_team and kind.entity_param == "team":
-                entities += list(teams)
+            if kind.entity_param == "team":
+                # per-team reviews: forced (--per-team) or automatic above per_team_above
+                # managers (the company page then links them and says which applied)
+                mode = per_team_mode(
+                    len(table), base.get("per_team_above"), forced=per_team, where=str(yaml_path)
+                )
+                if mode:
+                    entities += list(teams)
+                if "team_pages" in declared:
+                    runner_set["team_pages"] = mode
         for entity in entities:
-            values = {**base, "context": str(context_dir), "period": period, "lang": lang}
+            values = {**base, **runner_set}
+            values |= {"context": str(context_dir), "period": period, "lang": lang}
             stem = kind.name
             shown = title
             if entity is not None and kind.entity_param:
                 values[kind.entity_param] = entity
-                stem = f"{kind.name}-{file_slug(entity)}"
+                stem = report_stem(kind.name, entity)
                 label = names.get(entity, entity) if kind.per == "manager" else entity
                 shown = t("report.entity", lang, title=title, entity=label)
             name = f"{kind.name}/{entity}" if entity is not None else kind.name

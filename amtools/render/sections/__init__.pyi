@@ -4,3 +4,4 @@ from . import forecast as forecast
 from . import forecast_history as forecast_history
 from . import manager_review as manager_review
 from . import team_review as team_review
+from . import team_summary as team_summary
