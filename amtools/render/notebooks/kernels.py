@@ -24,8 +24,10 @@ import contextlib
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +186,7 @@ class WarmKernel:
         self.notebooks_run = 0
         self.restarts = 0
         self._dirty = False
+        self._sockets: str | None = None  # the private folder of the kernel's IPC sockets
 
     # -- lifecycle ---------------------------------------------------------------------------
     def kill(self) -> None:
@@ -203,6 +206,12 @@ class WarmKernel:
                 os.remove(connection_file)
         self.kc = None
         self.km = None
+        self._remove_sockets()
+
+    def _remove_sockets(self) -> None:
+        if self._sockets is not None:
+            shutil.rmtree(self._sockets, ignore_errors=True)
+            self._sockets = None
 
     def start(self) -> WarmKernel:
         """Start the kernel and import the warm modules.
@@ -233,7 +242,20 @@ class WarmKernel:
     def _launch(self) -> None:
         from jupyter_client.manager import AsyncKernelManager
 
-        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        if os.name == "posix":
+            # Unix-domain sockets, not TCP on 127.0.0.1: a machine or sandbox without a
+            # network (no loopback) runs reports too, and no port can be taken by another
+            # kernel. An absolute path in a private folder: the kernel runs in the notebooks'
+            # folder, this process elsewhere, and a relative socket name would differ.
+            self._remove_sockets()
+            self._sockets = tempfile.mkdtemp(prefix="amtools-kernel-")
+            self.km = AsyncKernelManager(
+                kernel_name=self.kernel_name,
+                transport="ipc",
+                ip=os.path.join(self._sockets, "k"),
+            )
+        else:
+            self.km = AsyncKernelManager(kernel_name=self.kernel_name)
         # No history database: executions counts restart at 1 for each notebook, and parallel
         # kernels never contend for ~/.ipython's sqlite file.
         kwargs: dict[str, Any] = {
@@ -278,6 +300,7 @@ class WarmKernel:
             with contextlib.suppress(Exception):
                 run_sync(self.km.cleanup_resources)()
             self.km = None
+        self._remove_sockets()
 
     def __enter__(self) -> WarmKernel:
         return self.start() if self.km is None else self
