@@ -451,8 +451,6 @@ def _mase_guard(metrics: Mapping[str, Mapping[str, float]]) -> dict[str, str]:
 def _preload_statsmodels() -> None:
     # statsmodels is heavy: imported here, once, only before forking workers.
     import statsmodels.tsa.exponential_smoothing.ets  # noqa: F401
-    import statsmodels.tsa.forecasting.theta  # noqa: F401
-    import statsmodels.tsa.statespace.sarimax  # noqa: F401
     import statsmodels.tsa.stattools  # noqa: F401
 
 

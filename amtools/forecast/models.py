@@ -432,6 +432,60 @@ def _ses_sigma2(x: np.ndarray, alpha: float) -> float:
     return float(np.var(e)) if len(e) > 1 else float(np.var(x))
 
 
+def _ses_sse(y: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """SSE of simple exponential smoothing started at ``y[0]``, for each smoothing weight."""
+    from scipy import signal  # light, but only needed here
+
+    out = np.empty(len(alphas))
+    for i, a in enumerate(alphas):
+        # l_t = a y_t + (1 - a) l_{t-1}, l_0 = y_0; the one-step forecast of y_t is l_{t-1}
+        level = signal.lfilter([a], [1.0, -(1.0 - a)], y, zi=[(1.0 - a) * y[0]])[0]
+        err = y[1:] - level[:-1]
+        out[i] = float(np.dot(err, err))
+    return out
+
+
+def _ses_alpha(y: np.ndarray) -> float:
+    """The SES smoothing weight in [0, 1] with the least in-sample SSE (grid, then Brent)."""
+    from scipy import optimize
+
+    grid = np.linspace(0.0, 1.0, 11)
+    sse = _ses_sse(y, grid)
+    i = int(np.argmin(sse))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    found = optimize.minimize_scalar(
+        lambda a: float(_ses_sse(y, np.array([a]))[0]),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-5},
+    )
+    return float(found.x) if found.fun <= sse[i] else float(grid[i])
+
+
+def _theta_season(y: np.ndarray, m: int) -> tuple[str, np.ndarray] | None:
+    """The season the Theta method removes: ``(kind, m indices)``, or ``None``.
+
+    As statsmodels' ``ThetaModel`` (``use_test=True``): seasonal when
+    ``n r_m^2 / sum_{k<m} r_k^2`` exceeds the 90 % chi-squared(1) value 2.7055; a classical
+    decomposition, multiplicative for a positive series unless an index is not positive.
+    """
+    from amtools.forecast.dotm import seasonal_indices  # the one classical decomposition
+
+    x = y - y.mean()
+    denom = float(np.dot(x, x))
+    if denom <= 0:
+        return None
+    n = len(y)
+    r = np.array([np.dot(x[: n - k], x[k:]) / denom for k in range(m + 1)])
+    if not n * r[m] ** 2 / float(np.sum(r[:m] ** 2)) > 2.705543454095404:
+        return None
+    kind = "multiplicative" if float(np.min(y)) > 0 else "additive"
+    idx = seasonal_indices(y, m, kind)
+    if kind == "multiplicative" and float(np.min(idx)) <= 0:
+        kind, idx = "additive", seasonal_indices(y, m, "additive")
+    return kind, idx
+
+
 def theta(
     y: np.ndarray,
     h: int,
@@ -440,7 +494,16 @@ def theta(
     levels: Sequence[int] = (80, 95),
     spec: Any = None,
 ) -> ModelForecast:
-    """The Theta method (statsmodels ``ThetaModel``), deseasonalised when a season is detected.
+    """The Theta method (Assimakopoulos and Nikolopoulos 2000), deseasonalised when seasonal.
+
+    The standard theta = 2 method in the two-step form of Hyndman and Billah (2003), as
+    statsmodels' ``ThetaModel(method="auto")`` computes it: with a season found by the
+    90 % autocorrelation test (two seasons of data needed), a classical decomposition
+    removes it; then the forecast is simple exponential smoothing (started at the first
+    value, weight by least squares) plus half the OLS trend slope, extrapolated with the
+    SES correction ``h - 1 + 1/alpha - (1 - alpha)^n / alpha``; intervals use the one-step
+    errors of that SES. With ``spec = (seasonal_ok, alpha)`` (a backtest fold) the weight is
+    reused instead of re-estimated.
 
     Example
     -------
@@ -448,10 +511,6 @@ def theta(
     >>> bool(out.mean[1] > out.mean[0])
     True
     """
-    from statsmodels.tsa.forecasting.theta import (
-        ThetaModel,
-    )  # heavy: on first use
-
     y = np.asarray(y, dtype="float64")
     n = len(y)
     m = season_length
@@ -461,53 +520,36 @@ def theta(
         return out
     seasonal_ok = m > 1 and n >= 2 * m
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = ThetaModel(
-                float_series(y),
-                period=m if seasonal_ok else 1,
-                deseasonalize=seasonal_ok,
-                method="auto",
-            )
-            alpha = spec[1] if isinstance(spec, tuple) and len(spec) > 1 else None
-            res = model.fit() if alpha is None else _theta_fixed(model, float(alpha))
-            mean = np.asarray(res.forecast(h), dtype="float64")
-            # Interval formula of ThetaResults.prediction_intervals, with sigma^2 taken from the
-            # one-step errors of the fitted SES (statsmodels refits an ARIMA(0,1,1) per call).
-            ses_alpha = float(res.params.iloc[1])
-            sigma2 = _ses_sigma2(np.asarray(getattr(model, "_y", y), dtype="float64"), ses_alpha)
-            sd = np.sqrt((1 + np.arange(h) * (1 + (ses_alpha - 1) ** 2)) * sigma2)
-            lower, upper = normal_bounds(mean, sd, levels)
+        season = _theta_season(y, m) if seasonal_ok else None
+        pos = np.arange(n + h) % m
+        if season is None:
+            adj = y
+        elif season[0] == "multiplicative":
+            adj = y / season[1][pos[:n]]
+        else:
+            adj = y - season[1][pos[:n]]
+        t = np.arange(n, dtype="float64")
+        slope = float(np.polyfit(t, adj, 1)[0]) if np.ptp(adj) > 0 else 0.0
+        given = spec[1] if isinstance(spec, tuple) and len(spec) > 1 else None
+        alpha = _ses_alpha(adj) if given is None else float(given)
+        level = adj[0]
+        for value in adj:
+            level = alpha * value + (1.0 - alpha) * level
+        steps = np.arange(h, dtype="float64")
+        if alpha > 0:
+            steps = steps + 1 / alpha - (1 - alpha) ** n / alpha
+        mean = level + 0.5 * slope * steps
+        if season is not None:
+            future = season[1][pos[n:]]
+            mean = mean * future if season[0] == "multiplicative" else mean + future
+        sigma2 = _ses_sigma2(y, alpha)
+        sd = np.sqrt((1 + np.arange(h) * (1 + (alpha - 1) ** 2)) * sigma2)
+        lower, upper = normal_bounds(mean, sd, levels)
         if not finite_ok(mean, y):
             raise FloatingPointError("forecast explodes")
     except Exception as exc:  # noqa: BLE001
         out = naive(y, h, levels=levels)
         out.note, out.fallback = f"Theta failed ({type(exc).__name__}: {exc}): naive instead", True
         return out
-    season = "deseasonalised" if seasonal_ok else "no season"
-    return ModelForecast(
-        mean, lower, upper, spec=(seasonal_ok, ses_alpha), note=f"Theta ({season})"
-    )
-
-
-def _theta_fixed(model: Any, alpha: float) -> Any:
-    """``ThetaModel.fit()`` with the SES smoothing ``alpha`` given (no optimisation).
-
-    Backtest folds reuse the full-history alpha: the same two-step estimate as statsmodels
-    (OLS slope ``b0`` of the deseasonalised data on time; SES started at the first value)
-    with the SES filtered instead of fitted.
-    """
-    from statsmodels.tsa.forecasting.theta import (
-        ThetaModelResults,
-    )  # heavy: on first use
-
-    if model.deseasonalize and model.use_test:
-        model._test_seasonality()
-    y, seasonal = model._deseasonalize_data()
-    y = np.asarray(y, dtype="float64")
-    ct = np.column_stack([np.ones(len(y)), np.arange(len(y), dtype="float64")])
-    _, b0 = np.linalg.lstsq(ct, y, rcond=None)[0]
-    level = y[0]
-    for value in y:
-        level = alpha * value + (1.0 - alpha) * level
-    return ThetaModelResults(b0, alpha, None, level, seasonal, False, model)
+    label = "deseasonalised" if seasonal_ok else "no season"
+    return ModelForecast(mean, lower, upper, spec=(seasonal_ok, alpha), note=f"Theta ({label})")
