@@ -29,6 +29,12 @@ __all__ = ["arima"]
 _MA_BOUND = 0.98
 """MA coefficients are searched in (-0.98, 0.98): invertible, and away from the CSS boundary."""
 
+ORDERS: list[tuple[int, int, int]] = [(0, 0, 0), (1, 0, 0), (0, 1, 0)]
+"""The (p, q, seasonal q) orders searched; a wider search (p, q <= 2) was less accurate on
+M3 monthly, alone and in the combination (``benchmarks/results_forecast.md``)."""
+AIRLINE: tuple[int, int, int] = (0, 1, 1)
+"""Also searched when seasonally differenced with four or more seasons of data."""
+
 
 def _seasonal_strength(y: np.ndarray, m: int) -> float:
     """Seasonal strength 1 - var(remainder) / var(detrended) of a classical decomposition."""
@@ -71,9 +77,9 @@ def _difference(y: np.ndarray, d: int, seasonal_d: int, m: int) -> np.ndarray:
     return x
 
 
-def _ma_poly(theta: float, stheta: float, m: int) -> np.ndarray:
-    """Coefficients of (1 + theta B)(1 + stheta B^m), lowest power first."""
-    ma = np.array([1.0, theta])
+def _ma_poly(thetas: np.ndarray, stheta: float, m: int) -> np.ndarray:
+    """Coefficients of (1 + theta_1 B + ... + theta_q B^q)(1 + stheta B^m), lowest power first."""
+    ma = np.r_[1.0, np.asarray(thetas, dtype="float64")]
     if stheta:
         seasonal = np.zeros(m + 1)
         seasonal[0], seasonal[m] = 1.0, stheta
@@ -81,49 +87,67 @@ def _ma_poly(theta: float, stheta: float, m: int) -> np.ndarray:
     return ma
 
 
-def _residuals(x: np.ndarray, c: float, phi: float, ma: np.ndarray) -> np.ndarray:
-    """CSS residuals e_t of phi(B) x_t = c + theta(B) e_t from t = 1 on (pre-sample e = 0)."""
-    w = x[1:] - phi * x[:-1] - c
-    return np.asarray(signal.lfilter([1.0], ma, w))
+def _stable(coefs: np.ndarray, sign: float) -> bool:
+    """Whether 1 + sign * (c_1 B + ... + c_k B^k) has every root outside the unit circle."""
+    if len(coefs) == 0:
+        return True
+    if len(coefs) == 1:
+        return bool(abs(coefs[0]) < 1.0)
+    roots = np.roots(np.r_[sign * np.asarray(coefs)[::-1], 1.0])
+    return bool(np.all(np.abs(roots) > 1.0 + 1e-6))
+
+
+def _split(
+    params: np.ndarray, order: tuple[int, int, int]
+) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """``[c, phi_1..phi_p, theta_1..theta_q, stheta]`` as (c, phis, thetas, stheta)."""
+    p, q, sq = order
+    c = float(params[0])
+    phis = np.asarray(params[1 : 1 + p], dtype="float64")
+    thetas = np.asarray(params[1 + p : 1 + p + q], dtype="float64")
+    stheta = float(params[1 + p + q]) if sq else 0.0
+    return c, phis, thetas, stheta
 
 
 def _solve_linear(
-    x: np.ndarray, ma: np.ndarray, p: int, constant: bool
-) -> tuple[float, float, float]:
-    """(SSR, c, phi) minimising the CSS for fixed MA terms: least squares on filtered regressors."""
-    target = signal.lfilter([1.0], ma, x[1:])
-    cols = []
-    if p:
-        cols.append(signal.lfilter([1.0], ma, x[:-1]))
+    x: np.ndarray, ma: np.ndarray, p: int, constant: bool, cond: int
+) -> tuple[float, float, np.ndarray]:
+    """(SSR, c, phis) minimising the CSS for fixed MA terms: least squares on filtered regressors.
+
+    Residuals are counted from ``t = cond`` on, with pre-sample residuals 0; the model
+    phi(B) x_t = c + theta(B) e_t is linear in the AR coefficients and ``c`` for fixed MA
+    terms, and so is the MA filter, so each regressor is filtered once.
+    """
+    n = len(x)
+    target = signal.lfilter([1.0], ma, x[cond:])
+    cols = [signal.lfilter([1.0], ma, x[cond - i : n - i]) for i in range(1, p + 1)]
     if constant:
-        cols.append(signal.lfilter([1.0], ma, np.ones(len(x) - 1)))
+        cols.append(signal.lfilter([1.0], ma, np.ones(n - cond)))
     if not cols:
-        return float(np.dot(target, target)), 0.0, 0.0
+        return float(np.dot(target, target)), 0.0, np.zeros(0)
     design = np.column_stack(cols)
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
     resid = target - design @ coef
-    phi = float(coef[0]) if p else 0.0
     c = float(coef[-1]) if constant else 0.0
-    if p and abs(phi) >= _MA_BOUND:  # keep the AR part stationary: clip, re-solve c
-        phi = math.copysign(_MA_BOUND, phi)
-        rest = target - phi * cols[0]
-        c = float(np.dot(cols[-1], rest) / np.dot(cols[-1], cols[-1])) if constant else 0.0
-        resid = rest - c * cols[-1] if constant else rest
-    return float(np.dot(resid, resid)), c, phi
+    return float(np.dot(resid, resid)), c, np.asarray(coef[:p], dtype="float64")
 
 
 def _fit_css(
-    x: np.ndarray, order: tuple[int, int, int], m: int, constant: bool
+    x: np.ndarray, order: tuple[int, int, int], m: int, constant: bool, cond: int
 ) -> tuple[float, np.ndarray]:
-    """CSS fit of one candidate: (SSR, params ``[c, phi, theta, stheta]``)."""
+    """CSS fit of one candidate: (SSR, params ``[c, phi_1..phi_p, theta_1..theta_q, stheta]``)."""
     p, q, sq = order
+    n_ma = q + sq
 
-    def ssr(ma_params: np.ndarray) -> float:
-        theta = float(ma_params[0]) if q else 0.0
-        stheta = float(ma_params[-1]) if sq else 0.0
-        return _solve_linear(x, _ma_poly(theta, stheta, m), p, constant)[0]
+    def unpack(v: np.ndarray) -> tuple[np.ndarray, float]:
+        return np.asarray(v[:q], dtype="float64"), (float(v[q]) if sq else 0.0)
 
-    n_ma = int(q) + int(sq)
+    def ssr(v: np.ndarray) -> float:
+        thetas, stheta = unpack(v)
+        if not (_stable(thetas, 1.0) and abs(stheta) < _MA_BOUND):
+            return 1e300
+        return _solve_linear(x, _ma_poly(thetas, stheta, m), p, constant, cond)[0]
+
     if n_ma == 0:
         best = np.zeros(0)
     elif n_ma == 1:
@@ -135,37 +159,41 @@ def _fit_css(
         )
         best = np.array([float(found.x)])
     else:
+        start = np.r_[np.full(q, -0.3 / q), [-0.5] if sq else []]
         found = optimize.minimize(
             ssr,
-            x0=np.array([-0.3, -0.5]),
-            method="L-BFGS-B",
-            bounds=[(-_MA_BOUND, _MA_BOUND)] * n_ma,
-            options={"maxiter": 60},
+            x0=start,
+            method="Nelder-Mead",
+            options={"xatol": 1e-4, "fatol": 1e-10, "maxfev": 400},
         )
         best = np.asarray(found.x, dtype="float64")
-    theta = float(best[0]) if q else 0.0
-    stheta = float(best[-1]) if sq else 0.0
-    value, c, phi = _solve_linear(x, _ma_poly(theta, stheta, m), p, constant)
-    return value, np.array([c, phi, theta, stheta])
+    thetas, stheta = unpack(best)
+    value, c, phis = _solve_linear(x, _ma_poly(thetas, stheta, m), p, constant, cond)
+    return value, np.r_[c, phis, thetas, [stheta] if sq else []]
 
 
 def _arma_forecast(
-    x: np.ndarray, params: np.ndarray, m: int, h: int
-) -> tuple[np.ndarray, np.ndarray, float, int]:
-    """Point forecast of the differenced series, its residuals' SSR and count, and MA poly."""
-    c, phi, theta, stheta = (float(v) for v in params)
-    ma = _ma_poly(theta, stheta, m)
-    e = np.r_[0.0, _residuals(x, c, phi, ma)]
+    x: np.ndarray, params: np.ndarray, order: tuple[int, int, int], m: int, h: int, cond: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+    """Differenced forecast, AR coefficients, MA polynomial, residual SSR and count."""
+    c, phis, thetas, stheta = _split(params, order)
+    ma = _ma_poly(thetas, stheta, m)
+    p, n = len(phis), len(x)
+    w = x[cond:] - c
+    for i in range(1, p + 1):
+        w = w - phis[i - 1] * x[cond - i : n - i]
+    e = np.r_[np.zeros(cond), signal.lfilter([1.0], ma, w)]
     k = len(ma) - 1
     ext_x = np.r_[x, np.zeros(h)]
     ext_e = np.r_[np.zeros(k), e, np.zeros(h)]  # ext_e[i + k] is e_i
-    n = len(x)
+    lags_ma = np.arange(1, k + 1)
     for j in range(h):
         t = n + j
-        # x_t = c + phi x_{t-1} + sum_i ma[i] e_{t-i}, future e = 0
-        past = ext_e[t + k - np.arange(1, k + 1)]
-        ext_x[t] = c + phi * ext_x[t - 1] + float(np.dot(ma[1:], past))
-    return ext_x[n:], ma, float(np.dot(e[1:], e[1:])), n - 1
+        # x_t = c + sum_i phi_i x_{t-i} + sum_i ma[i] e_{t-i}, future e = 0
+        ar_part = float(np.dot(phis, ext_x[t - 1 - np.arange(p)])) if p else 0.0
+        ext_x[t] = c + ar_part + float(np.dot(ma[1:], ext_e[t + k - lags_ma]))
+    resid = e[cond:]
+    return ext_x[n:], phis, ma, float(np.dot(resid, resid)), n - cond
 
 
 def _orders(y: np.ndarray, m: int, spec: Any) -> tuple[int, int, list[tuple[int, int, int]], Any]:
@@ -184,13 +212,11 @@ def _orders(y: np.ndarray, m: int, spec: Any) -> tuple[int, int, list[tuple[int,
     seasonal_d = int(m > 1 and n >= 2 * m + 2 and _seasonal_strength(y, m) > 0.64)
     x = y[m:] - y[:-m] if seasonal_d else y
     d = int(_needs_difference(x))
-    if seasonal_d:
-        # The airline-type (0,d,1)(0,1,1) model only with 4+ seasons of data.
-        candidates = [(0, 0, 0), (1, 0, 0), (0, 1, 0)]
-        if n >= 4 * m:
-            candidates.append((0, 1, 1))
-    else:
-        candidates = [(p, q, 0) for p, q in ((0, 0), (1, 0), (0, 1))]
+    candidates = list(ORDERS)
+    if seasonal_d and n >= 4 * m:
+        # A seasonal MA term makes a model 13+ lags deep: only the airline-type model, and
+        # only with 4+ seasons of data.
+        candidates.append(AIRLINE)
     return d, seasonal_d, candidates, None
 
 
@@ -234,19 +260,21 @@ def arima(
         out = naive(y, h, levels=levels)
         out.note, out.fallback = f"ARIMA: {len(x)} months after differencing: naive instead", True
         return out
+    # Every candidate's residuals start at the same month, so their AICc compare.
+    cond = max(max(o[0] for o in ORDERS), max(o[0] for o in candidates))
     fits = []
     errors = []
     for p, q, sq in candidates:
         order = (p, q, sq)
         try:
-            if start is not None and len(start) == 4:
+            if start is not None and len(start) == 1 + p + q + sq:
                 # Backtest folds reuse the full-history estimates: the fold's data are only
                 # filtered, with the same holdout accuracy at a fraction of the cost.
                 params = np.asarray(start, dtype="float64")
                 aicc = 0.0
             else:
-                ssr, params = _fit_css(x, order, m, constant)
-                nobs = len(x) - 1
+                ssr, params = _fit_css(x, order, m, constant, cond)
+                nobs = len(x) - cond
                 k = p + q + sq + int(constant) + 1  # + the variance
                 sigma2 = max(ssr / nobs, 1e-300)
                 loglik = -0.5 * nobs * (math.log(2 * math.pi * sigma2) + 1)
@@ -258,16 +286,18 @@ def arima(
             if not math.isfinite(aicc) or not np.all(np.isfinite(params)):
                 errors.append(f"({p},{d},{q}): non-finite fit")
                 continue
+            if not _stable(params[1 : 1 + p], -1.0):
+                errors.append(f"({p},{d},{q}): non-stationary AR")
+                continue
             fits.append((aicc, order, params))
         except Exception as exc:  # noqa: BLE001
             errors.append(f"({p},{d},{q}): {type(exc).__name__}")
     fits.sort(key=lambda f: f[0])
     for _aicc, (p, q, sq), params in fits:
         try:
-            diffed, ma, ssr, nobs = _arma_forecast(x, params, m, h)
-            k = p + q + sq + int(constant)
-            sigma2 = ssr / max(nobs - k, 1)
-            mean, sd = _undifference(y, diffed, sigma2, float(params[1]), ma, d, seasonal_d, m)
+            diffed, phis, ma, ssr, nobs = _arma_forecast(x, params, (p, q, sq), m, h, cond)
+            sigma2 = ssr / max(nobs - (p + q + sq + int(constant)), 1)
+            mean, sd = _undifference(y, diffed, sigma2, phis, ma, d, seasonal_d, m)
             if not np.all(np.isfinite(mean)) or not np.all(np.isfinite(sd)):
                 errors.append(f"({p},{d},{q}): forecast explodes")
                 continue
@@ -294,7 +324,7 @@ def _undifference(
     y: np.ndarray,
     diffed: np.ndarray,
     sigma2: float,
-    phi: float,
+    phis: np.ndarray,
     ma: np.ndarray,
     d: int,
     seasonal_d: int,
@@ -316,7 +346,7 @@ def _undifference(
     else:
         mean = out_x
     # Psi weights of the integrated process phi(B) (1 - B)^d (1 - B^m)^D.
-    ar = np.array([1.0, -phi])
+    ar = np.r_[1.0, -np.asarray(phis, dtype="float64")]
     for _ in range(d):
         ar = np.convolve(ar, [1.0, -1.0])
     if seasonal_d:
