@@ -76,13 +76,14 @@ def calibrate(
     level_of: Mapping[str, str],
     levels: Sequence[int],
     enabled: bool,
-    slack: float = 0.05,
+    slack: float = 0.0,
 ) -> Calibration:
     """Conformal-style widening per hierarchy level when backtest coverage falls short.
 
     Where the chosen models' backtest coverage of an interval at a hierarchy level is more
-    than ``slack`` below nominal, that level's intervals are widened by the backtest quantile
-    of |error| / half-width (at most :data:`MAX_WIDENING`); ``enabled=False`` only measures.
+    than ``slack`` below nominal (default 0: split-conformal calibration to nominal; on all
+    of M3 monthly a 5-point slack left the 95 % interval at 0.92 held out), that level's
+    intervals are widened by the backtest quantile of |error| / half-width (at most :data:`MAX_WIDENING`); ``enabled=False`` only measures.
 
     Example
     -------
