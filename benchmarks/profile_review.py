@@ -7,8 +7,10 @@ first one is reported apart: it pays the first-use costs) and prints
 - the kernel start and warm-up (imports) time;
 - per report: total, notebook execution, HTML export, and each cell's time (papermill's
   per-cell durations, which include the kernel round trip);
-- in this process: for each chart of the review, building the figure and encoding it
-  (layout, drawing, PNG) — the chart functions as the cells call them.
+- the kernel's CPU seconds per report (its process, read with psutil: robust to a shared
+  machine where wall time is not) and this process's (papermill's client and the export);
+- in this process: for each chart of the review, the CPU seconds of building the figure and
+  of encoding it (layout, drawing, PNG) — the chart functions as the cells call them.
 
 Run it against any tree (``PYTHONPATH=<tree>``) to compare before and after::
 
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,6 +47,11 @@ def _context(n_managers: int, folder: Path) -> tuple[Path, list[str]]:
     return folder, ctx.managers["manager_id"].astype(str).tolist()
 
 
+def _cpu_seconds(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
 def _kernel_reports(context: Path, ids: list[str], out: Path) -> list[dict[str, object]]:
     import pandas as pd
 
@@ -55,6 +63,7 @@ def _kernel_reports(context: Path, ids: list[str], out: Path) -> list[dict[str, 
     started = time.perf_counter()
     kernel = WarmKernel(cwd=ROOT / "notebooks").start()
     print(f"kernel start + warm-up imports: {time.perf_counter() - started:.2f} s")
+    kernel_proc = psutil.Process(kernel.pid)
     html_exporter()
     params = read_params("reports/manager_review")
     rows = []
@@ -82,7 +91,11 @@ def _kernel_reports(context: Path, ids: list[str], out: Path) -> list[dict[str, 
             )
             if hasattr(job, "keep_notebook"):
                 job.keep_notebook = True  # read back the per-cell durations
+            kernel_cpu = _cpu_seconds(kernel_proc)
+            own_cpu = time.process_time()
             res = execute_job(kernel, job, timeout=600)
+            kernel_cpu = _cpu_seconds(kernel_proc) - kernel_cpu
+            own_cpu = time.process_time() - own_cpu
             if not res.ok:
                 raise SystemExit(f"{job.name} failed: {res.error}")
             nb = nbformat.read(job.ipynb_path, 4)
@@ -94,6 +107,8 @@ def _kernel_reports(context: Path, ids: list[str], out: Path) -> list[dict[str, 
             rows.append(
                 {
                     "total": res.seconds,
+                    "kernel_cpu": kernel_cpu,
+                    "worker_cpu": own_cpu,
                     "execute": res.extra["execute_s"],
                     "export": res.extra["export_s"],
                     "cells": cells,
@@ -132,11 +147,11 @@ def _charts(context: Path, ids: list[str]) -> dict[str, tuple[float, float]]:
     times: dict[str, list[tuple[float, float]]] = {}
     for i, manager in enumerate(ids):
         for name, build in _chart_calls(ctx, manager, "ru" if i % 2 else "en").items():
-            started = time.perf_counter()
+            started = time.process_time()
             fig = build()
-            built = time.perf_counter()
+            built = time.process_time()
             figure_html(fig)
-            times.setdefault(name, []).append((built - started, time.perf_counter() - built))
+            times.setdefault(name, []).append((built - started, time.process_time() - built))
     return {
         name: (
             statistics.mean(b for b, _ in v[1:] or v),
@@ -159,16 +174,21 @@ def main() -> int:
         rows = _kernel_reports(context, ids, Path(tmp))
         charts = _charts(context, ids)
     rest = rows[1:] or rows
-    mean = {k: statistics.mean(float(r[k]) for r in rest) for k in ("total", "execute", "export")}  # type: ignore[arg-type]
+    keys = ("total", "execute", "export", "kernel_cpu", "worker_cpu")
+    mean = {k: statistics.mean(float(r[k]) for r in rest) for k in keys}  # type: ignore[arg-type]
     cells = [statistics.mean(c) for c in zip(*(r["cells"] for r in rest), strict=True)]  # type: ignore[call-overload]
     print(
         f"first report: {rows[0]['total']:.2f} s; then per report (mean of {len(rest)}): "
         f"{mean['total']:.2f} s = execute {mean['execute']:.2f} s + export {mean['export']:.2f} s"
         f" (+ writes); HTML {statistics.mean(float(r['html_kb']) for r in rest):.0f} KB"  # type: ignore[arg-type]
     )
+    print(
+        f"CPU per report (mean of {len(rest)}): kernel {mean['kernel_cpu']:.2f} s "
+        f"(execution), worker {mean['worker_cpu']:.2f} s (papermill + export)"
+    )
     print("cells (s): " + ", ".join(f"{c:.3f}" for c in cells))
     for name, (build, encode) in charts.items():
-        print(f"chart {name}: build {build:.3f} s, layout+draw+PNG {encode:.3f} s")
+        print(f"chart {name}: CPU build {build:.3f} s, layout+draw+PNG {encode:.3f} s")
     if args.json:
         args.json.write_text(
             json.dumps({"reports": rows, "charts": charts, "mean": mean, "cells": cells}, indent=1)

@@ -90,6 +90,9 @@ OTHER_COLORS = [
     "#bcbd22",
 ]
 _DPI = 120
+# zlib level of the embedded PNGs: the pixels are the same at every level; level 1 encodes
+# in about half the time of the default 6 for ~4 % more bytes (a review page: ~20 KB more).
+_PNG_COMPRESS = 1
 
 # Text from data is inert: names such as ``$x$`` or ``$$\int$$`` are drawn literally, never
 # parsed as mathtext (which would garble them or raise). Every label of every chart is built
@@ -253,9 +256,12 @@ def figure_png(fig: Figure) -> bytes:
     """``fig`` as PNG bytes at the reports' resolution, drawn once.
 
     ``savefig`` of a figure with a layout engine draws it twice (a dry run, so the layout
-    can measure the text, then the real one). Here the constrained layout runs once on the
-    figure at the output resolution and the figure is drawn once with that layout: the
-    same pixels for less than two thirds of the work.
+    can measure the text, then the real one), and it does so for any engine the figure has,
+    even matplotlib's "none" placeholder. Here the constrained layout runs once on the
+    figure at the output resolution, the figure is saved with no engine at all (so
+    ``savefig`` skips its dry run) and drawn once with that layout: the same pixels for
+    less work. The engine is put back afterwards. The PNG is compressed at zlib level
+    ``_PNG_COMPRESS`` (the same pixels as at any level).
 
     Example
     -------
@@ -263,18 +269,29 @@ def figure_png(fig: Figure) -> bytes:
     b'\\x89PNG'
     """
     buffer = io.BytesIO()
+    save = functools.partial(
+        fig.savefig,
+        buffer,
+        format="png",
+        dpi=_DPI,
+        facecolor="white",
+        pil_kwargs={"compress_level": _PNG_COMPRESS},
+    )
     engine = fig.get_layout_engine()
     if engine is None:  # no layout of its own: fit the labels ("tight" draws twice)
-        fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white")
+        save(bbox_inches="tight")
         return buffer.getvalue()
     if not isinstance(fig.canvas, FigureCanvasAgg):
         _CachingCanvas(fig)
     fig.set_dpi(_DPI)
     if fig.axes:
         engine.execute(fig)
-    fig.set_layout_engine("none")
+    with matplotlib.rc_context(
+        {"figure.autolayout": False, "figure.constrained_layout.use": False}
+    ):
+        fig.set_layout_engine(None)  # no engine (not the "none" placeholder): no dry run
     try:
-        fig.savefig(buffer, format="png", dpi=_DPI, facecolor="white")
+        save()
     finally:
         fig.set_layout_engine(engine)
     return buffer.getvalue()

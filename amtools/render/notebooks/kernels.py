@@ -20,6 +20,9 @@ notebook, as they would in a fresh kernel as soon as the notebook imports them.
 
 from __future__ import annotations
 
+import amtools.render.notebooks.nbimports  # noqa: F401 - before nbformat (see there)
+
+# isort: split
 import contextlib
 import ctypes
 import logging

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import amtools.render.notebooks.nbimports  # noqa: F401 - before nbformat (see there)
+
+# isort: split
 import ast
 import io
 import math
