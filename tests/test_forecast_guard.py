@@ -179,5 +179,20 @@ def test_selection_margin_comes_from_the_settings_and_is_checked() -> None:
     assert res.settings["selection_margin"] == shipped.selection_margin
     with pytest.raises(ParameterError, match="selection_margin"):
         forecast(_frame(y), h=3, models=["naive"], reconcile="none", selection_margin=-0.1)
-    # The combination is the median of its four members (dotm among them).
+    # The combination is the mean of its four members (dotm among them), median bounds.
     assert MODELS["combo"].members == ("ets", "arima", "theta", "dotm")
+    assert (MODELS["combo"].how, MODELS["combo"].bounds) == ("mean", "median")
+
+
+def test_mean_combination_takes_the_median_of_bounds_around_the_mean_point() -> None:
+    from amtools.forecast.registry import Combination
+
+    parts = [
+        ModelForecast(np.array([v]), {80: np.array([lo])}, {80: np.array([hi])})
+        for v, lo, hi in ((10.0, 8.0, 12.0), (11.0, 9.0, 13.0), (30.0, 29.0, 60.0))
+    ]
+    out = Combination(("a", "b", "c"), how="mean", bounds="median").combine(parts)
+    assert out.mean.tolist() == [17.0]
+    assert out.upper[80].tolist() == [17.0]  # the median upper bound 13 is below the point
+    assert out.lower[80].tolist() == [9.0]
+    assert "mean (median bounds)" in out.note
