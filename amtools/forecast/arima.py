@@ -242,9 +242,12 @@ def arima(
     Example
     -------
     >>> t = np.arange(48.0)
-    >>> out = arima(100 + t + 10 * np.sin(t * np.pi / 6), 3)
+    >>> rng = np.random.default_rng(0)
+    >>> out = arima(100 + t + 10 * np.sin(t * np.pi / 6) + rng.normal(0, 2, 48), 3)
     >>> out.note
-    'ARIMA(0,0,0)(0,1,0)[12] by AICc of 4'
+    'ARIMA(0,0,1)(0,1,1)[12] by AICc of 4'
+    >>> bool(np.all(out.lower[95] < out.mean) and np.all(out.mean < out.upper[95]))
+    True
     """
     y = np.asarray(y, dtype="float64")
     n = len(y)
