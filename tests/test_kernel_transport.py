@@ -49,3 +49,73 @@ def test_a_kernel_starts_without_any_network() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().endswith("ok")
+
+
+def test_the_socket_folder_stays_within_the_path_limit_under_a_long_tmpdir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import tempfile
+
+    from amtools.render.notebooks import kernels
+
+    long_tmp = tmp_path / ("x" * (kernels.SOCKET_PATH_MAX + 10))
+    long_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    folder = kernels.socket_folder()
+    try:
+        assert folder is not None and not folder.startswith(str(long_tmp))
+        assert len(os.path.join(folder, "k-99999").encode()) <= kernels.SOCKET_PATH_MAX
+    finally:
+        if folder:
+            os.rmdir(folder)
+    # Where no folder fits (here: every candidate is too long), kernels fall back to TCP.
+    monkeypatch.setattr(kernels, "SOCKET_PATH_MAX", 5)
+    assert kernels.socket_folder() is None
+
+
+def test_a_kernel_starts_under_a_tmpdir_too_long_for_socket_paths(tmp_path: Path) -> None:
+    # A CI job's or sandbox's TMPDIR can be long; Unix-domain socket paths are limited to
+    # ~107 bytes, and a kernel whose sockets could not bind left `amtools run` waiting until
+    # it was killed (exit 124).
+    long_tmp = tmp_path / ("x" * 110)
+    long_tmp.mkdir()
+    code = (
+        "from amtools.render.notebooks.kernels import WarmKernel\n"
+        "k = WarmKernel(modules=[], startup_timeout=60).start()\n"
+        "print(k.run_code('1')['status']); k.shutdown()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TMPDIR": str(long_tmp)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("ok")
+    assert not any(long_tmp.iterdir())  # nothing left behind
+
+
+def test_a_worker_whose_kernel_failed_to_start_fails_its_jobs_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A start that failed after the kernel manager was made must fail the jobs with the
+    # start's error, not send them to a kernel that never answered.
+    import pandas as pd
+
+    from amtools.render.export import ReportHeader
+    from amtools.render.notebooks import pool
+    from amtools.render.notebooks.jobs import Job
+
+    class HalfStarted:
+        km = object()
+
+    error = "report kernel failed to start: ZMQError: File name too long"
+    monkeypatch.setattr(pool, "_WORKER", {"kernel": HalfStarted(), "error": error})
+    header = ReportHeader(
+        "t", "en", "2026Q3", "demo", pd.Timestamp("2026-12-01", tz="UTC"), "f", "0"
+    )
+    nb = tmp_path / "r.ipynb"
+    job = Job("r", "r", None, nb, {}, header, tmp_path / "r.html", nb)
+    result = pool._worker_run(job, timeout=5)
+    assert not result.ok and result.error == error

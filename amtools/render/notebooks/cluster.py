@@ -168,7 +168,7 @@ class _Slot:
 
     def run(self, job: Job, timeout: float | None) -> JobResult:
         kernel = self.kernel
-        if kernel is None or (kernel.km is None and self.error is not None):
+        if kernel is None or self.error is not None:
             return JobResult.failed(job, self.error or "report kernel unavailable")
         return execute_job(kernel, job, timeout=timeout)
 

@@ -153,6 +153,34 @@ papermill_engines.register("amtools_warm", WarmEngine)
 # -- the kernel -------------------------------------------------------------------------------
 
 
+SOCKET_PATH_MAX = 100
+"""Longest socket path used, in bytes (Linux allows 107, macOS 103; room for the names)."""
+
+
+def socket_folder() -> str | None:
+    """A new private folder for a kernel's Unix-domain sockets, or ``None`` to use TCP.
+
+    Socket paths have a hard length limit, so a long ``TMPDIR`` (a CI job's or a sandbox's
+    folder) would make every kernel fail to bind: the folder is made in the temporary
+    directory when its sockets' paths fit in :data:`SOCKET_PATH_MAX` bytes, else in
+    ``/tmp``; when neither fits or can be written, kernels use TCP on 127.0.0.1.
+
+    Example
+    -------
+    >>> folder = socket_folder()
+    >>> folder is None or len(os.path.join(folder, "k-99999").encode()) <= SOCKET_PATH_MAX
+    True
+    >>> folder and os.rmdir(folder)
+    """
+    longest = os.path.join("amtools-kernel-" + "x" * 8, "k-99999")
+    for base in dict.fromkeys((tempfile.gettempdir(), "/tmp")):
+        if len(os.path.join(base, longest).encode()) > SOCKET_PATH_MAX:
+            continue
+        with contextlib.suppress(OSError):
+            return tempfile.mkdtemp(prefix="amtools-kernel-", dir=base)
+    return None
+
+
 class WarmKernel:
     """A started ipykernel that runs many notebooks, reset between them.
 
@@ -229,8 +257,13 @@ class WarmKernel:
                 self._launch()
                 self._connect()
                 break
-            except RuntimeError as exc:
-                if "died" not in str(exc) or attempt == START_ATTEMPTS:
+            except Exception as exc:
+                # Nothing half-started is left behind: a failed start leaves no kernel
+                # manager that a later job could wait on.
+                self.shutdown()
+                if not isinstance(exc, RuntimeError) or "died" not in str(exc):
+                    raise
+                if attempt == START_ATTEMPTS:
                     raise
                 log.warning(
                     "report kernel died while starting (start %d of %d): %s; starting another",
@@ -245,13 +278,13 @@ class WarmKernel:
     def _launch(self) -> None:
         from jupyter_client.manager import AsyncKernelManager
 
-        if os.name == "posix":
+        self._remove_sockets()
+        self._sockets = socket_folder() if os.name == "posix" else None
+        if self._sockets is not None:
             # Unix-domain sockets, not TCP on 127.0.0.1: a machine or sandbox without a
             # network (no loopback) runs reports too, and no port can be taken by another
             # kernel. An absolute path in a private folder: the kernel runs in the notebooks'
             # folder, this process elsewhere, and a relative socket name would differ.
-            self._remove_sockets()
-            self._sockets = tempfile.mkdtemp(prefix="amtools-kernel-")
             self.km = AsyncKernelManager(
                 kernel_name=self.kernel_name,
                 transport="ipc",

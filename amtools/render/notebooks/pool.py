@@ -60,7 +60,7 @@ def _worker_ping() -> int:
 
 def _worker_run(job: Job, timeout: float | None) -> JobResult:
     kernel: WarmKernel | None = _WORKER.get("kernel")
-    if kernel is None or (kernel.km is None and "error" in _WORKER):
+    if kernel is None or "error" in _WORKER:
         return JobResult.failed(job, _WORKER.get("error", "report kernel unavailable"))
     return execute_job(kernel, job, timeout=timeout)
 
