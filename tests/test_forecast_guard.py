@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from amtools.core.errors import ParameterError
 from amtools.forecast import COMPLEXITY, MODELS, Combination, ModelForecast, forecast
 from amtools.forecast.backtest import GUARD_MASE_RATIO, envelope, implausible
 from amtools.forecast.dotm import deseasonalise, dotm, seasonal_indices, seasonal_test
@@ -196,3 +197,14 @@ def test_mean_combination_takes_the_median_of_bounds_around_the_mean_point() -> 
     assert out.upper[80].tolist() == [17.0]  # the median upper bound 13 is below the point
     assert out.lower[80].tolist() == [9.0]
     assert "mean (median bounds)" in out.note
+    with pytest.raises(ParameterError, match="not one of median, mean"):
+        Combination(("a", "b"), how="trimmed")
+
+
+def test_a_combination_without_a_failed_member_keeps_its_aggregates() -> None:
+    from amtools.forecast.backtest import _members_ok
+
+    combo = Combination(("a", "b", "c"), how="mean", bounds="median")
+    part = ModelForecast(np.ones(1), {80: np.zeros(1)}, {80: np.full(1, 2.0)})
+    reduced = _members_ok(combo, {"a": part, "c": part})
+    assert reduced == Combination(("a", "c"), how="mean", bounds="median")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -309,7 +309,7 @@ def _members_ok(combination: Combination, full: Mapping[str, ModelForecast]) -> 
         return None
     if members == combination.members:
         return combination
-    return Combination(members, how=combination.how)
+    return replace(combination, members=members)  # the same aggregates, fewer members
 
 
 def _fold_forecasts(

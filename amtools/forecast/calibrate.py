@@ -83,7 +83,8 @@ def calibrate(
     Where the chosen models' backtest coverage of an interval at a hierarchy level is more
     than ``slack`` below nominal (default 0: split-conformal calibration to nominal; on all
     of M3 monthly a 5-point slack left the 95 % interval at 0.92 held out), that level's
-    intervals are widened by the backtest quantile of |error| / half-width (at most :data:`MAX_WIDENING`); ``enabled=False`` only measures.
+    intervals are widened by the backtest quantile of |error| / half-width (at most
+    :data:`MAX_WIDENING`); ``enabled=False`` only measures.
 
     Example
     -------

@@ -26,9 +26,26 @@ from scipy import optimize, signal
 
 from amtools.forecast.models import ModelForecast, naive, normal_bounds
 
-__all__ = ["seasonal_test", "seasonal_indices", "deseasonalise", "dotm"]
+__all__ = ["autocorrelations", "seasonal_test", "seasonal_indices", "deseasonalise", "dotm"]
 
 _Z90 = 1.6448536269514722  # the M4 benchmarks' 90 % (two-sided) normal quantile
+
+
+def autocorrelations(y: np.ndarray, lags: int) -> np.ndarray | None:
+    """Sample autocorrelations ``r_0 .. r_lags`` of ``y`` (``None`` for a constant series).
+
+    Example
+    -------
+    >>> autocorrelations(np.array([1.0, 2.0, 1.0, 2.0]), 2).round(2).tolist()
+    [1.0, -0.75, 0.5]
+    """
+    x = np.asarray(y, dtype="float64")
+    x = x - x.mean()
+    denom = float(np.dot(x, x))
+    if denom <= 0:
+        return None
+    n = len(x)
+    return np.array([np.dot(x[: n - k], x[k:]) / denom for k in range(lags + 1)])
 
 
 def seasonal_test(y: np.ndarray, m: int) -> bool:
@@ -47,11 +64,10 @@ def seasonal_test(y: np.ndarray, m: int) -> bool:
     n = len(y)
     if m < 4 or n < 2 * m:
         return False
-    x = y - y.mean()
-    denom = float(np.dot(x, x))
-    if denom <= 0:
+    acf = autocorrelations(y, m)
+    if acf is None:
         return False
-    r = np.array([np.dot(x[: n - k], x[k:]) / denom for k in range(1, m + 1)])
+    r = acf[1:]
     limit = np.sqrt((1 + 2 * np.sum(r[:-1] ** 2)) / n)
     return bool(abs(r[-1]) / limit > _Z90)
 

@@ -469,15 +469,10 @@ def _theta_season(y: np.ndarray, m: int) -> tuple[str, np.ndarray] | None:
     ``n r_m^2 / sum_{k<m} r_k^2`` exceeds the 90 % chi-squared(1) value 2.7055; a classical
     decomposition, multiplicative for a positive series unless an index is not positive.
     """
-    from amtools.forecast.dotm import seasonal_indices  # the one classical decomposition
+    from amtools.forecast.dotm import autocorrelations, seasonal_indices
 
-    x = y - y.mean()
-    denom = float(np.dot(x, x))
-    if denom <= 0:
-        return None
-    n = len(y)
-    r = np.array([np.dot(x[: n - k], x[k:]) / denom for k in range(m + 1)])
-    if not n * r[m] ** 2 / float(np.sum(r[:m] ** 2)) > 2.705543454095404:
+    r = autocorrelations(y, m)
+    if r is None or not len(y) * r[m] ** 2 / float(np.sum(r[:m] ** 2)) > 2.705543454095404:
         return None
     kind = "multiplicative" if float(np.min(y)) > 0 else "additive"
     idx = seasonal_indices(y, m, kind)

@@ -25,6 +25,10 @@ from amtools.forecast.models import (
 __all__ = ["Combination", "MODELS", "COMPLEXITY", "register_model", "get_model"]
 
 
+_AGGREGATES: dict[str, Any] = {"median": np.median, "mean": np.mean}
+"""How a :class:`Combination` may aggregate its members' forecasts."""
+
+
 @dataclass(frozen=True)
 class Combination:
     """A model that combines other models' forecasts.
@@ -39,6 +43,13 @@ class Combination:
     how: str = "median"
     bounds: str | None = None
 
+    def __post_init__(self) -> None:
+        for name in (self.how, self.bounds or self.how):
+            if name not in _AGGREGATES:
+                raise ParameterError(
+                    f"combination aggregate {name!r} is not one of {', '.join(_AGGREGATES)}"
+                )
+
     def combine(self, parts: Sequence[ModelForecast]) -> ModelForecast:
         """The members' forecasts (in ``members`` order) combined into one.
 
@@ -49,10 +60,7 @@ class Combination:
         >>> Combination(("x", "y"), how="mean").combine([a, b]).mean.tolist()
         [3.0]
         """
-        agg = np.median if self.how == "median" else np.mean
-        agg_bounds = (
-            agg if self.bounds is None else (np.median if self.bounds == "median" else np.mean)
-        )
+        agg, agg_bounds = _AGGREGATES[self.how], _AGGREGATES[self.bounds or self.how]
         mean = agg(np.vstack([p.mean for p in parts]), axis=0)
         levels = set.intersection(*(set(p.lower) for p in parts))
         lower = {
