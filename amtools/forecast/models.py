@@ -261,18 +261,13 @@ def _ets_model(y: np.ndarray, cfg: tuple[str, str | None, bool, str | None], m: 
     )
 
 
-def _ets_additive(
-    y: np.ndarray,
-    cfg: tuple[str, str | None, bool, str | None],
-    m: int,
-    model: Any,
-    params: np.ndarray,
-    h: int,
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Filter an additive-error ETS with fitted ``params``: (AICc, forecast mean, forecast sd).
+def _ets_states(
+    cfg: tuple[str, str | None, bool, str | None], m: int, model: Any, params: np.ndarray
+) -> tuple[float, float, float, float, float, float, list[float]]:
+    """Smoothing weights and initial states of a fitted ``ETSModel``.
 
-    Reimplements the state recursions of Hyndman et al. (2008) so results need no
-    statsmodels results object (whose construction computes a numerical Hessian).
+    Returns ``(alpha, beta, gamma, phi, level, slope, seasonals)`` with the seasonals oldest
+    first (the last ``m`` months before the data start).
     """
     _err, trend, damped, season = cfg
     d = dict(zip(model.param_names, np.asarray(params, dtype="float64"), strict=True))
@@ -288,6 +283,37 @@ def _ets_additive(
         level = float(model.initial_level)
         slope = float(model.initial_trend) if trend else 0.0
         seasonals = list(np.asarray(model.initial_seasonal, dtype="float64")) if season else []
+    return alpha, beta, gamma, phi, level, slope, seasonals
+
+
+def _aicc(loglik: float, n: int, k: int) -> float:
+    """AICc with ``k`` smoothing parameters and initial states, plus the error variance."""
+    kk = k + 1
+    penalty = 2 * kk * (kk + 1) / (n - kk - 1) if n - kk - 1 > 0 else np.inf
+    return float(-2 * loglik + 2 * kk + penalty)
+
+
+def _ets_k(cfg: tuple[str, str | None, bool, str | None], m: int) -> int:
+    _err, trend, damped, season = cfg
+    k = 1 + (trend is not None) + (season is not None) + bool(damped)  # smoothing + damping
+    return k + 1 + (trend is not None) + ((m - 1) if season else 0)  # initial states
+
+
+def _ets_additive(
+    y: np.ndarray,
+    cfg: tuple[str, str | None, bool, str | None],
+    m: int,
+    model: Any,
+    params: np.ndarray,
+    h: int,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Filter an additive-error ETS with fitted ``params``: (AICc, forecast mean, forecast sd).
+
+    Reimplements the state recursions of Hyndman et al. (2008) so results need no
+    statsmodels results object (whose construction computes a numerical Hessian).
+    """
+    _err, trend, damped, season = cfg
+    alpha, beta, gamma, phi, level, slope, seasonals = _ets_states(cfg, m, model, params)
     sse = 0.0
     for value in y:
         s_old = seasonals[-m] if season else 0.0
@@ -297,12 +323,9 @@ def _ets_additive(
         if season:
             seasonals.append(s_old + gamma * error)
     n = len(y)
-    k = 1 + (trend is not None) + (season is not None) + bool(damped)  # smoothing + damping
-    k += 1 + (trend is not None) + ((m - 1) if season else 0)  # initial states
+    k = _ets_k(cfg, m)
     sigma2_mle = max(sse / n, 1e-12)
-    loglik = -0.5 * n * (np.log(2 * np.pi * sigma2_mle) + 1)
-    kk = k + 1
-    aicc = -2 * loglik + 2 * kk + (2 * kk * (kk + 1) / (n - kk - 1) if n - kk - 1 > 0 else np.inf)
+    aicc = _aicc(-0.5 * n * (np.log(2 * np.pi * sigma2_mle) + 1), n, k)
     steps = np.arange(1, h + 1)
     if trend is None:
         damp_sum = np.zeros(h)
@@ -318,7 +341,90 @@ def _ets_additive(
         c = c + gamma * (steps[:-1] % m == 0)
     var_factor = 1 + np.concatenate([[0.0], np.cumsum(c**2)])
     sigma2 = sse / max(n - k, n / 2)  # degrees-of-freedom corrected for the intervals
-    return float(aicc), mean, np.sqrt(sigma2 * var_factor)
+    return aicc, mean, np.sqrt(sigma2 * var_factor)
+
+
+ETS_PATHS = 1000
+"""Simulated sample paths for the intervals of multiplicative ETS (as statsmodels and R's
+``forecast`` do: these models have no closed-form forecast distribution)."""
+
+
+def _ets_simulated(
+    y: np.ndarray,
+    cfg: tuple[str, str | None, bool, str | None],
+    m: int,
+    model: Any,
+    params: np.ndarray,
+    h: int,
+    levels: Sequence[int],
+) -> tuple[float, np.ndarray, dict[int, np.ndarray], dict[int, np.ndarray]] | None:
+    """Filter an ETS with multiplicative error or season (additive, damped or no trend) with
+    fitted ``params``: (AICc, forecast mean, lower, upper), or None when a multiplicative
+    error meets a fitted value that is not positive.
+
+    The recursions are statsmodels' ``ETSModel`` ones (Holt-Winters form, so the fit and
+    this filter agree); the likelihood is Hyndman et al. (2008)'s for relative errors. The
+    intervals are quantiles of :data:`ETS_PATHS` simulated paths with a fixed seed, so a
+    forecast is reproducible.
+    """
+    err, trend, damped, season = cfg
+    alpha, beta, gamma, phi, level, slope, seasonals = _ets_states(cfg, m, model, params)
+    relative = err == "mul"
+    beta_star = beta / alpha if alpha > 0 else 0.0
+    gamma_star = gamma / (1 - alpha) if alpha < 1 else 0.0
+    sse = 0.0
+    log_fit = 0.0
+    for value in y:
+        s_old = seasonals[-m] if season else 1.0
+        base = level + phi * slope
+        fitted = base * s_old
+        if relative:
+            if not fitted > 0:
+                return None
+            error = (value - fitted) / fitted
+            log_fit += math.log(fitted)
+        else:
+            error = value - fitted
+        sse += error * error
+        new_level = alpha * value / s_old + (1 - alpha) * base
+        slope = beta_star * (new_level - level) + (1 - beta_star) * phi * slope
+        level = new_level
+        if season:
+            seasonals.append(gamma_star * value / level + (1 - gamma_star) * s_old)
+    n = len(y)
+    k = _ets_k(cfg, m)
+    sigma2_mle = max(sse / n, 1e-12)
+    aicc = _aicc(-0.5 * n * (np.log(2 * np.pi * sigma2_mle) + 1) - log_fit, n, k)
+    sigma = math.sqrt(sse / max(n - k, n / 2))
+    rng = np.random.default_rng(20080101)
+    noise = rng.standard_normal((h, ETS_PATHS)) * sigma
+    lv = np.full(ETS_PATHS, level)
+    sl = np.full(ETS_PATHS, slope)
+    seas = [np.full(ETS_PATHS, s) for s in seasonals[-m:]] if season else []
+    mean = np.empty(h)
+    paths = np.empty((h, ETS_PATHS))
+    s_point = list(seasonals[-m:]) if season else []
+    point_level, point_slope = level, slope
+    for j in range(h):
+        # the point forecast: the recursion with zero errors
+        s_p = s_point[j % m] if season else 1.0
+        mean[j] = (point_level + phi * point_slope) * s_p
+        point_level, point_slope = point_level + phi * point_slope, phi * point_slope
+        p_season = seas[j % m] if season else np.ones(ETS_PATHS)
+        p_base = lv + phi * sl
+        p_value = p_base * p_season * (1 + noise[j]) if relative else p_base * p_season + noise[j]
+        paths[j] = p_value
+        p_level = alpha * p_value / p_season + (1 - alpha) * p_base
+        sl = beta_star * (p_level - lv) + (1 - beta_star) * phi * sl
+        lv = p_level
+        if season:
+            safe = np.where(lv != 0, lv, 1e-32)
+            seas[j % m] = gamma_star * p_value / safe + (1 - gamma_star) * p_season
+    qs = [q for lvl in levels for q in (0.5 - lvl / 200.0, 0.5 + lvl / 200.0)]
+    quant = np.quantile(paths, qs, axis=1)
+    lower = {lvl: np.minimum(quant[2 * i], mean) for i, lvl in enumerate(levels)}
+    upper = {lvl: np.maximum(quant[2 * i + 1], mean) for i, lvl in enumerate(levels)}
+    return aicc, mean, lower, upper
 
 
 def ets(
@@ -328,14 +434,18 @@ def ets(
     season_length: int = 12,
     levels: Sequence[int] = (80, 95),
     spec: Any = None,
-    multiplicative: bool = False,
+    multiplicative: bool = True,
 ) -> ModelForecast:
     """Exponential smoothing (statsmodels ``ETSModel``), configuration chosen by AICc.
 
-    The grid covers additive error with none/damped trend and none/additive season
-    (multiplicative error and season too when ``multiplicative`` and the series is positive).
+    The grid covers additive error with none/damped trend and none/additive season, and,
+    when ``multiplicative`` (the default) and the series is positive, multiplicative error
+    with none/damped trend and multiplicative season: a season that scales with the level,
+    as sales seasons usually do (Hyndman et al. 2008; on all of M3 monthly it lowered the
+    default combination's sMAPE from 13.61 to 13.55, benchmarks/results_forecast.md).
     Season terms need two full seasons. Parameters are estimated by statsmodels; AICc counts
-    smoothing parameters and initial states. Fits with non-finite parameters or forecasts
+    smoothing parameters and initial states; additive models get closed-form intervals,
+    multiplicative ones simulated paths (:data:`ETS_PATHS`). Fits with non-finite parameters or forecasts
     that explode beyond 10x the history's maximum are rejected; when every fit fails the
     forecast falls back to :func:`naive` with the reason in ``note``. ``spec`` is
     ``(error, trend, damped, season, parameters)``: a backtest fold filters its data with
@@ -345,6 +455,8 @@ def ets(
     -------
     >>> y = 10 + np.sin(np.arange(36) * np.pi / 6)
     >>> ets(y, 3).note
+    'ETS(A,N,A) by AICc of 6'
+    >>> ets(y - 10, 3).note  # not positive: additive configurations only
     'ETS(A,N,A) by AICc of 4'
     """
     y = np.asarray(y, dtype="float64")
@@ -389,15 +501,11 @@ def ets(
                     aicc, mean, sd = _ets_additive(y, cfg, m, model, params, h)
                     lower, upper = normal_bounds(mean, sd, levels)
                 else:
-                    res = model.smooth(params)
-                    aicc = float(res.aicc)
-                    pred = res.get_prediction(start=n, end=n + h - 1)
-                    mean = np.asarray(pred.predicted_mean, dtype="float64")
-                    lower, upper = {}, {}
-                    for lv in levels:
-                        frame = pred.summary_frame(alpha=1 - lv / 100.0)
-                        lower[lv] = frame["pi_lower"].to_numpy(dtype="float64")
-                        upper[lv] = frame["pi_upper"].to_numpy(dtype="float64")
+                    filtered = _ets_simulated(y, cfg, m, model, params, h, levels)
+                    if filtered is None:
+                        errors.append(f"{_ets_name(cfg)}: a fitted value is not positive")
+                        continue
+                    aicc, mean, lower, upper = filtered
         except Exception as exc:  # noqa: BLE001 - any statsmodels failure means "try the next"
             errors.append(f"{_ets_name(cfg)}: {type(exc).__name__}")
             continue
