@@ -96,9 +96,9 @@ class KernelPool:
         self._log: IO[str] | None = None
 
     def start(self) -> KernelPool:
-        """Start the worker processes and their kernels (returns at once)."""
+        """Start the worker processes and their kernels (returns at once; again: no-op)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        if self.workers == 0:
+        if self.workers == 0 or self._executor is not None:
             return self
         self._executor = cf.ProcessPoolExecutor(
             max_workers=self.workers,

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ from amtools.render.notebooks.publish import (
     signals_interrupt,
 )
 from amtools.render.notebooks.reuse import (
+    MANIFEST_FILE,
     REUSED_FROM,
     build_manifest,
     carry_folder,
@@ -327,7 +329,16 @@ def run(config: RunConfig | str | Path | Dataset | None = None, /, **options: An
         context_params["targets"] = _read_targets(config.targets)
     out = check_out_folder(config.out)
     with signals_interrupt():
-        return _run_locked(config, out=out, started=started, context_params=context_params)
+        early = _early_pool(config, out)
+        ACTIVE_RUN["pool"] = early
+        try:
+            return _run_locked(
+                config, out=out, started=started, context_params=context_params, early=early
+            )
+        finally:
+            if early is not None:  # nothing left to stop after a normal close
+                early.terminate()
+                shutil.rmtree(early.log_dir, ignore_errors=True)
 
 
 def _period_of(dataset: Dataset, period: str | None, fiscal: int) -> str:
@@ -342,13 +353,53 @@ def _period_of(dataset: Dataset, period: str | None, fiscal: int) -> str:
     return label
 
 
-def _pool(config: RunConfig, workers: int, staging: Path) -> KernelPool | DaskPool:
-    """The local worker processes, or a Dask cluster (``scheduler`` / ``AMTOOLS_SCHEDULER``)."""
+def _scheduler(config: RunConfig) -> str:
+    """The Dask scheduler of the run (``scheduler`` / ``AMTOOLS_SCHEDULER``); "" for local."""
     scheduler = config.scheduler
     if scheduler is None:
         scheduler = os.environ.get("AMTOOLS_SCHEDULER", "")
+    return scheduler.strip()
+
+
+def _early_pool(config: RunConfig, out: Path) -> KernelPool | None:
+    """Local report workers started before the data loads, or None.
+
+    Their kernels then warm up (~4 s of imports each) while the data loads and the context is
+    computed, instead of after the load. Not for a Dask run, ``workers=0``, or an ``out``
+    folder that holds a published pack (a rerun may reuse every page and then starts no
+    kernel) unless ``force``. Their log goes to a temporary folder until the staging folder
+    exists (:func:`_keep_kernel_log`).
+    """
+    workers = usable_cpus() if config.workers is None else config.workers
+    if _scheduler(config) or workers <= 0:
+        return None
+    if not config.force and out.is_dir() and any(out.glob(f"*/{MANIFEST_FILE}")):
+        return None
+    # No more workers than pages, where the options bound them (the run checks the count
+    # again once the jobs are planned, and starts a pool of the right size if this is short).
+    kinds = list(config.reports or DEFAULT_REPORTS)
+    per_manager = sum(get_report(k).per == "manager" for k in kinds)
+    if not config.per_team and (config.managers or not per_manager):
+        workers = min(workers, len(kinds) + per_manager * (len(config.managers or ()) - 1))
+    log_dir = Path(tempfile.mkdtemp(prefix="amtools-kernels-"))
     cwd = Path(config.notebooks_dir).resolve()
-    if scheduler.strip():
+    return KernelPool(workers, cwd=cwd, log_dir=log_dir).start()
+
+
+def _keep_kernel_log(pool: KernelPool, staging: Path) -> None:
+    """Move an early pool's kernel log into the run's ``_executed`` folder (after close)."""
+    log_file = pool.log_dir / "kernels.log"
+    with contextlib.suppress(OSError):
+        if log_file.stat().st_size:
+            (staging / "_executed").mkdir(exist_ok=True)
+            shutil.move(log_file, staging / "_executed" / "kernels.log")
+
+
+def _pool(config: RunConfig, workers: int, staging: Path) -> KernelPool | DaskPool:
+    """The local worker processes, or a Dask cluster (``scheduler`` / ``AMTOOLS_SCHEDULER``)."""
+    scheduler = _scheduler(config)
+    cwd = Path(config.notebooks_dir).resolve()
+    if scheduler:
         from amtools.render.notebooks.cluster import DaskPool  # dask: an optional extra
 
         return DaskPool(
@@ -469,6 +520,7 @@ def _run_locked(
     out: Path,
     started: float,
     context_params: dict[str, Any],
+    early: KernelPool | None = None,
 ) -> RunResult:
     timings: dict[str, float] = {}
     dataset = load_source(config.source, config.mapping)
@@ -524,10 +576,16 @@ def _run_locked(
         reused = carry_reused(reuse, jobs, staging=staging, folder=folder)
         to_render = reuse.to_render(jobs)
         _announce(len(jobs), len(to_render), len(reused), config)
-        pool = None  # no kernel starts when every page is reused
-        if to_render:
-            workers = usable_cpus() if config.workers is None else config.workers
-            pool = _pool(config, min(max(workers, 0), len(to_render)), staging)
+        pool: KernelPool | DaskPool | None = None  # no kernel starts when every page is reused
+        workers = usable_cpus() if config.workers is None else config.workers
+        workers = min(max(workers, 0), len(to_render))
+        if early is not None and (not to_render or early.workers < workers):
+            early.terminate()  # every page reused, or too few workers for the planned pages
+            early = None
+        if early is not None:
+            pool = early  # started before the load: its kernels are warm or nearly so
+        elif to_render:
+            pool = _pool(config, workers, staging)
             ACTIVE_RUN["pool"] = pool
         with pool if pool is not None else contextlib.nullcontext():
             # kernels warm up while the context is computed
@@ -550,6 +608,8 @@ def _run_locked(
             mark = time.perf_counter()
             results = reused + _render(config, pool, ctx, to_render, label)
             timings["reports"] = time.perf_counter() - mark
+        if pool is not None and pool is early:
+            _keep_kernel_log(early, staging)
         order = {job.name: i for i, job in enumerate(jobs)}
         results.sort(key=lambda r: order[r.name])
         run_params = {"period": label, "lang": config.lang, "reports": kinds}
