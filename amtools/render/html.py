@@ -173,6 +173,7 @@ def html_table(
     cell_classes: dict[str, Callable[[Any], str]] | None = None,
     group_col: str | None = None,
     raw_html: Sequence[str] = (),
+    row_classes: dict[str, Callable[[pd.Series], str]] | None = None,
 ) -> str:
     """Render ``frame`` as an escaped HTML table.
 
@@ -184,6 +185,8 @@ def html_table(
     cell_classes : column -> function(row value) -> CSS class.
     group_col : rows are grouped under a full-width header row on changes of this column.
     raw_html : columns whose formatter already returns safe HTML (built from escaped parts).
+    row_classes : column -> function(whole row) -> CSS class of that column's cell (a cell
+        judged against other columns of its row).
 
     Example
     -------
@@ -193,6 +196,7 @@ def html_table(
     headers = headers or {c: str(c) for c in frame.columns if c != group_col}
     formatters = formatters or {}
     cell_classes = cell_classes or {}
+    row_classes = row_classes or {}
     columns = list(headers)
     head = "".join(
         f'<th class="num">{esc(headers[c])}</th>' if c in numeric else f"<th>{esc(headers[c])}</th>"
@@ -220,6 +224,10 @@ def html_table(
                 classes.append("num")
             if c in cell_classes:
                 extra = cell_classes[c](value)
+                if extra:
+                    classes.append(extra)
+            if c in row_classes:
+                extra = row_classes[c](row)
                 if extra:
                     classes.append(extra)
             cls = f' class="{" ".join(classes)}"' if classes else ""

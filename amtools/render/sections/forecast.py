@@ -163,17 +163,26 @@ def accuracy_table(
             else i18n.fmt_percent(x if x <= 2 else x / 100, lang, digits=1)
         )
 
-    # below 1 beats the seasonal-naive baseline; 1.5 and more is a poor fit worth a look
-    classes = {
-        "mase": lambda x: "" if is_missing(x) else GOOD if x < 1 else WARN if x < 1.5 else BAD
-    }
+    def judged(row: pd.Series) -> str:
+        # against the seasonal-naive forecast's MASE in the same backtest (both are scaled by
+        # the in-sample seasonal-naive error, so 1 is not the baseline's own score; without
+        # it, against 1): up to 1.5 times its error is a warning, more a poor fit worth a
+        # look; and a MASE of 1.5 (3) or more is a warning (poor) even where it beats it.
+        value, base = row["mase"], row["mase_base"]
+        if is_missing(value):
+            return ""
+        ratio = value / base if not is_missing(base) and base > 0 else value
+        if ratio >= 1.5 or value >= 3:
+            return BAD
+        return WARN if ratio >= 1 or value >= 1.5 else GOOD
+
     return HTML(
         html_table(
             frame,
             headers=headers,
             formatters={"mase": num, "mase_base": num, "smape": smape, "cov80": pct, "cov95": pct},
             numeric=("mase", "mase_base", "smape", "cov80", "cov95"),
-            cell_classes=classes,
+            row_classes={"mase": judged},
         )
     )
 
