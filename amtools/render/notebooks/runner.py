@@ -395,6 +395,25 @@ def _keep_kernel_log(pool: KernelPool, staging: Path) -> None:
             shutil.move(log_file, staging / "_executed" / "kernels.log")
 
 
+def _run_pool(
+    config: RunConfig, early: KernelPool | None, pages: int, staging: Path
+) -> KernelPool | DaskPool | None:
+    """The pool for ``pages`` pages to render: ``early`` when it has enough workers (else it is
+    stopped), a new one, or None when every page is reused (no kernel starts)."""
+    workers = usable_cpus() if config.workers is None else config.workers
+    workers = min(max(workers, 0), pages)
+    if early is not None and (not pages or early.workers < workers):
+        early.terminate()  # every page reused, or too few workers for the planned pages
+        early = None
+    if early is not None:
+        return early  # started before the load: its kernels are warm or nearly so
+    if not pages:
+        return None
+    pool = _pool(config, workers, staging)
+    ACTIVE_RUN["pool"] = pool
+    return pool
+
+
 def _pool(config: RunConfig, workers: int, staging: Path) -> KernelPool | DaskPool:
     """The local worker processes, or a Dask cluster (``scheduler`` / ``AMTOOLS_SCHEDULER``)."""
     scheduler = _scheduler(config)
@@ -576,17 +595,7 @@ def _run_locked(
         reused = carry_reused(reuse, jobs, staging=staging, folder=folder)
         to_render = reuse.to_render(jobs)
         _announce(len(jobs), len(to_render), len(reused), config)
-        pool: KernelPool | DaskPool | None = None  # no kernel starts when every page is reused
-        workers = usable_cpus() if config.workers is None else config.workers
-        workers = min(max(workers, 0), len(to_render))
-        if early is not None and (not to_render or early.workers < workers):
-            early.terminate()  # every page reused, or too few workers for the planned pages
-            early = None
-        if early is not None:
-            pool = early  # started before the load: its kernels are warm or nearly so
-        elif to_render:
-            pool = _pool(config, workers, staging)
-            ACTIVE_RUN["pool"] = pool
+        pool = _run_pool(config, early, len(to_render), staging)
         with pool if pool is not None else contextlib.nullcontext():
             # kernels warm up while the context is computed
             mark = time.perf_counter()
@@ -608,7 +617,7 @@ def _run_locked(
             mark = time.perf_counter()
             results = reused + _render(config, pool, ctx, to_render, label)
             timings["reports"] = time.perf_counter() - mark
-        if pool is not None and pool is early:
+        if early is not None and pool is early:
             _keep_kernel_log(early, staging)
         order = {job.name: i for i, job in enumerate(jobs)}
         results.sort(key=lambda r: order[r.name])
