@@ -172,6 +172,67 @@ def test_the_cluster_renders_the_same_pack_as_a_local_run(
     assert len(cluster.tops) == 3, cluster.logs()
 
 
+@pytest.fixture
+def scattered(monkeypatch) -> list:
+    """What the run scatters to the workers (every ``Client.scatter`` call's data)."""
+    from distributed import Client
+
+    sent: list = []
+    scatter = Client.scatter
+
+    def spy(self, data, *args, **kwargs):
+        sent.append(data)
+        return scatter(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "scatter", spy)
+    return sent
+
+
+def test_the_default_run_scatters_the_context_once(
+    cluster, dataset, notebooks, scattered, tmp_path
+):
+    from amtools.render.notebooks.cluster import Bundle
+
+    _run(dataset, notebooks, tmp_path / "out", scheduler=cluster.address, reports=["team_review"])
+    assert [type(b) for b in scattered] == [Bundle], scattered
+
+
+def test_shared_paths_render_the_same_pack_and_scatter_nothing(
+    cluster, dataset, notebooks, local_run, scattered, tmp_path, monkeypatch
+) -> None:
+    # The workers here see the client's disk: with AMTOOLS_DASK_SHARED=1 they read the run
+    # context in the out folder's staging path and the notebooks where the client has them.
+    monkeypatch.setenv("AMTOOLS_DASK_SHARED", "1")
+    remote = _run(dataset, notebooks, tmp_path / "out", scheduler=cluster.address)
+    assert scattered == [], "shared paths: nothing is sent to the workers"
+    assert _listing(remote) == _listing(local_run)
+    workers = {r.extra.get("worker") for r in remote.results if r.ok}
+    assert all(w and w.startswith("tcp://127.0.0.1:") for w in workers), workers
+    assert _pages(remote.folder) == _pages(local_run.folder)
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.is_dir()] == [remote.period]
+
+
+def test_shared_paths_given_relative_to_the_client_reach_the_workers(
+    cluster, dataset, notebooks, local_run, scattered, tmp_path, monkeypatch
+) -> None:
+    # `amtools run --out reports --notebooks-dir notebooks` from the client's folder: a
+    # worker runs elsewhere (its own working directory), so relative paths must not reach it.
+    monkeypatch.setenv("AMTOOLS_DASK_SHARED", "1")
+    folder = tmp_path / "client"
+    folder.mkdir()
+    shutil.copytree(notebooks, folder / "nb")
+    monkeypatch.chdir(folder)
+    remote = _run(
+        dataset, Path("nb"), Path("out"), scheduler=cluster.address,
+        reports=["team_review", "dask_boom"],
+    )  # fmt: skip
+    assert scattered == []
+    assert [(r.name, r.ok, r.error) for r in remote.results] == [
+        ("team_review", True, None), ("dask_boom", False, "ValueError: fails on purpose"),
+    ]  # fmt: skip
+    assert _pages(remote.folder)["team_review.html"] == _pages(local_run.folder)["team_review.html"]
+
+
 def test_a_lost_worker_is_retried_once_then_listed(cluster, dataset, notebooks, tmp_path) -> None:
     cluster.remember()
     result = _run(

@@ -124,6 +124,19 @@ class Bundle:
         return cls(digest=digest.hexdigest()[:16], files=files, paths=paths)
 
 
+def _absolute(job: Job) -> Job:
+    """``job`` with its notebook and context as absolute paths (shared storage: a worker's
+    working directory is not the client's, so a relative path would name another file)."""
+    context = str(job.parameters.get("context") or "")
+    notebook = Path(job.notebook).absolute()
+    if notebook == Path(job.notebook) and (not context or Path(context).is_absolute()):
+        return job
+    parameters = dict(job.parameters)
+    if context:
+        parameters["context"] = str(Path(context).absolute())
+    return dataclasses.replace(job, notebook=notebook, parameters=parameters)
+
+
 def _inside(root: Path, rel: str) -> Path:
     """``root / rel``, refusing a path that would leave ``root``."""
     parts = PurePosixPath(rel).parts
@@ -429,7 +442,7 @@ class DaskPool:
             future = client.submit(
                 _render_on_worker,
                 self.plugin_name,
-                job,
+                _absolute(job) if self.shared else job,
                 bundle[0],
                 str(self.root),
                 timeout,
