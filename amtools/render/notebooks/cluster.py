@@ -15,7 +15,9 @@ worker processes. The runner's contract is unchanged: :meth:`DaskPool.run` yield
   the client and broadcast with ``Client.scatter(..., broadcast=True)``: it needs no storage
   shared with the workers. Each worker writes them once into its local directory and the
   jobs' ``context`` parameter and notebook are rewritten to that copy. With ``shared=True``
-  (``AMTOOLS_DASK_SHARED=1``) the workers read the client's paths as they are instead.
+  (``AMTOOLS_DASK_SHARED=1``) the workers read the client's paths instead (made absolute on
+  the client: the run's ``<out>/.staging-*/_context`` and the notebooks folder), and nothing
+  is scattered.
 - **Pages return as bytes.** A job renders into a private folder on its worker; everything
   written there (the page, the executed notebook, any other file) comes back as bytes and
   the client writes it into the run's staging folder. No worker writes into the out folder.
