@@ -1,4 +1,9 @@
-"""A real `amtools run` stopped by SIGTERM, SIGINT or SIGKILL leaves no process and no half pack."""
+"""A real `amtools run` stopped by SIGTERM, SIGINT or SIGKILL leaves no process and no half pack.
+
+Locally, on a real Dask cluster (a scheduler and two workers started here on 127.0.0.1: the
+run stops as a local one does, the workers' kernels stop, the cluster stays up and renders
+again) and on ``--scheduler local`` (the LocalCluster is shut down with the run).
+"""
 
 from __future__ import annotations
 
@@ -158,7 +163,7 @@ def _rendering_on(cluster, proc: subprocess.Popen, timeout: float = 120) -> None
     raise AssertionError(f"the run never rendered on the cluster:\n{cluster.logs()}")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_run_on_a_cluster_stops_cleanly_and_leaves_the_cluster_up(
     cluster, source, tmp_path, sig
 ) -> None:
