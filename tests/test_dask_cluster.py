@@ -7,13 +7,8 @@ when the cluster is gone.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
 from html.parser import HTMLParser
@@ -27,11 +22,12 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 pytest.importorskip("distributed")
 
+from dask_helpers import ROOT, cluster_fixture, free_port, kernels, wait_gone  # noqa: E402
+
 from amtools.core.dataset import Dataset  # noqa: E402
 from amtools.render.notebooks.kinds import REPORTS, ReportKind, register_report  # noqa: E402
 from amtools.render.notebooks.runner import run  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.notebook, pytest.mark.skipif(sys.platform != "linux", reason="Linux")]
 
 PARAMS = (
@@ -55,142 +51,9 @@ def _notebook(path: Path, *cells: str) -> None:
     nbformat.write(nb, path)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cmdline(p: psutil.Process) -> str:
-    try:
-        return " ".join(p.cmdline())
-    except psutil.Error:
-        return ""
-
-
-def _alive(procs: list[psutil.Process]) -> list[tuple[int, str]]:
-    out = []
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                out.append((p.pid, _cmdline(p)))
-    return out
-
-
-def _wait_gone(procs: list[psutil.Process], within: float) -> list[tuple[int, str]]:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not _alive(procs):
-            return []
-        time.sleep(0.2)
-    return _alive(procs)
-
-
-def _kernels(procs: list[psutil.Process]) -> list[tuple[int, str]]:
-    found = []
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            for child in p.children(recursive=True):
-                if "ipykernel" in _cmdline(child) and child.status() != psutil.STATUS_ZOMBIE:
-                    found.append((child.pid, _cmdline(child)))
-    return found
-
-
-class Cluster:
-    """`dask scheduler` and two `dask worker` processes (one thread each) on 127.0.0.1."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.address = f"tcp://127.0.0.1:{_free_port()}"
-        # One resubmission by amtools, not the scheduler's own retries as well (see README).
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
-        }
-        self.env.pop("AMTOOLS_SCHEDULER", None)
-        self.procs: list[subprocess.Popen] = []
-        self.seen: list[psutil.Process] = []
-
-    def _spawn(self, *args: str, log: str) -> None:
-        out = open(self.folder / log, "w")  # noqa: SIM115 - closed with the process
-        cmd = [sys.executable, "-m", "dask", *args]
-        proc = subprocess.Popen(
-            cmd, cwd=self.folder, env=self.env, stdout=out, stderr=subprocess.STDOUT
-        )
-        out.close()
-        self.procs.append(proc)
-
-    def start(self) -> Cluster:
-        port = self.address.rsplit(":", 1)[1]
-        self._spawn(
-            "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard", log="sched.log"
-        )
-        for n in range(2):
-            self._spawn(
-                "worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
-                "--no-dashboard", "--local-directory", str(self.folder / f"w{n}"),
-                log=f"worker{n}.log",
-            )  # fmt: skip
-        self.wait_for_workers(2)
-        return self
-
-    def wait_for_workers(self, n: int, timeout: float = 90) -> None:
-        from distributed import Client
-
-        deadline = time.monotonic() + timeout
-        while True:
-            for proc in self.procs:
-                assert proc.poll() is None, self.logs()
-            try:
-                with Client(self.address, timeout=5) as client:
-                    client.wait_for_workers(n, timeout=max(1.0, deadline - time.monotonic()))
-                break
-            except (OSError, TimeoutError):
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"cluster did not start:\n{self.logs()}") from None
-                time.sleep(0.5)
-        self.remember()
-
-    def remember(self) -> None:
-        """Note every process of the cluster now (to check none survives it)."""
-        for proc in self.procs:
-            with contextlib.suppress(psutil.Error):
-                parent = psutil.Process(proc.pid)
-                self.seen += [parent, *parent.children(recursive=True)]
-
-    @property
-    def tops(self) -> list[psutil.Process]:
-        return [psutil.Process(p.pid) for p in self.procs if p.poll() is None]
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text()[-3000:] for p in sorted(self.folder.glob("*.log")))
-
-    def stop(self) -> None:
-        self.remember()
-        for proc in reversed(self.procs):  # workers first, then the scheduler
-            with contextlib.suppress(OSError):
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("dask"))
-    try:
-        yield c.start()
-    finally:
-        c.stop()
-        survivors = _wait_gone(c.seen, 20)
-        for pid, _ in survivors:  # do not leave them to the next test
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        assert not survivors, f"processes outlived the cluster: {survivors}"
+    yield from cluster_fixture(tmp_path_factory.mktemp("dask"))
 
 
 @pytest.fixture(scope="module")
@@ -303,10 +166,71 @@ def test_the_cluster_renders_the_same_pack_as_a_local_run(
     assert [p.name for p in (tmp_path / "out").iterdir() if p.is_dir()] == [remote.period]
     # The run unregistered its plugin: the workers keep no kernel after it.
     deadline = time.monotonic() + 20
-    while _kernels(cluster.tops) and time.monotonic() < deadline:
+    while kernels(cluster.tops) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _kernels(cluster.tops), _kernels(cluster.tops)
+    assert not kernels(cluster.tops), kernels(cluster.tops)
     assert len(cluster.tops) == 3, cluster.logs()
+
+
+@pytest.fixture
+def scattered(monkeypatch) -> list:
+    """What the run scatters to the workers (every ``Client.scatter`` call's data)."""
+    from distributed import Client
+
+    sent: list = []
+    scatter = Client.scatter
+
+    def spy(self, data, *args, **kwargs):
+        sent.append(data)
+        return scatter(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "scatter", spy)
+    return sent
+
+
+def test_the_default_run_scatters_the_context_once(
+    cluster, dataset, notebooks, scattered, tmp_path
+):
+    from amtools.render.notebooks.cluster import Bundle
+
+    _run(dataset, notebooks, tmp_path / "out", scheduler=cluster.address, reports=["team_review"])
+    assert [type(b) for b in scattered] == [Bundle], scattered
+
+
+def test_shared_paths_render_the_same_pack_and_scatter_nothing(
+    cluster, dataset, notebooks, local_run, scattered, tmp_path, monkeypatch
+) -> None:
+    # The workers here see the client's disk: with AMTOOLS_DASK_SHARED=1 they read the run
+    # context in the out folder's staging path and the notebooks where the client has them.
+    monkeypatch.setenv("AMTOOLS_DASK_SHARED", "1")
+    remote = _run(dataset, notebooks, tmp_path / "out", scheduler=cluster.address)
+    assert scattered == [], "shared paths: nothing is sent to the workers"
+    assert _listing(remote) == _listing(local_run)
+    workers = {r.extra.get("worker") for r in remote.results if r.ok}
+    assert all(w and w.startswith("tcp://127.0.0.1:") for w in workers), workers
+    assert _pages(remote.folder) == _pages(local_run.folder)
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.is_dir()] == [remote.period]
+
+
+def test_shared_paths_given_relative_to_the_client_reach_the_workers(
+    cluster, dataset, notebooks, local_run, scattered, tmp_path, monkeypatch
+) -> None:
+    # `amtools run --out reports --notebooks-dir notebooks` from the client's folder: a
+    # worker runs elsewhere (its own working directory), so relative paths must not reach it.
+    monkeypatch.setenv("AMTOOLS_DASK_SHARED", "1")
+    folder = tmp_path / "client"
+    folder.mkdir()
+    shutil.copytree(notebooks, folder / "nb")
+    monkeypatch.chdir(folder)
+    remote = _run(
+        dataset, Path("nb"), Path("out"), scheduler=cluster.address,
+        reports=["team_review", "dask_boom"],
+    )  # fmt: skip
+    assert scattered == []
+    assert [(r.name, r.ok, r.error) for r in remote.results] == [
+        ("team_review", True, None), ("dask_boom", False, "ValueError: fails on purpose"),
+    ]  # fmt: skip
+    assert _pages(remote.folder)["team_review.html"] == _pages(local_run.folder)["team_review.html"]
 
 
 def test_a_lost_worker_is_retried_once_then_listed(cluster, dataset, notebooks, tmp_path) -> None:
@@ -320,7 +244,7 @@ def test_a_lost_worker_is_retried_once_then_listed(cluster, dataset, notebooks, 
     assert res.html_path is None
     # Both workers died (the nannies restart them); the killed workers' kernels are gone.
     cluster.wait_for_workers(2)
-    assert not _kernels(cluster.tops), _kernels(cluster.tops)
+    assert not kernels(cluster.tops), kernels(cluster.tops)
 
 
 def test_scheduler_local_starts_and_stops_a_local_cluster(
@@ -338,7 +262,7 @@ def test_scheduler_local_starts_and_stops_a_local_cluster(
     assert [(r.name, r.ok) for r in remote.results] == [("team_review", True), ("dask_boom", False)]
     assert _pages(remote.folder)["team_review.html"] == _pages(local_run.folder)["team_review.html"]
     left = [p for p in me.children(recursive=True) if p.pid not in before]
-    assert not _wait_gone(left, 20), "the local cluster left processes behind"
+    assert not wait_gone(left, 20), "the local cluster left processes behind"
 
 
 def test_an_unreachable_scheduler_is_one_clear_error(
@@ -348,7 +272,7 @@ def test_an_unreachable_scheduler_is_one_clear_error(
     from amtools.render.notebooks import cluster as cluster_module
 
     monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT", 2.0)
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     with pytest.raises(ReportError, match="cannot reach the Dask scheduler at tcp://127"):
         _run(dataset, notebooks, tmp_path / "out", scheduler=address)
     assert not list((tmp_path / "out").glob("20*")), "nothing is published"

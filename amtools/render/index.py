@@ -119,8 +119,15 @@ def render_index(
     *,
     parameters: dict[str, Any] | None = None,
     files: Sequence[tuple[str, Path]] = (),
+    team_pages: str = "",
+    per_team_above: int | None = None,
 ) -> str:
     """The index page of a run as HTML (all values escaped).
+
+    ``team_pages`` is the run's per-team mode (the team review job's ``team_pages``
+    parameter, :func:`~.notebooks.plan.per_team_mode`): ``"auto"`` (more than
+    ``per_team_above`` managers), ``"forced"`` (``--per-team``) or ``""``; when the pack has
+    per-team reviews the page says which applied.
 
     Example
     -------
@@ -201,6 +208,9 @@ def render_index(
             parameters_text=json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
             summary=t("index.summary", lang, ok=ok, total=len(results)),
             reused_text=t("index.reused_summary", lang, n=reused) if reused else "",
+            team_pages_text=_team_pages_text(
+                results, team_pages, per_team_above, n_managers=len(managers), lang=lang
+            ),
             failures=failures,
             team_rows=team_rows,
             manager_rows=manager_rows,
@@ -212,6 +222,29 @@ def render_index(
             files=[{"title": title, "href": _href(path, folder)} for title, path in files],
         )
     )
+
+
+def _team_pages_text(
+    results: Sequence[JobResult],
+    mode: str,
+    above: int | None,
+    *,
+    n_managers: int,
+    lang: str,
+) -> str:
+    """Why the pack has per-team team reviews (automatic or forced); "" when it has none.
+
+    Example
+    -------
+    >>> _team_pages_text([], "auto", 40, n_managers=200, lang="en")
+    ''
+    """
+    count = sum(1 for r in results if r.kind == "team_review" and r.entity is not None)
+    if not count or mode not in ("auto", "forced"):
+        return ""
+    if mode == "auto":
+        return t("index.team_pages.auto", lang, count=count, above=above, n=n_managers)
+    return t("index.team_pages.forced", lang, count=count)
 
 
 def _reused_from(res: JobResult, lang: str) -> str:
@@ -294,8 +327,10 @@ def write_index(
     *,
     parameters: dict[str, Any] | None = None,
     files: Sequence[tuple[str, Path]] = (),
+    team_pages: str = "",
+    per_team_above: int | None = None,
 ) -> Path:
-    """Write ``<folder>/index.html`` atomically and return its path.
+    """Write ``<folder>/index.html`` atomically and return its path (see :func:`render_index`).
 
     Example
     -------
@@ -303,5 +338,13 @@ def write_index(
     PosixPath('reports/2026Q3/index.html')
     """
     folder = Path(folder)
-    page = render_index(ctx, results, folder, parameters=parameters, files=files)
+    page = render_index(
+        ctx,
+        results,
+        folder,
+        parameters=parameters,
+        files=files,
+        team_pages=team_pages,
+        per_team_above=per_team_above,
+    )
     return write_atomic(folder / "index.html", page)

@@ -15,7 +15,9 @@ worker processes. The runner's contract is unchanged: :meth:`DaskPool.run` yield
   the client and broadcast with ``Client.scatter(..., broadcast=True)``: it needs no storage
   shared with the workers. Each worker writes them once into its local directory and the
   jobs' ``context`` parameter and notebook are rewritten to that copy. With ``shared=True``
-  (``AMTOOLS_DASK_SHARED=1``) the workers read the client's paths as they are instead.
+  (``AMTOOLS_DASK_SHARED=1``) the workers read the client's paths instead (made absolute on
+  the client: the run's ``<out>/.staging-*/_context`` and the notebooks folder), and nothing
+  is scattered.
 - **Pages return as bytes.** A job renders into a private folder on its worker; everything
   written there (the page, the executed notebook, any other file) comes back as bytes and
   the client writes it into the run's staging folder. No worker writes into the out folder.
@@ -122,6 +124,19 @@ class Bundle:
         for rel in sorted(files):
             digest.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
         return cls(digest=digest.hexdigest()[:16], files=files, paths=paths)
+
+
+def _absolute(job: Job) -> Job:
+    """``job`` with its notebook and context as absolute paths (shared storage: a worker's
+    working directory is not the client's, so a relative path would name another file)."""
+    context = str(job.parameters.get("context") or "")
+    notebook = Path(job.notebook).absolute()
+    if notebook == Path(job.notebook) and (not context or Path(context).is_absolute()):
+        return job
+    parameters = dict(job.parameters)
+    if context:
+        parameters["context"] = str(Path(context).absolute())
+    return dataclasses.replace(job, notebook=notebook, parameters=parameters)
 
 
 def _inside(root: Path, rel: str) -> Path:
@@ -429,7 +444,7 @@ class DaskPool:
             future = client.submit(
                 _render_on_worker,
                 self.plugin_name,
-                job,
+                _absolute(job) if self.shared else job,
                 bundle[0],
                 str(self.root),
                 timeout,
