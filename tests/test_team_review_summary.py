@@ -220,6 +220,8 @@ def test_company_review_above_the_threshold_summarises_teams_and_links_them(
     assert all((result.folder / link).is_file() for link in links)  # relative, in the pack
     assert "Команды" in company and "Наибольшие изменения" in company
     assert "автоматически" in company  # which applies: per_team_above
+    index = (result.folder / "index.html").read_text(encoding="utf-8")
+    assert f"Обзоров команд: {len(teams)} — автоматически: менеджеров больше 5" in index
     assert "Тепловая карта KPI" not in company and "Рейтинг</h2>" not in company
     team_page = (result.folder / team_summary.team_href(teams[0])).read_text(encoding="utf-8")
     assert "Тепловая карта KPI" in team_page and 'href="team_review.html"' in team_page
@@ -229,3 +231,21 @@ def test_company_review_above_the_threshold_summarises_teams_and_links_them(
     words = " ".join([*demo12.managers["team"].astype(str), *demo12.managers["name"].astype(str)])
     allowed = set(words.lower().split()) | set(str(demo12.source).lower().split())
     assert english_runs(company, allowed=allowed) == []
+
+
+def test_the_index_says_the_per_team_reviews_were_asked_for(demo12, tmp_path) -> None:
+    from amtools.render.notebooks import run
+
+    result = run(
+        demo12,
+        reports=["team_review"],
+        per_team=True,
+        out=tmp_path / "out",
+        workers=2,
+        context_params={"forecast": {"models": ["naive"], "folds": 2}},
+        progress=False,
+    )
+    assert result.ok, [(r.name, r.error) for r in result.failed]
+    teams = demo12.managers["team"].dropna().nunique()
+    index = (result.folder / "index.html").read_text(encoding="utf-8")
+    assert f"{teams} per-team reviews: asked for with --per-team" in index

@@ -395,6 +395,28 @@ def _keep_kernel_log(pool: KernelPool, staging: Path) -> None:
             shutil.move(log_file, staging / "_executed" / "kernels.log")
 
 
+def _write_index(
+    ctx: RunContext,
+    results: list[JobResult],
+    staging: Path,
+    jobs: Sequence[Job],
+    run_params: dict[str, Any],
+    artifacts: list[tuple[str, Path]],
+) -> None:
+    """The pack's index, told by the company team review's job why per-team reviews are in it."""
+    company = next((j for j in jobs if j.kind == "team_review" and j.entity is None), None)
+    team = company.parameters if company is not None else {}
+    write_index(
+        ctx,
+        results,
+        staging,
+        parameters=run_params,
+        files=artifacts,
+        team_pages=str(team.get("team_pages") or ""),
+        per_team_above=team.get("per_team_above"),
+    )
+
+
 def _run_pool(
     config: RunConfig, early: KernelPool | None, pages: int, staging: Path
 ) -> KernelPool | DaskPool | None:
@@ -623,7 +645,7 @@ def _run_locked(
         results.sort(key=lambda r: order[r.name])
         run_params = {"period": label, "lang": config.lang, "reports": kinds}
         mark = time.perf_counter()
-        write_index(ctx, results, staging, parameters=run_params, files=artifacts)
+        _write_index(ctx, results, staging, jobs, run_params, artifacts)
         # The manifest is published with the pages, by the same rename.
         build_manifest(reuse, results, staging=staging, rendered_at=generated.isoformat()).write(
             staging
