@@ -558,3 +558,30 @@ def test_ets_chooses_a_multiplicative_season_where_the_series_is_positive() -> N
     # a series that touches zero gets the additive grid only
     assert ets(y - y.min(), 12).note.endswith("by AICc of 4")
     assert ets(y, 12, multiplicative=False).note.startswith("ETS(A,")
+
+
+def test_arima_models_a_positive_series_on_its_box_cox_scale() -> None:
+    from amtools.forecast.arima import guerrero_lambda
+
+    y = _scaled_season(72)
+    lam = guerrero_lambda(y)
+    assert 0 <= lam < 0.99
+    out = arima(y, 18)
+    assert f"of Box-Cox({lam:.2f})" in out.note and out.spec[3] == pytest.approx(lam)
+    # the back-transformed bounds keep a positive series' forecast positive, and ordered
+    assert np.all(out.lower[95] >= 0) and np.all(out.lower[95] <= out.lower[80])
+    assert np.all(out.lower[80] <= out.mean) and np.all(out.mean <= out.upper[80])
+    # a fold filters on the same scale with the same parameters: the full fit again
+    again = arima(y, 18, spec=out.spec)
+    np.testing.assert_allclose(again.mean, out.mean, rtol=1e-9)
+    # not positive, or switched off: the series as it is
+    assert "Box-Cox" not in arima(y - y.min(), 18).note
+    plain = arima(y, 18, box_cox=False)
+    assert "Box-Cox" not in plain.note and plain.spec[3] is None
+    # the transform is what the multiplicative season needs: closer on the held-out year
+    rng = np.random.default_rng(9)
+    t = np.arange(96.0)
+    z = (50 + 3 * t) * (1 + 0.35 * np.sin(2 * np.pi * t / 12)) * rng.lognormal(0, 0.02, 96)
+    err = np.mean(np.abs(arima(z[:84], 12).mean - z[84:]))
+    err_plain = np.mean(np.abs(arima(z[:84], 12, box_cox=False).mean - z[84:]))
+    assert err < err_plain

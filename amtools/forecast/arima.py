@@ -24,7 +24,7 @@ from scipy import optimize, signal
 
 from amtools.forecast.models import ModelForecast, naive, normal_bounds
 
-__all__ = ["arima"]
+__all__ = ["arima", "guerrero_lambda"]
 
 _MA_BOUND = 0.98
 """MA coefficients are searched in (-0.98, 0.98): invertible, and away from the CSS boundary."""
@@ -205,7 +205,7 @@ def _orders(y: np.ndarray, m: int, spec: Any) -> tuple[int, int, list[tuple[int,
     n = len(y)
     if spec is not None:
         d, seasonal_d, candidates = spec[0], spec[1], [spec[2]]
-        start = spec[3] if len(spec) > 3 else None
+        start = spec[-1] if len(spec) > 3 else None
         if seasonal_d and n < 2 * m + 2:
             seasonal_d, candidates, start = 0, [(spec[2][0], spec[2][1], 0)], None
         return d, seasonal_d, candidates, start
@@ -220,6 +220,56 @@ def _orders(y: np.ndarray, m: int, spec: Any) -> tuple[int, int, list[tuple[int,
     return d, seasonal_d, candidates, None
 
 
+def guerrero_lambda(
+    y: np.ndarray, season_length: int = 12, lower: float = 0.0, upper: float = 1.0
+) -> float:
+    """Box-Cox parameter by Guerrero's method (Guerrero 1993; R's ``forecast::BoxCox.lambda``).
+
+    The lambda in [``lower``, ``upper``] that makes sd / mean^(1 - lambda) of the series'
+    whole seasons most nearly constant (the smallest coefficient of variation), so the
+    transformed series' spread does not grow with its level. 0 is the log, 1 no change.
+    Fewer than two seasons or a constant season: 1 (no transform).
+
+    Example
+    -------
+    >>> t = np.arange(72.0)
+    >>> grows = (50 + 5 * t) * (1 + 0.3 * np.sin(t * np.pi / 6))  # spread grows with level
+    >>> round(guerrero_lambda(grows), 2)
+    0.0
+    >>> round(guerrero_lambda(50 + 5 * t + 20 * np.sin(t * np.pi / 6)), 2)
+    1.0
+    """
+    y = np.asarray(y, dtype="float64")
+    m = max(int(season_length), 2)
+    n = len(y) // m * m
+    if n < 2 * m:
+        return 1.0
+    blocks = y[len(y) - n :].reshape(-1, m)
+    mu, sd = blocks.mean(axis=1), blocks.std(axis=1, ddof=1)
+    if np.any(mu <= 0) or np.any(sd <= 0):
+        return 1.0
+
+    def variation(lam: float) -> float:
+        ratio = sd / mu ** (1 - lam)
+        return float(np.std(ratio, ddof=1) / np.mean(ratio))
+
+    found = optimize.minimize_scalar(variation, bounds=(lower, upper), method="bounded")
+    return float(found.x)
+
+
+def _box_cox(y: np.ndarray, lam: float) -> np.ndarray:
+    return np.log(y) if lam == 0 else (y**lam - 1) / lam
+
+
+def _inv_box_cox(x: np.ndarray, lam: float) -> np.ndarray:
+    """The inverse transform; values below the transform's range (a lower bound far below
+    zero) map to 0, the floor of the positive series it came from."""
+    if lam == 0:
+        return np.exp(x)
+    base = np.maximum(lam * np.asarray(x, dtype="float64") + 1, 0.0)
+    return np.asarray(base ** (1 / lam))
+
+
 def arima(
     y: np.ndarray,
     h: int,
@@ -227,6 +277,7 @@ def arima(
     season_length: int = 12,
     levels: Sequence[int] = (80, 95),
     spec: Any = None,
+    box_cox: bool = True,
 ) -> ModelForecast:
     """Seasonal ARIMA with a small automatic order search, estimated by conditional least squares.
 
@@ -236,8 +287,13 @@ def arima(
     seasonal MA model when seasonally differenced with four or more seasons of data; a
     constant (mean or drift) when at most one difference is taken. The ARMA on the
     differenced data is fitted by conditional sum of squares; intervals use the psi weights
-    of the integrated model. With ``spec`` (a backtest fold) the chosen order is filtered
-    with the full-history parameters ``spec[3]`` instead of being re-estimated.
+    of the integrated model. A positive series is modelled on its Box-Cox transform (with
+    ``box_cox``; lambda in [0, 1] by :func:`guerrero_lambda`, skipped at 1), so that a
+    spread growing with the level is not an ARIMA's constant variance: forecasts and bounds
+    are transformed back (the point is the median). On all of M3 monthly this lowered the
+    default combination's sMAPE from 13.55 to 13.46 (``benchmarks/results_forecast.md``).
+    With ``spec`` (a backtest fold) the chosen order is filtered with the full-history
+    lambda and parameters (``spec[3]``, ``spec[4]``) instead of being re-estimated.
 
     Example
     -------
@@ -249,6 +305,50 @@ def arima(
     >>> bool(np.all(out.lower[95] < out.mean) and np.all(out.mean < out.upper[95]))
     True
     """
+    y = np.asarray(y, dtype="float64")
+    positive = len(y) > 0 and bool(np.all(y > 0))
+    if spec is not None:
+        lam = spec[3] if len(spec) > 4 else None
+        if lam is not None and not positive:  # cannot filter on that scale: search afresh
+            spec, lam = None, None
+    else:
+        lam = guerrero_lambda(y, season_length) if box_cox and positive else None
+        lam = None if lam is not None and lam > 0.99 else lam
+    if lam is None:
+        out = _arima_fit(y, h, season_length=season_length, levels=levels, spec=spec)
+        if out.spec is not None:
+            out.spec = (*out.spec[:3], None, out.spec[3])
+        return out
+    inner = None if spec is None else (*spec[:3], spec[4])
+    out = _arima_fit(_box_cox(y, lam), h, season_length=season_length, levels=levels, spec=inner)
+    if out.fallback:  # a naive forecast of the transformed series: make it plainly
+        out = naive(y, h, levels=levels)
+        out.note, out.fallback = f"ARIMA on Box-Cox({lam:.2f}) failed: naive instead", True
+        return out
+    mean = _inv_box_cox(out.mean, lam)
+    if not np.all(np.isfinite(mean)) or (lam > 0 and np.any(mean <= 0)):
+        out = naive(y, h, levels=levels)
+        out.note, out.fallback = f"ARIMA on Box-Cox({lam:.2f}) explodes: naive instead", True
+        return out
+    name, _, how = out.note.partition(" ")
+    return ModelForecast(
+        mean,
+        {lv: np.minimum(_inv_box_cox(b, lam), mean) for lv, b in out.lower.items()},
+        {lv: np.maximum(_inv_box_cox(b, lam), mean) for lv, b in out.upper.items()},
+        spec=(*out.spec[:3], lam, out.spec[3]),
+        note=f"{name} of Box-Cox({lam:.2f}) {how}",
+    )
+
+
+def _arima_fit(
+    y: np.ndarray,
+    h: int,
+    *,
+    season_length: int = 12,
+    levels: Sequence[int] = (80, 95),
+    spec: Any = None,
+) -> ModelForecast:
+    """:func:`arima` on the series as given (no transform); ``spec`` is ``(d, D, orders, params)``."""
     y = np.asarray(y, dtype="float64")
     n = len(y)
     m = season_length
