@@ -442,7 +442,7 @@ def ets(
     when ``multiplicative`` (the default) and the series is positive, multiplicative error
     with none/damped trend and multiplicative season: a season that scales with the level,
     as sales seasons usually do (Hyndman et al. 2008; on all of M3 monthly it lowered the
-    default combination's sMAPE from 13.61 to 13.55, benchmarks/results_forecast.md).
+    default combination's sMAPE from 13.61 to 13.55 (benchmarks/results_forecast.md).
     Season terms need two full seasons. Parameters are estimated by statsmodels; AICc counts
     smoothing parameters and initial states; additive models get closed-form intervals,
     multiplicative ones simulated paths (:data:`ETS_PATHS`). Fits with non-finite parameters or forecasts
