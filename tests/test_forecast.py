@@ -523,7 +523,7 @@ def test_multiplicative_ets_filter_matches_statsmodels(cfg) -> None:
     # pandas at ~10 ms a call): same fitted values, same forecast means.
     import warnings
 
-    from amtools.forecast.models import _ets_model, _ets_simulated
+    from amtools.forecast.models import _ets_model, _ets_multiplicative
 
     y = _scaled_season()
     with warnings.catch_warnings():
@@ -532,7 +532,7 @@ def test_multiplicative_ets_filter_matches_statsmodels(cfg) -> None:
         params = model.fit(disp=False, maxiter=200, return_params=True)
         res = model.smooth(params)
         expected = res.get_prediction(start=len(y), end=len(y) + 17).summary_frame(alpha=0.2)
-    out = _ets_simulated(y, cfg, 12, model, params, 18, (80, 95))
+    out = _ets_multiplicative(y, cfg, 12, model, params, 18, (80, 95))
     assert out is not None
     _aicc, mean, lower, upper = out
     np.testing.assert_allclose(mean, expected["mean"].to_numpy(), rtol=1e-9)
@@ -543,7 +543,7 @@ def test_multiplicative_ets_filter_matches_statsmodels(cfg) -> None:
     theirs = (expected["pi_upper"] - expected["pi_lower"]).to_numpy()
     assert np.all(np.abs(width / theirs - 1) < 0.35)
     # A fixed seed: the same call gives the same intervals.
-    again = _ets_simulated(y, cfg, 12, model, params, 18, (80, 95))
+    again = _ets_multiplicative(y, cfg, 12, model, params, 18, (80, 95))
     assert again is not None
     np.testing.assert_array_equal(again[2][80], lower[80])
 

@@ -205,7 +205,7 @@ def _orders(y: np.ndarray, m: int, spec: Any) -> tuple[int, int, list[tuple[int,
     n = len(y)
     if spec is not None:
         d, seasonal_d, candidates = spec[0], spec[1], [spec[2]]
-        start = spec[-1] if len(spec) > 3 else None
+        start = spec[3] if len(spec) > 3 else None
         if seasonal_d and n < 2 * m + 2:
             seasonal_d, candidates, start = 0, [(spec[2][0], spec[2][1], 0)], None
         return d, seasonal_d, candidates, start
@@ -314,12 +314,12 @@ def arima(
     else:
         lam = guerrero_lambda(y, season_length) if box_cox and positive else None
         lam = None if lam is not None and lam > 0.99 else lam
+    inner = None if spec is None else (*spec[:3], spec[-1])  # (d, D, orders, params)
     if lam is None:
-        out = _arima_fit(y, h, season_length=season_length, levels=levels, spec=spec)
+        out = _arima_fit(y, h, season_length=season_length, levels=levels, spec=inner)
         if out.spec is not None:
             out.spec = (*out.spec[:3], None, out.spec[3])
         return out
-    inner = None if spec is None else (*spec[:3], spec[4])
     out = _arima_fit(_box_cox(y, lam), h, season_length=season_length, levels=levels, spec=inner)
     if out.fallback:  # a naive forecast of the transformed series: make it plainly
         out = naive(y, h, levels=levels)

@@ -349,7 +349,7 @@ ETS_PATHS = 1000
 ``forecast`` do: these models have no closed-form forecast distribution)."""
 
 
-def _ets_simulated(
+def _ets_multiplicative(
     y: np.ndarray,
     cfg: tuple[str, str | None, bool, str | None],
     m: int,
@@ -358,18 +358,17 @@ def _ets_simulated(
     h: int,
     levels: Sequence[int],
 ) -> tuple[float, np.ndarray, dict[int, np.ndarray], dict[int, np.ndarray]] | None:
-    """Filter an ETS with multiplicative error or season (additive, damped or no trend) with
-    fitted ``params``: (AICc, forecast mean, lower, upper), or None when a multiplicative
-    error meets a fitted value that is not positive.
+    """Filter a multiplicative-error ETS (additive, damped or no trend; multiplicative or no
+    season) with fitted ``params``: (AICc, forecast mean, lower, upper), or None when a
+    fitted value is not positive.
 
     The recursions are statsmodels' ``ETSModel`` ones (Holt-Winters form, so the fit and
     this filter agree); the likelihood is Hyndman et al. (2008)'s for relative errors. The
     intervals are quantiles of :data:`ETS_PATHS` simulated paths with a fixed seed, so a
     forecast is reproducible.
     """
-    err, trend, damped, season = cfg
+    season = cfg[3]
     alpha, beta, gamma, phi, level, slope, seasonals = _ets_states(cfg, m, model, params)
-    relative = err == "mul"
     beta_star = beta / alpha if alpha > 0 else 0.0
     gamma_star = gamma / (1 - alpha) if alpha < 1 else 0.0
     sse = 0.0
@@ -378,13 +377,10 @@ def _ets_simulated(
         s_old = seasonals[-m] if season else 1.0
         base = level + phi * slope
         fitted = base * s_old
-        if relative:
-            if not fitted > 0:
-                return None
-            error = (value - fitted) / fitted
-            log_fit += math.log(fitted)
-        else:
-            error = value - fitted
+        if not fitted > 0:
+            return None
+        error = (value - fitted) / fitted
+        log_fit += math.log(fitted)
         sse += error * error
         new_level = alpha * value / s_old + (1 - alpha) * base
         slope = beta_star * (new_level - level) + (1 - beta_star) * phi * slope
@@ -412,7 +408,7 @@ def _ets_simulated(
         point_level, point_slope = point_level + phi * point_slope, phi * point_slope
         p_season = seas[j % m] if season else np.ones(ETS_PATHS)
         p_base = lv + phi * sl
-        p_value = p_base * p_season * (1 + noise[j]) if relative else p_base * p_season + noise[j]
+        p_value = p_base * p_season * (1 + noise[j])
         paths[j] = p_value
         p_level = alpha * p_value / p_season + (1 - alpha) * p_base
         sl = beta_star * (p_level - lv) + (1 - beta_star) * phi * sl
@@ -497,11 +493,11 @@ def ets(
                 if not np.all(np.isfinite(params)):
                     errors.append(f"{_ets_name(cfg)}: non-finite parameters")
                     continue
-                if cfg[0] == "add" and cfg[3] != "mul":
+                if cfg[0] == "add":
                     aicc, mean, sd = _ets_additive(y, cfg, m, model, params, h)
                     lower, upper = normal_bounds(mean, sd, levels)
                 else:
-                    filtered = _ets_simulated(y, cfg, m, model, params, h, levels)
+                    filtered = _ets_multiplicative(y, cfg, m, model, params, h, levels)
                     if filtered is None:
                         errors.append(f"{_ets_name(cfg)}: a fitted value is not positive")
                         continue

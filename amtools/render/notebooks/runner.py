@@ -361,6 +361,11 @@ def _scheduler(config: RunConfig) -> str:
     return scheduler.strip()
 
 
+def _workers(config: RunConfig) -> int:
+    """The report workers asked for (``workers``; default: the usable CPUs)."""
+    return usable_cpus() if config.workers is None else config.workers
+
+
 def _early_pool(config: RunConfig, out: Path) -> KernelPool | None:
     """Local report workers started before the data loads, or None.
 
@@ -370,7 +375,7 @@ def _early_pool(config: RunConfig, out: Path) -> KernelPool | None:
     kernel) unless ``force``. Their log goes to a temporary folder until the staging folder
     exists (:func:`_keep_kernel_log`).
     """
-    workers = usable_cpus() if config.workers is None else config.workers
+    workers = _workers(config)
     if _scheduler(config) or workers <= 0:
         return None
     if not config.force and out.is_dir() and any(out.glob(f"*/{MANIFEST_FILE}")):
@@ -422,7 +427,7 @@ def _run_pool(
 ) -> KernelPool | DaskPool | None:
     """The pool for ``pages`` pages to render: ``early`` when it has enough workers (else it is
     stopped), a new one, or None when every page is reused (no kernel starts)."""
-    workers = usable_cpus() if config.workers is None else config.workers
+    workers = _workers(config)
     workers = min(max(workers, 0), pages)
     if early is not None and (not pages or early.workers < workers):
         early.terminate()  # every page reused, or too few workers for the planned pages
